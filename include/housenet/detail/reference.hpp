@@ -1,0 +1,167 @@
+// housenet/detail/reference.hpp: plain reference kernels (not API; may change).
+//
+// The slow, obviously-correct loops every fast kernel is tested against. Raw pointers, shapes in
+// the comments (llm.c style). Contract shared by the fast kernels in detail/kernels.hpp:
+//   forward and backward_data ASSIGN their output; backward_weights ACCUMULATES (+=) into dw, db.
+#pragma once
+
+#include <cstddef>
+
+#include "../config.hpp"
+
+HOUSENET_BEGIN_NAMESPACE
+namespace detail {
+
+// Convolution (cross-correlation, no kernel flip), zero padding.
+//   x [n, c, h, w], weight [k, c, kh, kw], bias [k], y [n, k, oh, ow]
+//   oh = (h + 2*pad - kh) / stride + 1, ow likewise.
+struct conv_dims {
+  std::size_t n, c, h, w;    // input
+  std::size_t k, kh, kw;     // output channels, kernel size
+  std::size_t stride, pad;
+  std::size_t oh, ow;        // output size
+  static conv_dims make(std::size_t n, std::size_t c, std::size_t h, std::size_t w, std::size_t k,
+                        std::size_t kh, std::size_t kw, std::size_t stride, std::size_t pad) {
+    return {n, c, h, w, k, kh, kw, stride, pad, (h + 2 * pad - kh) / stride + 1,
+            (w + 2 * pad - kw) / stride + 1};
+  }
+  // multiply-adds of one forward pass
+  double macs() const { return double(n) * k * oh * ow * c * kh * kw; }
+};
+
+template <class T>
+void conv2d_forward_reference(const conv_dims& d, const T* x, const T* wt, const T* bias, T* y) {
+  for (std::size_t n = 0; n < d.n; ++n)
+    for (std::size_t k = 0; k < d.k; ++k)
+      for (std::size_t oy = 0; oy < d.oh; ++oy)
+        for (std::size_t ox = 0; ox < d.ow; ++ox) {
+          T acc = bias ? bias[k] : T(0);
+          for (std::size_t c = 0; c < d.c; ++c)
+            for (std::size_t ky = 0; ky < d.kh; ++ky) {
+              const std::ptrdiff_t iy = std::ptrdiff_t(oy * d.stride + ky) - std::ptrdiff_t(d.pad);
+              if (iy < 0 || iy >= std::ptrdiff_t(d.h)) continue;
+              for (std::size_t kx = 0; kx < d.kw; ++kx) {
+                const std::ptrdiff_t ix = std::ptrdiff_t(ox * d.stride + kx) - std::ptrdiff_t(d.pad);
+                if (ix < 0 || ix >= std::ptrdiff_t(d.w)) continue;
+                acc += x[((n * d.c + c) * d.h + std::size_t(iy)) * d.w + std::size_t(ix)] *
+                       wt[((k * d.c + c) * d.kh + ky) * d.kw + kx];
+              }
+            }
+          y[((n * d.k + k) * d.oh + oy) * d.ow + ox] = acc;
+        }
+}
+
+// dx [n, c, h, w] = conv-transpose of dy [n, k, oh, ow] with weight [k, c, kh, kw]  (assigns)
+template <class T>
+void conv2d_backward_data_reference(const conv_dims& d, const T* dy, const T* wt, T* dx) {
+  for (std::size_t i = 0; i < d.n * d.c * d.h * d.w; ++i) dx[i] = T(0);
+  for (std::size_t n = 0; n < d.n; ++n)
+    for (std::size_t k = 0; k < d.k; ++k)
+      for (std::size_t oy = 0; oy < d.oh; ++oy)
+        for (std::size_t ox = 0; ox < d.ow; ++ox) {
+          const T g = dy[((n * d.k + k) * d.oh + oy) * d.ow + ox];
+          for (std::size_t c = 0; c < d.c; ++c)
+            for (std::size_t ky = 0; ky < d.kh; ++ky) {
+              const std::ptrdiff_t iy = std::ptrdiff_t(oy * d.stride + ky) - std::ptrdiff_t(d.pad);
+              if (iy < 0 || iy >= std::ptrdiff_t(d.h)) continue;
+              for (std::size_t kx = 0; kx < d.kw; ++kx) {
+                const std::ptrdiff_t ix = std::ptrdiff_t(ox * d.stride + kx) - std::ptrdiff_t(d.pad);
+                if (ix < 0 || ix >= std::ptrdiff_t(d.w)) continue;
+                dx[((n * d.c + c) * d.h + std::size_t(iy)) * d.w + std::size_t(ix)] +=
+                    g * wt[((k * d.c + c) * d.kh + ky) * d.kw + kx];
+              }
+            }
+        }
+}
+
+// dw [k, c, kh, kw] += sum over n, oy, ox of dy * x;  db [k] += sum of dy (db may be null)
+template <class T>
+void conv2d_backward_weights_reference(const conv_dims& d, const T* x, const T* dy, T* dw, T* db) {
+  for (std::size_t k = 0; k < d.k; ++k) {
+    if (db) {
+      T s = T(0);
+      for (std::size_t n = 0; n < d.n; ++n)
+        for (std::size_t i = 0; i < d.oh * d.ow; ++i) s += dy[(n * d.k + k) * d.oh * d.ow + i];
+      db[k] += s;
+    }
+    for (std::size_t c = 0; c < d.c; ++c)
+      for (std::size_t ky = 0; ky < d.kh; ++ky)
+        for (std::size_t kx = 0; kx < d.kw; ++kx) {
+          T s = T(0);
+          for (std::size_t n = 0; n < d.n; ++n)
+            for (std::size_t oy = 0; oy < d.oh; ++oy) {
+              const std::ptrdiff_t iy = std::ptrdiff_t(oy * d.stride + ky) - std::ptrdiff_t(d.pad);
+              if (iy < 0 || iy >= std::ptrdiff_t(d.h)) continue;
+              for (std::size_t ox = 0; ox < d.ow; ++ox) {
+                const std::ptrdiff_t ix = std::ptrdiff_t(ox * d.stride + kx) - std::ptrdiff_t(d.pad);
+                if (ix < 0 || ix >= std::ptrdiff_t(d.w)) continue;
+                s += dy[((n * d.k + k) * d.oh + oy) * d.ow + ox] *
+                     x[((n * d.c + c) * d.h + std::size_t(iy)) * d.w + std::size_t(ix)];
+              }
+            }
+          dw[((k * d.c + c) * d.kh + ky) * d.kw + kx] += s;
+        }
+  }
+}
+
+// Fully connected: x [n, in], weight [out, in], bias [out], y [n, out] = x W^T + b
+struct linear_dims {
+  std::size_t n, in, out;
+  double macs() const { return double(n) * in * out; }
+};
+
+template <class T>
+void linear_forward_reference(const linear_dims& d, const T* x, const T* wt, const T* bias, T* y) {
+  for (std::size_t n = 0; n < d.n; ++n)
+    for (std::size_t o = 0; o < d.out; ++o) {
+      T acc = bias ? bias[o] : T(0);
+      for (std::size_t i = 0; i < d.in; ++i) acc += x[n * d.in + i] * wt[o * d.in + i];
+      y[n * d.out + o] = acc;
+    }
+}
+
+// dx [n, in] = dy [n, out] W  (assigns)
+template <class T>
+void linear_backward_data_reference(const linear_dims& d, const T* dy, const T* wt, T* dx) {
+  for (std::size_t n = 0; n < d.n; ++n)
+    for (std::size_t i = 0; i < d.in; ++i) {
+      T acc = T(0);
+      for (std::size_t o = 0; o < d.out; ++o) acc += dy[n * d.out + o] * wt[o * d.in + i];
+      dx[n * d.in + i] = acc;
+    }
+}
+
+// dw [out, in] += dy^T x;  db [out] += column sums of dy (db may be null)
+template <class T>
+void linear_backward_weights_reference(const linear_dims& d, const T* x, const T* dy, T* dw, T* db) {
+  for (std::size_t o = 0; o < d.out; ++o) {
+    if (db) {
+      T s = T(0);
+      for (std::size_t n = 0; n < d.n; ++n) s += dy[n * d.out + o];
+      db[o] += s;
+    }
+    for (std::size_t i = 0; i < d.in; ++i) {
+      T s = T(0);
+      for (std::size_t n = 0; n < d.n; ++n) s += dy[n * d.out + o] * x[n * d.in + i];
+      dw[o * d.in + i] += s;
+    }
+  }
+}
+
+// C [m, n] = alpha * op(A) op(B) + beta * C, row-major; op(A) is [m, k], op(B) is [k, n].
+// lda/ldb/ldc are row strides of A, B, C as stored. beta == 0 ignores C's old contents.
+template <class T>
+void gemm_reference(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                    const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                    std::size_t ldc) {
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      T acc = T(0);
+      for (std::size_t p = 0; p < k; ++p)
+        acc += (trans_a ? a[p * lda + i] : a[i * lda + p]) * (trans_b ? b[j * ldb + p] : b[p * ldb + j]);
+      c[i * ldc + j] = alpha * acc + (beta == T(0) ? T(0) : beta * c[i * ldc + j]);
+    }
+}
+
+}  // namespace detail
+HOUSENET_END_NAMESPACE

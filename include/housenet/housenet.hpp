@@ -1,0 +1,10 @@
+// housenet/housenet.hpp: the umbrella header. Includes the library's numeric core; the image and
+// cascade headers are included by housenet/vision.hpp so that numeric code compiles quickly.
+#pragma once
+
+#include "version.hpp"
+#include "config.hpp"
+#include "error.hpp"
+#include "tensor.hpp"
+#include "random.hpp"
+#include "parallel.hpp"
