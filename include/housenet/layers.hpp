@@ -1,0 +1,12 @@
+// housenet/layers.hpp: umbrella of the layer headers (every layer kind and make_layer).
+#pragma once
+
+#include "layers/layer.hpp"
+#include "layers/conv2d.hpp"
+#include "layers/batch_norm2d.hpp"
+#include "layers/max_pool2d.hpp"
+#include "layers/relu.hpp"
+#include "layers/dropout.hpp"
+#include "layers/linear.hpp"
+#include "layers/flatten.hpp"
+#include "layers/factory.hpp"

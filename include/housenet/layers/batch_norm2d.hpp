@@ -1,0 +1,207 @@
+// housenet/layers/batch_norm2d.hpp: batch normalisation per channel, like torch::nn::BatchNorm2d
+// with Chainer's defaults (decay 0.9 = PyTorch momentum 0.1, eps 2e-5).
+//
+// WHAT THIS IS
+//   x [N, C, H, W] (or [N, C], read as [N, C, 1, 1]) -> y of the same shape. M = N*H*W.
+//   Train:  mean_c = (1/M) sum x,  var_c = (1/M) sum (x - mean_c)^2  (biased),
+//           xhat = (x - mean_c) / sqrt(var_c + eps),  y = gamma_c * xhat + beta_c;
+//           running_mean = decay*running_mean + (1-decay)*mean_c,
+//           running_var  = decay*running_var  + (1-decay)*var_c*M/(M-1)   (unbiased; needs M >= 2).
+//   Eval (infer(), and forward() with mode::eval): the running statistics replace the batch ones
+//           and are never modified.
+//   Backward after a train forward (full batch-norm backward through mean and var):
+//           dbeta += sum dy,  dgamma += sum dy*xhat,
+//           dx = gamma/sqrt(var+eps) * (dy - mean(dy) - xhat * mean(dy*xhat)).
+//   Backward after an eval forward: the gradient of the eval function (dx = dy*gamma/sqrt(rv+eps)).
+//   Parameters: gamma [C], beta [C] (trainable, no weight decay); running_mean [C], running_var [C]
+//   (not trainable: saved state; init 0 and 1). gamma inits to 1, beta to 0.
+//   Every element is normalised by the same expression (x - m) * a + beta per channel, so equal
+//   inputs of a channel give bit-identical outputs (max-pool ties depend on it). Sums are
+//   accumulated in double. No allocation in forward/backward (per-channel buffers from setup()).
+//
+// CONFIG    decay, eps (printed with 17 significant digits); version 1.
+// THREAD SAFETY: see layer.hpp.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../init.hpp"
+#include "layer.hpp"
+
+HOUSENET_BEGIN_NAMESPACE
+
+template <class T>
+class batch_norm2d : public layer<T> {
+ public:
+  explicit batch_norm2d(double decay = 0.9, double eps = 2e-5) : decay_(decay), eps_(eps) {
+    this->name_ = "batch_norm2d";
+    HOUSENET_CHECK(decay >= 0.0 && decay <= 1.0, "batch_norm2d: decay ", decay, " not in [0, 1]");
+    HOUSENET_CHECK(eps > 0.0 && eps <= 1.0, "batch_norm2d: eps ", eps, " not in (0, 1]");
+  }
+
+  std::string kind() const override { return "batch_norm2d"; }
+  layer_config config() const override { return {{"decay", num(decay_)}, {"eps", num(eps_)}}; }
+
+  shape setup(const shape& in) override {
+    HOUSENET_CHECK((in.rank() == 4 || in.rank() == 2) && in.sample_size() >= 1, this->name_,
+                   ": input ", in.str(), ", expected rank 4 (NxCxHxW) or 2 (NxC)");
+    c_ = in.c();
+    hw_ = in.rank() == 4 ? in.h() * in.w() : 1;
+    this->in_ = in.with_n(1);
+    this->out_ = this->in_;
+    mean_.assign(c_, 0.0);
+    invstd_.assign(c_, 0.0);
+    trained_ = false;
+    return in;
+  }
+
+  std::vector<param_spec> param_specs() const override {
+    return {{"gamma", shape{c_}, false, true},
+            {"beta", shape{c_}, false, true},
+            {"running_mean", shape{c_}, false, false},
+            {"running_var", shape{c_}, false, false}};
+  }
+
+  void init(prng& /*rng*/) override {
+    check_bound();
+    fill(this->params_[0].value, T(1));
+    fill(this->params_[1].value, T(0));
+    fill(this->params_[2].value, T(0));
+    fill(this->params_[3].value, T(1));
+  }
+
+  void forward(const tensor<T>& x, tensor<T>& y, const context& ctx) override {
+    if (ctx.mode == mode::eval) {
+      infer(x, y);
+      trained_ = false;
+      return;
+    }
+    this->check_input(x);
+    check_bound();
+    const std::size_t n = x.shape().n(), m = n * hw_;
+    HOUSENET_CHECK(m >= 2, this->name_, ": training needs more than 1 value per channel (input ",
+                   x.shape().str(), ")");
+    y.resize(x.shape());
+    const T* gamma = this->params_[0].value.data();
+    const T* beta = this->params_[1].value.data();
+    T* rmean = this->params_[2].value.data();
+    T* rvar = this->params_[3].value.data();
+    const double inv_m = 1.0 / double(m);
+    for (std::size_t c = 0; c < c_; ++c) {
+      double s = 0.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const T* xp = x.data() + (i * c_ + c) * hw_;
+        for (std::size_t j = 0; j < hw_; ++j) s += double(xp[j]);
+      }
+      const double mean = s * inv_m;
+      double q = 0.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const T* xp = x.data() + (i * c_ + c) * hw_;
+        for (std::size_t j = 0; j < hw_; ++j) {
+          const double d = double(xp[j]) - mean;
+          q += d * d;
+        }
+      }
+      const double var = q * inv_m;
+      const double invstd = 1.0 / std::sqrt(var + eps_);
+      mean_[c] = mean;
+      invstd_[c] = invstd;
+      normalize(x, y, c, static_cast<T>(mean), static_cast<T>(double(gamma[c]) * invstd), beta[c]);
+      rmean[c] = static_cast<T>(decay_ * double(rmean[c]) + (1.0 - decay_) * mean);
+      rvar[c] = static_cast<T>(decay_ * double(rvar[c]) +
+                               (1.0 - decay_) * var * double(m) / double(m - 1));
+    }
+    trained_ = true;
+  }
+
+  void infer(const tensor<T>& x, tensor<T>& y) const override {
+    this->check_input(x);
+    check_bound();
+    y.resize(x.shape());
+    const T* gamma = this->params_[0].value.data();
+    const T* beta = this->params_[1].value.data();
+    const T* rmean = this->params_[2].value.data();
+    const T* rvar = this->params_[3].value.data();
+    for (std::size_t c = 0; c < c_; ++c) {
+      const double a = double(gamma[c]) / std::sqrt(double(rvar[c]) + eps_);
+      normalize(x, y, c, rmean[c], static_cast<T>(a), beta[c]);
+    }
+  }
+
+  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
+                tensor<T>& dx) override {
+    this->check_input(x);
+    check_bound();
+    HOUSENET_CHECK(dy.shape() == x.shape(), this->name_, ": gradient ", dy.shape().str(),
+                   ", expected ", x.shape().str());
+    const std::size_t n = x.shape().n();
+    dx.resize(x.shape());
+    const T* gamma = this->params_[0].value.data();
+    T* dgamma = this->params_[0].grad.data();
+    T* dbeta = this->params_[1].grad.data();
+    const T* rmean = this->params_[2].value.data();
+    const T* rvar = this->params_[3].value.data();
+    const double inv_m = 1.0 / double(n * hw_);
+    for (std::size_t c = 0; c < c_; ++c) {
+      const double mean = trained_ ? mean_[c] : double(rmean[c]);
+      const double invstd = trained_ ? invstd_[c] : 1.0 / std::sqrt(double(rvar[c]) + eps_);
+      double sdy = 0.0, sdyx = 0.0;  // sum dy, sum dy*xhat
+      for (std::size_t i = 0; i < n; ++i) {
+        const T* xp = x.data() + (i * c_ + c) * hw_;
+        const T* gp = dy.data() + (i * c_ + c) * hw_;
+        for (std::size_t j = 0; j < hw_; ++j) {
+          sdy += double(gp[j]);
+          sdyx += double(gp[j]) * ((double(xp[j]) - mean) * invstd);
+        }
+      }
+      dbeta[c] += static_cast<T>(sdy);
+      dgamma[c] += static_cast<T>(sdyx);
+      const T a = static_cast<T>(double(gamma[c]) * invstd);
+      // train: dx = a * (dy - sdy/M - xhat * sdyx/M); eval: dx = a * dy.
+      const T k0 = trained_ ? static_cast<T>(sdy * inv_m) : T(0);
+      const T k1 = trained_ ? static_cast<T>(sdyx * inv_m * invstd) : T(0);
+      const T mc = static_cast<T>(mean);
+      for (std::size_t i = 0; i < n; ++i) {
+        const T* HOUSENET_RESTRICT xp = x.data() + (i * c_ + c) * hw_;
+        const T* HOUSENET_RESTRICT gp = dy.data() + (i * c_ + c) * hw_;
+        T* HOUSENET_RESTRICT dp = dx.data() + (i * c_ + c) * hw_;
+        for (std::size_t j = 0; j < hw_; ++j) dp[j] = a * (gp[j] - k0 - (xp[j] - mc) * k1);
+      }
+    }
+  }
+
+  double decay() const { return decay_; }
+  double eps() const { return eps_; }
+
+ private:
+  double decay_, eps_;
+  std::size_t c_ = 0, hw_ = 0;
+  std::vector<double> mean_, invstd_;  // batch statistics of the last train forward
+  bool trained_ = false;               // the last forward was in train mode
+
+  static std::string num(double v) {
+    std::ostringstream os;
+    os.precision(17);
+    os << v;
+    return os.str();
+  }
+  void check_bound() const {
+    HOUSENET_CHECK(this->params_.size() == 4u, this->name_,
+                   ": parameters not bound (call setup, then bind)");
+  }
+  // y = (x - m) * a + b over channel c of every sample: one expression for every element.
+  void normalize(const tensor<T>& x, tensor<T>& y, std::size_t c, T m, T a, T b) const {
+    const std::size_t n = x.shape().n();
+    for (std::size_t i = 0; i < n; ++i) {
+      const T* HOUSENET_RESTRICT xp = x.data() + (i * c_ + c) * hw_;
+      T* HOUSENET_RESTRICT yp = y.data() + (i * c_ + c) * hw_;
+      for (std::size_t j = 0; j < hw_; ++j) yp[j] = (xp[j] - m) * a + b;
+    }
+  }
+};
+
+HOUSENET_END_NAMESPACE

@@ -1,0 +1,118 @@
+// housenet/layers/conv2d.hpp: 2-D convolution (cross-correlation), like torch::nn::Conv2d.
+//
+// WHAT THIS IS
+//   x [N, C, H, W] -> y [N, K, OH, OW],  OH = (H + 2p - k) / s + 1 (floor), OW likewise,
+//   y[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] * x[n, c, i*s + u - p, j*s + v - p]  (zero padding)
+//   Parameters: weight [K, C, k, k] (weight decay), bias [K] (no decay; absent when bias=false).
+//   init: LeCun normal (Chainer's default) or He normal on the weight, zero bias.
+//   The arithmetic is detail::conv2d_* (detail/kernels.hpp).
+//
+// REQUIRES  setup(): a rank-4 input with H + 2p >= k and W + 2p >= k.
+// ENSURES   forward/infer assign y; backward assigns dx and ADDS to the weight and bias gradients.
+// CONFIG    out_channels, kernel, stride, padding, bias (0/1), init (lecun/he); version 1.
+// THREAD SAFETY: see layer.hpp (infer() on a const layer is safe from several threads).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "../detail/kernels.hpp"
+#include "../init.hpp"
+#include "layer.hpp"
+
+HOUSENET_BEGIN_NAMESPACE
+
+template <class T>
+class conv2d : public layer<T> {
+ public:
+  explicit conv2d(std::size_t out_channels, std::size_t kernel, std::size_t stride = 1,
+                  std::size_t padding = 0, bool bias = true, init_kind init = init_kind::lecun)
+      : k_(out_channels), kernel_(kernel), stride_(stride), pad_(padding), bias_(bias), init_(init) {
+    this->name_ = "conv2d";
+    HOUSENET_CHECK(out_channels >= 1, "conv2d: out_channels must be >= 1");
+    HOUSENET_CHECK(kernel >= 1, "conv2d: kernel must be >= 1");
+    HOUSENET_CHECK(stride >= 1, "conv2d: stride must be >= 1");
+    HOUSENET_CHECK(padding < kernel, "conv2d: padding ", padding, " must be < kernel ", kernel);
+  }
+
+  std::string kind() const override { return "conv2d"; }
+  layer_config config() const override {
+    return {{"out_channels", std::to_string(k_)}, {"kernel", std::to_string(kernel_)},
+            {"stride", std::to_string(stride_)},  {"padding", std::to_string(pad_)},
+            {"bias", bias_ ? "1" : "0"},           {"init", to_string(init_)}};
+  }
+
+  shape setup(const shape& in) override {
+    HOUSENET_CHECK(in.rank() == 4 && in.c() >= 1 && in.h() >= 1 && in.w() >= 1, this->name_,
+                   ": input ", in.str(), ", expected rank 4 (NxCxHxW)");
+    HOUSENET_CHECK(in.h() + 2 * pad_ >= kernel_ && in.w() + 2 * pad_ >= kernel_, this->name_,
+                   ": input ", in.str(), " is smaller than the kernel ", kernel_, " (padding ",
+                   pad_, ")");
+    dims_ = detail::conv_dims::make(1, in.c(), in.h(), in.w(), k_, kernel_, kernel_, stride_, pad_);
+    this->in_ = in.with_n(1);
+    this->out_ = shape{1, k_, dims_.oh, dims_.ow};
+    return this->out_.with_n(in.n());
+  }
+
+  std::vector<param_spec> param_specs() const override {
+    std::vector<param_spec> s{{"weight", shape{k_, dims_.c, kernel_, kernel_}, true, true}};
+    if (bias_) s.push_back({"bias", shape{k_}, false, true});
+    return s;
+  }
+
+  void init(prng& rng) override {
+    check_bound();
+    init_weights(init_, this->params_[0].value, dims_.c * kernel_ * kernel_, rng);
+    if (bias_) fill(this->params_[1].value, T(0));
+  }
+
+  void forward(const tensor<T>& x, tensor<T>& y, const context& /*ctx*/) override { infer(x, y); }
+
+  void infer(const tensor<T>& x, tensor<T>& y) const override {
+    this->check_input(x);
+    check_bound();
+    const detail::conv_dims d = dims_for(x.shape().n());
+    y.resize(shape{d.n, d.k, d.oh, d.ow});
+    detail::conv2d_forward(d, x.data(), this->params_[0].value.data(),
+                           bias_ ? this->params_[1].value.data() : static_cast<const T*>(nullptr),
+                           y.data());
+  }
+
+  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
+                tensor<T>& dx) override {
+    this->check_input(x);
+    check_bound();
+    const detail::conv_dims d = dims_for(x.shape().n());
+    HOUSENET_CHECK(dy.shape() == (shape{d.n, d.k, d.oh, d.ow}), this->name_, ": gradient ",
+                   dy.shape().str(), ", expected ", shape{d.n, d.k, d.oh, d.ow}.str());
+    dx.resize(x.shape());
+    detail::conv2d_backward_data(d, dy.data(), this->params_[0].value.data(), dx.data());
+    detail::conv2d_backward_weights(d, x.data(), dy.data(), this->params_[0].grad.data(),
+                                    bias_ ? this->params_[1].grad.data() : static_cast<T*>(nullptr));
+  }
+
+  std::size_t out_channels() const { return k_; }
+  std::size_t kernel() const { return kernel_; }
+  std::size_t stride() const { return stride_; }
+  std::size_t padding() const { return pad_; }
+  bool has_bias() const { return bias_; }
+  init_kind initializer() const { return init_; }
+
+ private:
+  std::size_t k_, kernel_, stride_, pad_;
+  bool bias_;
+  init_kind init_;
+  detail::conv_dims dims_{};
+
+  detail::conv_dims dims_for(std::size_t n) const {
+    detail::conv_dims d = dims_;
+    d.n = n;
+    return d;
+  }
+  void check_bound() const {
+    HOUSENET_CHECK(this->params_.size() == (bias_ ? 2u : 1u), this->name_,
+                   ": parameters not bound (call setup, then bind)");
+  }
+};
+
+HOUSENET_END_NAMESPACE

@@ -1,0 +1,141 @@
+// housenet/layers/max_pool2d.hpp: 2-D max pooling, like torch::nn::functional::max_pool2d.
+//
+// WHAT THIS IS
+//   x [N, C, H, W] -> y [N, C, OH, OW], square window k, stride s, padding p (implicit -inf).
+//     floor mode: OH = (H + 2p - k) / s + 1
+//     ceil mode:  OH = ceil((H + 2p - k) / s) + 1, minus one if the last window would start at or
+//                 beyond H + p (PyTorch's ceil_mode rule; equals Chainer's cover_all when p = 0
+//                 and k >= s). Windows running past the border are clipped.
+//   y = the maximum of the window; backward sends the whole dy to the FIRST maximal element of the
+//   window in row-major (ky, kx) order (PyTorch's and Chainer's CPU rule; ties matter after
+//   ReLU -> BatchNorm), and 0 to the others; overlapping windows add up.
+//   forward() records each window's argmax for backward; infer() records nothing.
+//
+// REQUIRES  2p <= k (as PyTorch), H + 2p >= k, W + 2p >= k.
+// CONFIG    kernel, stride, padding, ceil_mode (0/1); version 1.
+// THREAD SAFETY: see layer.hpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "layer.hpp"
+
+HOUSENET_BEGIN_NAMESPACE
+
+template <class T>
+class max_pool2d : public layer<T> {
+ public:
+  explicit max_pool2d(std::size_t kernel, std::size_t stride, std::size_t padding = 0,
+                      bool ceil_mode = false)
+      : k_(kernel), s_(stride), p_(padding), ceil_(ceil_mode) {
+    this->name_ = "max_pool2d";
+    HOUSENET_CHECK(kernel >= 1, "max_pool2d: kernel must be >= 1");
+    HOUSENET_CHECK(stride >= 1, "max_pool2d: stride must be >= 1");
+    HOUSENET_CHECK(2 * padding <= kernel, "max_pool2d: padding ", padding,
+                   " must be at most half the kernel ", kernel);
+  }
+
+  std::string kind() const override { return "max_pool2d"; }
+  layer_config config() const override {
+    return {{"kernel", std::to_string(k_)}, {"stride", std::to_string(s_)},
+            {"padding", std::to_string(p_)}, {"ceil_mode", ceil_ ? "1" : "0"}};
+  }
+
+  // Output length of one dimension of length len.
+  std::size_t out_size(std::size_t len) const {
+    const std::size_t span = len + 2 * p_ - k_;
+    std::size_t o = (ceil_ ? (span + s_ - 1) / s_ : span / s_) + 1;
+    if (ceil_ && (o - 1) * s_ >= len + p_) --o;
+    return o;
+  }
+
+  shape setup(const shape& in) override {
+    HOUSENET_CHECK(in.rank() == 4 && in.c() >= 1 && in.h() >= 1 && in.w() >= 1, this->name_,
+                   ": input ", in.str(), ", expected rank 4 (NxCxHxW)");
+    HOUSENET_CHECK(in.h() + 2 * p_ >= k_ && in.w() + 2 * p_ >= k_, this->name_, ": input ",
+                   in.str(), " is smaller than the window ", k_, " (padding ", p_, ")");
+    HOUSENET_CHECK(in.h() * in.w() < (std::size_t(1) << 32), this->name_, ": input ", in.str(),
+                   " is too large");
+    oh_ = out_size(in.h());
+    ow_ = out_size(in.w());
+    this->in_ = in.with_n(1);
+    this->out_ = shape{1, in.c(), oh_, ow_};
+    return this->out_.with_n(in.n());
+  }
+
+  void forward(const tensor<T>& x, tensor<T>& y, const context& /*ctx*/) override {
+    this->check_input(x);
+    y.resize(shape{x.shape().n(), x.shape().c(), oh_, ow_});
+    argmax_.resize(y.size());
+    run(x, y, argmax_.data());
+  }
+
+  void infer(const tensor<T>& x, tensor<T>& y) const override {
+    this->check_input(x);
+    y.resize(shape{x.shape().n(), x.shape().c(), oh_, ow_});
+    run(x, y, nullptr);
+  }
+
+  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
+                tensor<T>& dx) override {
+    this->check_input(x);
+    const shape ys{x.shape().n(), x.shape().c(), oh_, ow_};
+    HOUSENET_CHECK(dy.shape() == ys, this->name_, ": gradient ", dy.shape().str(), ", expected ",
+                   ys.str());
+    HOUSENET_CHECK(argmax_.size() == dy.size(), this->name_, ": backward without forward");
+    dx.resize(x.shape());
+    dx.zero();
+    const std::size_t planes = ys.n() * ys.c(), hw = x.shape().h() * x.shape().w(),
+                      ohw = oh_ * ow_;
+    for (std::size_t pl = 0; pl < planes; ++pl) {
+      T* dp = dx.data() + pl * hw;
+      const T* gp = dy.data() + pl * ohw;
+      const std::uint32_t* ap = argmax_.data() + pl * ohw;
+      for (std::size_t o = 0; o < ohw; ++o) dp[ap[o]] += gp[o];
+    }
+  }
+
+  std::size_t kernel() const { return k_; }
+  std::size_t stride() const { return s_; }
+  std::size_t padding() const { return p_; }
+  bool ceil_mode() const { return ceil_; }
+
+ private:
+  std::size_t k_, s_, p_;
+  bool ceil_;
+  std::size_t oh_ = 0, ow_ = 0;
+  std::vector<std::uint32_t> argmax_;  // per output: index of the max within its input plane
+
+  void run(const tensor<T>& x, tensor<T>& y, std::uint32_t* arg) const {
+    const std::size_t h = x.shape().h(), w = x.shape().w();
+    const std::size_t planes = x.shape().n() * x.shape().c();
+    for (std::size_t pl = 0; pl < planes; ++pl) {
+      const T* xp = x.data() + pl * h * w;
+      T* yp = y.data() + pl * oh_ * ow_;
+      for (std::size_t oy = 0; oy < oh_; ++oy) {
+        // window rows [y0, y1) clipped to the input; never empty (2p <= k and the ceil rule)
+        const std::size_t ys = oy * s_, y0 = ys > p_ ? ys - p_ : 0;
+        const std::size_t y1 = ys + k_ - p_ < h ? ys + k_ - p_ : h;
+        for (std::size_t ox = 0; ox < ow_; ++ox) {
+          const std::size_t xs = ox * s_, x0 = xs > p_ ? xs - p_ : 0;
+          const std::size_t x1 = xs + k_ - p_ < w ? xs + k_ - p_ : w;
+          std::size_t best = y0 * w + x0;
+          T m = xp[best];
+          for (std::size_t iy = y0; iy < y1; ++iy)
+            for (std::size_t ix = x0; ix < x1; ++ix)
+              if (xp[iy * w + ix] > m) {  // strict: the first maximum wins
+                m = xp[iy * w + ix];
+                best = iy * w + ix;
+              }
+          yp[oy * ow_ + ox] = m;
+          if (arg) arg[pl * oh_ * ow_ + oy * ow_ + ox] = static_cast<std::uint32_t>(best);
+        }
+      }
+    }
+  }
+};
+
+HOUSENET_END_NAMESPACE

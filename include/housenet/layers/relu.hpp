@@ -1,0 +1,59 @@
+// housenet/layers/relu.hpp: rectified linear unit, like torch::nn::ReLU.
+//
+// WHAT THIS IS
+//   y = max(x, 0) elementwise, any shape (rank >= 2); dx = dy where x > 0, else 0 (so the
+//   gradient at exactly 0 is 0, as in Chainer and PyTorch). No parameters.
+//   One vectorizable pass over contiguous memory; no allocation after the first batch.
+//
+// CONFIG    none; version 1.
+// THREAD SAFETY: see layer.hpp.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "layer.hpp"
+
+HOUSENET_BEGIN_NAMESPACE
+
+template <class T>
+class relu : public layer<T> {
+ public:
+  relu() { this->name_ = "relu"; }
+
+  std::string kind() const override { return "relu"; }
+
+  shape setup(const shape& in) override {
+    HOUSENET_CHECK(in.rank() >= 2 && in.sample_size() >= 1, this->name_, ": input ", in.str(),
+                   ", expected rank 2 or more");
+    this->in_ = in.with_n(1);
+    this->out_ = this->in_;
+    return in;
+  }
+
+  void forward(const tensor<T>& x, tensor<T>& y, const context& /*ctx*/) override { infer(x, y); }
+
+  void infer(const tensor<T>& x, tensor<T>& y) const override {
+    this->check_input(x);
+    y.resize(x.shape());
+    const std::size_t n = x.size();
+    const T* HOUSENET_RESTRICT xp = x.data();
+    T* HOUSENET_RESTRICT yp = y.data();
+    for (std::size_t i = 0; i < n; ++i) yp[i] = xp[i] > T(0) ? xp[i] : T(0);
+  }
+
+  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
+                tensor<T>& dx) override {
+    this->check_input(x);
+    HOUSENET_CHECK(dy.shape() == x.shape(), this->name_, ": gradient ", dy.shape().str(),
+                   ", expected ", x.shape().str());
+    dx.resize(x.shape());
+    const std::size_t n = x.size();
+    const T* HOUSENET_RESTRICT xp = x.data();
+    const T* HOUSENET_RESTRICT gp = dy.data();
+    T* HOUSENET_RESTRICT dp = dx.data();
+    for (std::size_t i = 0; i < n; ++i) dp[i] = xp[i] > T(0) ? gp[i] : T(0);
+  }
+};
+
+HOUSENET_END_NAMESPACE
