@@ -8,3 +8,7 @@
 #include "tensor.hpp"
 #include "random.hpp"
 #include "parallel.hpp"
+#include "layers.hpp"
+#include "sequential.hpp"
+#include "optim.hpp"
+#include "networks.hpp"

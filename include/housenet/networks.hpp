@@ -1,0 +1,94 @@
+// housenet/networks.hpp: ready-made networks (the blog's house CNN and a small default one).
+//
+// WHAT THIS IS
+//   make_seed_network(classes, options): the Chainer blog post's network ("seed" in the app), for
+//   a 3 x 100 x 100 input, with its exact shapes by default:
+//
+//     stage  layers (1-based index)                 output per image
+//     input                                          3 x 100 x 100
+//     1      1 conv2d 7x7   2 relu  3 batch_norm2d   C1 x 94 x 94        (C1 = 128)
+//            4 max_pool2d 3/3 ceil                   C1 x 32 x 32
+//     2      5 conv2d 5x5   6 relu  7 batch_norm2d   C2 x 28 x 28        (C2 = 256)
+//            8 max_pool2d 3/3 ceil                   C2 x 10 x 10
+//     3      9 conv2d 3x3  10 relu 11 batch_norm2d   C3 x 8 x 8          (C3 = 384)
+//           12 max_pool2d 2/2 ceil                   C3 x 4 x 4  -> 16*C3 = 6144 features
+//     4     13 linear F7   14 relu 15 dropout        F7                   (F7 = 8192)
+//     5     16 linear F8   17 relu 18 dropout        F8                   (F8 = 1024)
+//     6     19 linear classes                        classes (logits; the loss adds the softmax)
+//
+//   Note the order ReLU -> BatchNorm -> pooling (as in the blog). Batch norm uses Chainer's
+//   defaults (decay 0.9, eps 2e-5); dropout is inverted dropout with the given ratio (0 keeps the
+//   layer as an exact identity, so layer indices do not depend on the ratio).
+//   The widths are options: the libtorch oracle's "mini_seed" is {8, 16, 24, 64, 32, ratio 0}.
+//
+//   make_small_network(classes): the same chain with narrow widths {32, 64, 96, 256, 128}, the
+//   default model of the app (about 0.55 M parameters, a 2.2 MB model file, versus 61 M / 245 MB).
+//
+// ENSURES: the returned model is set up for 1 x 3 x 100 x 100 inputs (any batch size) and its
+//   parameters are initialised from options.seed (see sequential::setup).
+// THREAD SAFETY: free functions without shared state.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "error.hpp"
+#include "init.hpp"
+#include "layers.hpp"
+#include "sequential.hpp"
+
+HOUSENET_BEGIN_NAMESPACE
+
+struct seed_network_options {
+  std::size_t c1 = 128, c2 = 256, c3 = 384;  // conv widths
+  std::size_t f7 = 8192, f8 = 1024;          // hidden fully connected widths
+  double dropout = 0.5;                      // ratio of both dropout layers
+  double bn_decay = 0.9, bn_eps = 2e-5;      // Chainer's batch-norm defaults
+  init_kind init = init_kind::lecun;         // Chainer's default weight initialiser
+  std::uint64_t seed = 0;                    // parameter initialisation and dropout masks
+  std::size_t input_size = 100;              // input is 3 x input_size x input_size
+};
+
+// The widths of make_small_network.
+inline seed_network_options small_network_options() {
+  seed_network_options o;
+  o.c1 = 32;
+  o.c2 = 64;
+  o.c3 = 96;
+  o.f7 = 256;
+  o.f8 = 128;
+  return o;
+}
+
+template <class T = float>
+sequential<T> make_seed_network(std::size_t classes, const seed_network_options& o = {}) {
+  HOUSENET_CHECK(classes >= 1, "make_seed_network: classes must be >= 1");
+  sequential<T> net;
+  const auto stage = [&](std::size_t width, std::size_t kernel, std::size_t pool) {
+    net.template add<conv2d<T>>(width, kernel, 1, 0, true, o.init);
+    net.template add<relu<T>>();
+    net.template add<batch_norm2d<T>>(o.bn_decay, o.bn_eps);
+    net.template add<max_pool2d<T>>(pool, pool, 0, true);
+  };
+  stage(o.c1, 7, 3);
+  stage(o.c2, 5, 3);
+  stage(o.c3, 3, 2);
+  net.template add<linear<T>>(o.f7, true, o.init);
+  net.template add<relu<T>>();
+  net.template add<dropout<T>>(o.dropout, o.seed * 2 + 1);
+  net.template add<linear<T>>(o.f8, true, o.init);
+  net.template add<relu<T>>();
+  net.template add<dropout<T>>(o.dropout, o.seed * 2 + 2);
+  net.template add<linear<T>>(classes, true, o.init);
+  net.setup(shape{1, 3, o.input_size, o.input_size}, o.seed);
+  return net;
+}
+
+template <class T = float>
+sequential<T> make_small_network(std::size_t classes, std::uint64_t seed = 0) {
+  seed_network_options o = small_network_options();
+  o.seed = seed;
+  return make_seed_network<T>(classes, o);
+}
+
+HOUSENET_END_NAMESPACE
