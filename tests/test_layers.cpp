@@ -1,0 +1,520 @@
+// Tests of every layer: gradients (check_layer, double, odd shapes, train and eval), one
+// hand-computed forward per layer, shape errors, and config round trips through make_layer.
+#include <doctest/doctest.h>
+
+#include <housenet/layers.hpp>
+#include <housenet/testing.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace housenet;
+using housenet::testing::check_layer;
+using housenet::testing::check_options;
+using housenet::testing::check_result;
+using housenet::testing::param_store;
+
+namespace {
+
+const shape odd_in{2, 3, 7, 5};
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+void require_ok(const check_result& r) {
+  INFO(r.message);
+  INFO("checked ", r.checked, ", max abs err ", r.max_abs_error, ", max rel err ", r.max_rel_error);
+  CHECK(r.ok);
+  CHECK(r.checked > 0);
+  CHECK(r.message.empty());
+}
+
+template <class T>
+tensor<T> make(const shape& s, std::vector<double> v) {
+  REQUIRE(v.size() == s.size());
+  tensor<T> t(s);
+  for (std::size_t i = 0; i < v.size(); ++i) t[i] = static_cast<T>(v[i]);
+  return t;
+}
+
+template <class T>
+void set(tensor<T>& t, std::vector<double> v) {
+  REQUIRE(v.size() == t.size());
+  for (std::size_t i = 0; i < v.size(); ++i) t[i] = static_cast<T>(v[i]);
+}
+
+// Every layer kind with its odd-shape configuration (the checker's cases).
+std::vector<std::unique_ptr<layer<double>>> all_layers() {
+  std::vector<std::unique_ptr<layer<double>>> v;
+  v.push_back(std::make_unique<conv2d<double>>(4, 3, 2, 1));
+  v.push_back(std::make_unique<conv2d<double>>(2, 2, 1, 0, false, init_kind::he));
+  v.push_back(std::make_unique<batch_norm2d<double>>());
+  v.push_back(std::make_unique<batch_norm2d<double>>(0.75, 1e-3));
+  v.push_back(std::make_unique<max_pool2d<double>>(3, 2, 0, true));
+  v.push_back(std::make_unique<max_pool2d<double>>(3, 2, 1, false));
+  v.push_back(std::make_unique<max_pool2d<double>>(2, 2, 1, true));
+  v.push_back(std::make_unique<relu<double>>());
+  v.push_back(std::make_unique<dropout<double>>(0.5, 42));
+  v.push_back(std::make_unique<dropout<double>>(0.0, 1));
+  v.push_back(std::make_unique<linear<double>>(4));
+  v.push_back(std::make_unique<linear<double>>(3, false, init_kind::he));
+  v.push_back(std::make_unique<flatten<double>>());
+  return v;
+}
+
+}  // namespace
+
+// ---- gradients -----------------------------------------------------------------------------
+
+TEST_CASE("check_layer: every layer, 2x3x7x5, train and eval") {
+  for (auto& l : all_layers()) {
+    std::string cfg;
+    for (auto& kv : l->config()) cfg += kv.first + "=" + kv.second + " ";
+    INFO(l->kind(), " ", cfg);
+    require_ok(check_layer(*l, odd_in, 7));
+  }
+}
+
+TEST_CASE("check_layer: rank-2 inputs (batch_norm2d, linear, relu, dropout)") {
+  batch_norm2d<double> bn;
+  require_ok(check_layer(bn, shape{5, 4}, 3));
+  linear<double> fc(3);
+  require_ok(check_layer(fc, shape{3, 6}, 4));
+  relu<double> r;
+  require_ok(check_layer(r, shape{3, 6}, 5));
+  dropout<double> d(0.3, 9);
+  require_ok(check_layer(d, shape{3, 6}, 6));
+}
+
+TEST_CASE("check_layer: conv2d and pooling at more odd shapes") {
+  conv2d<double> c(3, 3, 3, 2);
+  require_ok(check_layer(c, shape{1, 2, 8, 6}, 11));
+  max_pool2d<double> p(3, 3, 0, true);  // the blog network's pooling; 8 -> 3 with a partial window
+  require_ok(check_layer(p, shape{2, 2, 8, 7}, 12));
+  max_pool2d<double> q(2, 3, 1, true);  // k < s with padding (PyTorch's last-window rule)
+  require_ok(check_layer(q, shape{1, 2, 9, 5}, 13));
+}
+
+TEST_CASE("check_layer catches broken layers") {
+  // A layer whose backward assigns the parameter gradient instead of adding to it.
+  struct bad_scale : layer<double> {
+    std::string kind() const override { return "bad_scale"; }
+    shape setup(const shape& in) override {
+      in_ = in.with_n(1);
+      out_ = in_;
+      return in;
+    }
+    std::vector<param_spec> param_specs() const override { return {{"s", shape{1}, false, true}}; }
+    void forward(const tensor<double>& x, tensor<double>& y, const context&) override { infer(x, y); }
+    void infer(const tensor<double>& x, tensor<double>& y) const override {
+      y.resize(x.shape());
+      for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] * params_[0].value[0];
+    }
+    void backward(const tensor<double>& x, const tensor<double>&, const tensor<double>& dy,
+                  tensor<double>& dx) override {
+      dx.resize(x.shape());
+      double s = 0;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        if (i != 1) dx[i] = dy[i] * params_[0].value[0];  // dx[1] never written
+        s += dy[i] * x[i];
+      }
+      params_[0].grad[0] = s;  // assigns: wrong
+    }
+  } bad;
+  const check_result r = check_layer<double>(bad, shape{2, 3}, 1);
+  CHECK_FALSE(r.ok);
+  CHECK(!r.message.empty());
+  CHECK(r.max_abs_error > 1e-3);
+}
+
+// ---- hand-computed forwards ------------------------------------------------------------------
+
+TEST_CASE_TEMPLATE("conv2d: hand-computed 3x3 input, 2x2 kernel", T, float, double) {
+  tensor<T> x = make<T>(shape{1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}), y;
+  SUBCASE("stride 1, no padding") {
+    conv2d<T> c(1, 2);
+    CHECK(c.setup(x.shape()) == (shape{1, 1, 2, 2}));
+    param_store<T> ps;
+    ps.bind(c);
+    set(ps.value(0), {1, 2, 3, 4});
+    set(ps.value(1), {0.5});
+    c.forward(x, y, {});
+    // y[0,0] = 1*1 + 2*2 + 3*4 + 4*5 + 0.5, and so on
+    CHECK(y[0] == doctest::Approx(37.5));
+    CHECK(y[1] == doctest::Approx(47.5));
+    CHECK(y[2] == doctest::Approx(67.5));
+    CHECK(y[3] == doctest::Approx(77.5));
+  }
+  SUBCASE("stride 2, padding 1") {
+    conv2d<T> c(1, 2, 2, 1);
+    CHECK(c.setup(x.shape()) == (shape{1, 1, 2, 2}));
+    param_store<T> ps;
+    ps.bind(c);
+    set(ps.value(0), {1, 2, 3, 4});
+    set(ps.value(1), {0.5});
+    c.forward(x, y, {});
+    CHECK(y[0] == doctest::Approx(4 * 1 + 0.5));          // only w[1][1] * x[0][0]
+    CHECK(y[1] == doctest::Approx(3 * 2 + 4 * 3 + 0.5));  // w[1][0] x[0][1] + w[1][1] x[0][2]
+    CHECK(y[2] == doctest::Approx(2 * 4 + 4 * 7 + 0.5));  // w[0][1] x[1][0] + w[1][1] x[2][0]
+    CHECK(y[3] == doctest::Approx(5 + 12 + 24 + 36 + 0.5));
+  }
+}
+
+TEST_CASE_TEMPLATE("linear: hand-computed, flattening a 4-D input", T, float, double) {
+  linear<T> fc(2);
+  // [1, 3, 1, 1] is read as 3 features
+  tensor<T> x = make<T>(shape{1, 3, 1, 1}, {1, 2, 3}), y, dx;
+  CHECK(fc.setup(x.shape()) == (shape{1, 2}));
+  param_store<T> ps;
+  ps.bind(fc);
+  set(ps.value(0), {1, 0, -1, 2, 1, 0});
+  set(ps.value(1), {0.5, -1});
+  fc.forward(x, y, {});
+  REQUIRE(y.shape() == (shape{1, 2}));
+  CHECK(y[0] == doctest::Approx(1 - 3 + 0.5));
+  CHECK(y[1] == doctest::Approx(2 + 2 - 1));
+  tensor<T> dy = make<T>(shape{1, 2}, {1, 10});
+  fc.backward(x, y, dy, dx);
+  REQUIRE(dx.shape() == x.shape());
+  CHECK(dx[0] == doctest::Approx(1 + 20));  // dy W
+  CHECK(dx[1] == doctest::Approx(0 + 10));
+  CHECK(dx[2] == doctest::Approx(-1 + 0));
+  CHECK(ps.grad(0)[3] == doctest::Approx(10 * 1));  // dW[1][0] = dy[1] x[0]
+  CHECK(ps.grad(1)[1] == doctest::Approx(10));
+}
+
+TEST_CASE_TEMPLATE("relu: hand-computed, gradient 0 at 0", T, float, double) {
+  relu<T> r;
+  tensor<T> x = make<T>(shape{1, 4}, {-1, 0, 2, -0.0}), y, dx;
+  r.setup(x.shape());
+  r.forward(x, y, {});
+  CHECK(y[0] == 0);
+  CHECK(y[1] == 0);
+  CHECK(y[2] == 2);
+  CHECK(y[3] == 0);
+  tensor<T> dy = make<T>(shape{1, 4}, {1, 1, 1, 1});
+  r.backward(x, y, dy, dx);
+  CHECK(dx[0] == 0);
+  CHECK(dx[1] == 0);
+  CHECK(dx[2] == 1);
+  CHECK(dx[3] == 0);
+}
+
+TEST_CASE_TEMPLATE("batch_norm2d: hand-computed train and eval", T, float, double) {
+  batch_norm2d<T> bn;  // decay 0.9, eps 2e-5
+  // 2 samples, 1 channel, 1x2: values 1, 2 | 3, 6 -> mean 3, biased var 14/4 = 3.5
+  tensor<T> x = make<T>(shape{2, 1, 1, 2}, {1, 2, 3, 6}), y, y2;
+  bn.setup(x.shape());
+  param_store<T> ps;
+  ps.bind(bn);
+  prng rng(1);
+  bn.init(rng);
+  CHECK(ps.value(0)[0] == 1);  // gamma
+  CHECK(ps.value(1)[0] == 0);  // beta
+  CHECK(ps.value(2)[0] == 0);  // running mean
+  CHECK(ps.value(3)[0] == 1);  // running var
+  CHECK_FALSE(ps.spec(2).trainable);
+  CHECK_FALSE(ps.spec(0).decay);
+  set(ps.value(0), {2});
+  set(ps.value(1), {1});
+  bn.forward(x, y, {});
+  const double sd = std::sqrt(3.5 + 2e-5);
+  const double xs[] = {1, 2, 3, 6};
+  for (int i = 0; i < 4; ++i) CHECK(y[i] == doctest::Approx(2 * (xs[i] - 3) / sd + 1));
+  CHECK(ps.value(2)[0] == doctest::Approx(0.1 * 3));
+  CHECK(ps.value(3)[0] == doctest::Approx(0.9 + 0.1 * 3.5 * 4 / 3));  // unbiased var
+  // eval: running stats, untouched
+  const T rm = ps.value(2)[0], rv = ps.value(3)[0];
+  context ev;
+  ev.mode = mode::eval;
+  bn.forward(x, y, ev);
+  bn.infer(x, y2);
+  for (int i = 0; i < 4; ++i) {
+    CHECK(y[i] == doctest::Approx(2 * (xs[i] - double(rm)) / std::sqrt(double(rv) + 2e-5) + 1));
+    CHECK(y[i] == y2[i]);
+  }
+  CHECK(ps.value(2)[0] == rm);
+  CHECK(ps.value(3)[0] == rv);
+}
+
+TEST_CASE_TEMPLATE("batch_norm2d: equal inputs give bit-identical outputs", T, float, double) {
+  batch_norm2d<T> bn;
+  const shape s{3, 2, 5, 7};  // odd plane size: a vector body and a scalar tail
+  bn.setup(s);
+  param_store<T> ps;
+  ps.bind(bn);
+  prng rng(3);
+  bn.init(rng);
+  tensor<T> x(s), y;
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (i % 3 == 0) ? T(0.1) : T(rng.uniform(-1, 1));
+  bn.forward(x, y, {});
+  for (std::size_t c = 0; c < 2; ++c) {
+    T first = T(0);
+    bool have = false;
+    for (std::size_t n = 0; n < 3; ++n)
+      for (std::size_t j = 0; j < 35; ++j) {
+        const std::size_t i = (n * 2 + c) * 35 + j;
+        if (i % 3 != 0) continue;
+        if (!have) first = y[i], have = true;
+        CHECK(y[i] == first);
+      }
+  }
+}
+
+TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties", T, float, double) {
+  SUBCASE("3x3 / 2, ceil: 4x5 -> 2x2 with partial windows") {
+    max_pool2d<T> p(3, 2, 0, true);
+    tensor<T> x = make<T>(shape{1, 1, 4, 5}, {1, 2, 3, 4, 5,  //
+                                              6, 0, 0, 0, 0,  //
+                                              0, 0, 9, 0, 7,  //
+                                              0, 8, 0, 0, 0}),
+              y, dx;
+    // out = ceil((4-3)/2)+1 = 2 rows, ceil((5-3)/2)+1 = 2 cols; rows 2..3 and cols 2..4 clipped
+    CHECK(p.setup(x.shape()) == (shape{1, 1, 2, 2}));
+    p.forward(x, y, {});
+    CHECK(y[0] == 9);  // rows 0-2, cols 0-2
+    CHECK(y[1] == 9);  // rows 0-2, cols 2-4: 9 (row 2 col 2) is before 7
+    CHECK(y[2] == 9);  // rows 2-3, cols 0-2
+    CHECK(y[3] == 9);  // rows 2-3, cols 2-4
+    tensor<T> dy = make<T>(shape{1, 1, 2, 2}, {1, 10, 100, 1000});
+    p.backward(x, y, dy, dx);
+    CHECK(dx[2 * 5 + 2] == 1111);  // every window's gradient goes to the single 9
+    double sum = 0;
+    for (T v : dx) sum += double(v);
+    CHECK(sum == 1111);
+  }
+  SUBCASE("ties: the first maximum in row-major order gets the gradient") {
+    max_pool2d<T> p(2, 2);
+    tensor<T> x = make<T>(shape{1, 1, 2, 4}, {1, 3, 3, 2,  //
+                                              3, 0, 2, 3}),
+              y, dx;
+    p.setup(x.shape());
+    p.forward(x, y, {});
+    CHECK(y[0] == 3);
+    CHECK(y[1] == 3);
+    tensor<T> dy = make<T>(shape{1, 1, 1, 2}, {5, 7});
+    p.backward(x, y, dy, dx);
+    const double want[] = {0, 5, 7, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 8; ++i) CHECK(dx[i] == want[i]);
+  }
+  SUBCASE("padding 1: windows clipped at the border, PyTorch's ceil rule") {
+    max_pool2d<T> p(2, 2, 1, true);
+    // H = 5, k = 2, s = 2, p = 1: Chainer would give 4, PyTorch 3 (the 4th would start in padding)
+    CHECK(p.out_size(5) == 3);
+    max_pool2d<T> q(2, 2, 1, false);
+    CHECK(q.out_size(5) == 3);
+    max_pool2d<T> r(1, 3, 0, true);
+    CHECK(r.out_size(9) == 3);  // Chainer 4, PyTorch 3
+    max_pool2d<T> blog(3, 3, 0, true);
+    CHECK(blog.out_size(94) == 32);
+    CHECK(blog.out_size(28) == 10);
+    max_pool2d<T> blog3(2, 2, 0, true);
+    CHECK(blog3.out_size(8) == 4);
+    tensor<T> x = make<T>(shape{1, 1, 1, 5}, {-1, -2, -3, -4, -5}), y;
+    max_pool2d<T> pp(3, 2, 1, false);  // (5 + 2 - 3)/2 + 1 = 3
+    CHECK(pp.setup(x.shape()) == (shape{1, 1, 1, 3}));
+    pp.forward(x, y, {});
+    CHECK(y[0] == -1);  // cols -1..1 clipped to 0..1: padding is -inf, not 0
+    CHECK(y[1] == -2);
+    CHECK(y[2] == -4);
+  }
+}
+
+TEST_CASE_TEMPLATE("dropout: inverted scaling, deterministic masks, eval identity", T, float, double) {
+  const shape s{4, 2500};
+  tensor<T> x(s, T(1)), y, y2, dx;
+  dropout<T> d(0.5, 123);
+  d.setup(s);
+  context ctx;
+  ctx.step = 5;
+  d.forward(x, y, ctx);
+  std::size_t kept = 0;
+  for (T v : y) {
+    CHECK((v == 0 || v == 2));
+    kept += v != 0;
+  }
+  CHECK(kept > 4700);
+  CHECK(kept < 5300);
+  d.forward(x, y2, ctx);  // same seed and step: same mask
+  bool same = true;
+  for (std::size_t i = 0; i < y.size(); ++i) same = same && y[i] == y2[i];
+  CHECK(same);
+  dropout<T> d2(0.5, 123);  // a fresh layer with the same seed: resumable from the step alone
+  d2.setup(s);
+  d2.forward(x, y2, ctx);
+  for (std::size_t i = 0; i < y.size(); ++i) same = same && y[i] == y2[i];
+  CHECK(same);
+  for (std::size_t i = 0; i < 20; ++i) CHECK(d.kept(5, i) == (y[i] != 0));
+  ctx.step = 6;  // another step: another mask
+  d2.forward(x, y2, ctx);
+  std::size_t diff = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) diff += y[i] != y2[i];
+  CHECK(diff > 3000);
+  // backward applies the mask of the last forward
+  ctx.step = 5;
+  d.forward(x, y, ctx);
+  tensor<T> dy(s, T(3));
+  d.backward(x, y, dy, dx);
+  for (std::size_t i = 0; i < y.size(); ++i) same = same && dx[i] == T(3) * y[i];
+  CHECK(same);
+  // eval and ratio 0: the exact identity
+  ctx.mode = mode::eval;
+  tensor<T> z(s);
+  for (std::size_t i = 0; i < z.size(); ++i) z[i] = T(0.1) * T(i % 17) - T(0.7);
+  d.forward(z, y, ctx);
+  for (std::size_t i = 0; i < y.size(); ++i) same = same && y[i] == z[i];
+  dropout<T> none(0.0, 1);
+  none.setup(s);
+  context tr;
+  none.forward(z, y, tr);
+  for (std::size_t i = 0; i < y.size(); ++i) same = same && y[i] == z[i];
+  CHECK(same);
+}
+
+TEST_CASE("flatten: layout c*H*W + y*W + x") {
+  flatten<float> f;
+  tensor<float> x(shape{2, 3, 2, 2}), y, dx;
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(i);
+  CHECK(f.setup(x.shape()) == (shape{2, 12}));
+  f.forward(x, y, {});
+  CHECK(y.shape() == (shape{2, 12}));
+  CHECK(y[12 + 2 * 4 + 1 * 2 + 1] == x(1, 2, 1, 1));
+  f.backward(x, y, y, dx);
+  CHECK(dx.shape() == x.shape());
+  CHECK(dx[17] == 17.0f);
+}
+
+// ---- shape errors --------------------------------------------------------------------------
+
+TEST_CASE("every layer rejects a wrong input shape, naming itself") {
+  for (auto& l : all_layers()) {
+    INFO(l->kind());
+    l->setup(odd_in);
+    testing::param_store<double> ps;
+    ps.bind(*l);
+    prng rng(1);
+    l->init(rng);
+    l->set_name(l->kind() + " #3");
+    tensor<double> bad(shape{2, 4, 7, 5}, 0.5), y;
+    const std::string m = error_of([&] { l->forward(bad, y, {}); });
+    CHECK(starts_with(m, l->kind() + " #3: input 2x4x7x5, expected"));
+    CHECK(starts_with(error_of([&] { l->infer(bad, y); }), l->kind() + " #3: input 2x4x7x5"));
+    tensor<double> bad_rank(shape{2, 105}, 0.5);
+    CHECK(starts_with(error_of([&] { l->forward(bad_rank, y, {}); }), l->kind() + " #3: input 2x105"));
+    tensor<double> good(odd_in, 0.25);  // the right shape still works after the errors
+    CHECK_NOTHROW(l->forward(good, y, {}));
+  }
+}
+
+TEST_CASE("setup rejects inputs a layer cannot take") {
+  conv2d<float> c(4, 5);
+  CHECK(starts_with(error_of([&] { c.setup(shape{1, 3, 4, 9}); }), "conv2d: input 1x3x4x9 is smaller"));
+  CHECK(starts_with(error_of([&] { c.setup(shape{1, 12}); }), "conv2d: input 1x12, expected rank 4"));
+  max_pool2d<float> p(3, 3);
+  CHECK(starts_with(error_of([&] { p.setup(shape{1, 1, 2, 9}); }), "max_pool2d: input"));
+  CHECK_THROWS_AS(max_pool2d<float>(3, 2, 2), error);  // padding > kernel / 2
+  CHECK_THROWS_AS(dropout<float>(1.0), error);
+  CHECK_THROWS_AS(batch_norm2d<float>(0.9, 0.0), error);
+  batch_norm2d<float> bn;
+  bn.setup(shape{1, 2, 1, 1});
+  param_store<float> ps;
+  ps.bind(bn);
+  tensor<float> one(shape{1, 2, 1, 1}, 1.0f), y;
+  CHECK(starts_with(error_of([&] { bn.forward(one, y, {}); }), "batch_norm2d: training needs"));
+}
+
+// ---- config round trips ----------------------------------------------------------------------
+
+TEST_CASE("config round-trips through make_layer for every layer") {
+  auto ls = all_layers();
+  ls.push_back(std::make_unique<dropout<double>>(0.1, 18446744073709551615ull));
+  ls.push_back(std::make_unique<batch_norm2d<double>>(0.9, 1e-5));
+  for (auto& l : ls) {
+    INFO(l->kind());
+    auto m = make_layer<double>(l->kind(), l->version(), l->config());
+    REQUIRE(m);
+    CHECK(m->kind() == l->kind());
+    CHECK(m->version() == l->version());
+    CHECK(m->config() == l->config());
+    CHECK(m->setup(odd_in) == l->setup(odd_in));
+    auto f = make_layer<float>(l->kind(), l->version(), l->config());
+    CHECK(f->config() == l->config());
+  }
+  // same seed: same weights, whatever built the layer
+  conv2d<float> c(6, 3, 1, 0, true, init_kind::he);
+  auto c2 = make_layer<float>("conv2d", 1, c.config());
+  c.setup(odd_in);
+  c2->setup(odd_in);
+  param_store<float> a, b;
+  a.bind(c);
+  b.bind(*c2);
+  prng r1(9), r2(9);
+  c.init(r1);
+  c2->init(r2);
+  bool same = true;
+  for (std::size_t i = 0; i < a.value(0).size(); ++i) same = same && a.value(0)[i] == b.value(0)[i];
+  CHECK(same);
+}
+
+TEST_CASE("make_layer: errors name the kind and the key") {
+  const layer_config good = conv2d<float>(4, 3).config();
+  CHECK(starts_with(error_of([] { make_layer<float>("conv3d", 1, {}); }),
+                    "make_layer: unknown layer kind 'conv3d'"));
+  CHECK(starts_with(error_of([&] { make_layer<float>("conv2d", 2, good); }),
+                    "make_layer: conv2d: version 2 not supported"));
+  layer_config missing = good;
+  missing.erase(missing.begin() + 1);
+  CHECK(error_of([&] { make_layer<float>("conv2d", 1, missing); }) ==
+        "make_layer: conv2d/1: missing key 'kernel'");
+  layer_config bad = good;
+  bad[1].second = "3x";
+  CHECK(starts_with(error_of([&] { make_layer<float>("conv2d", 1, bad); }),
+                    "make_layer: conv2d/1: key 'kernel': '3x' is not"));
+  bad[1].second = "0";
+  CHECK(starts_with(error_of([&] { make_layer<float>("conv2d", 1, bad); }),
+                    "make_layer: conv2d/1: key 'kernel': 0 is not in"));
+  layer_config extra = good;
+  extra.push_back({"dilation", "2"});
+  CHECK(error_of([&] { make_layer<float>("conv2d", 1, extra); }) ==
+        "make_layer: conv2d/1: unknown key 'dilation'");
+  layer_config twice = good;
+  twice.push_back(twice[0]);
+  CHECK(starts_with(error_of([&] { make_layer<float>("conv2d", 1, twice); }),
+                    "make_layer: conv2d/1: key 'out_channels' given twice"));
+  CHECK(starts_with(error_of([] { make_layer<float>("conv2d", 1, {{"out_channels", "4"}, {"kernel", "3"}, {"stride", "1"}, {"padding", "0"}, {"bias", "1"}, {"init", "xavier"}}); }),
+                    "make_layer: conv2d/1: init: unknown initialiser 'xavier'"));
+  CHECK(starts_with(error_of([] { make_layer<float>("dropout", 1, {{"ratio", "1"}, {"seed", "0"}}); }),
+                    "make_layer: dropout/1: dropout: ratio 1 not in [0, 1)"));
+  CHECK(starts_with(error_of([] { make_layer<float>("batch_norm2d", 1, {{"decay", "nan"}, {"eps", "1e-5"}}); }),
+                    "make_layer: batch_norm2d/1: key 'decay': 'nan' is not a number"));
+  CHECK(starts_with(error_of([] { make_layer<float>("max_pool2d", 1, {{"kernel", "3"}, {"stride", "-1"}, {"padding", "0"}, {"ceil_mode", "1"}}); }),
+                    "make_layer: max_pool2d/1: key 'stride': '-1' is not"));
+  CHECK(starts_with(error_of([] { make_layer<float>("relu", 1, {{"inplace", "1"}}); }),
+                    "make_layer: relu/1: unknown key 'inplace'"));
+}
+
+TEST_CASE("init: LeCun and He normal standard deviations") {
+  for (init_kind k : {init_kind::lecun, init_kind::he}) {
+    tensor<double> w(shape{200, 50});
+    prng rng(5);
+    init_weights(k, w.view(), 50, rng);
+    double s = 0, q = 0;
+    for (double v : w) s += v, q += v * v;
+    const double mean = s / 10000, sd = std::sqrt(q / 10000 - mean * mean);
+    const double want = std::sqrt((k == init_kind::he ? 2.0 : 1.0) / 50);
+    CHECK(std::fabs(mean) < 0.05 * want);
+    CHECK(sd == doctest::Approx(want).epsilon(0.03));
+    CHECK(parse_init_kind(to_string(k)) == k);
+  }
+}
