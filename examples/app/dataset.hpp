@@ -1,0 +1,152 @@
+// examples/app/dataset.hpp: a folder of face images as a labelled data set.
+//
+//   DATA_DIR/<class>/<identity>__<n>.png    one sub-folder per class (sorted by name = label order);
+//                                           the identity is the file name before the first "__"
+//                                           (the whole stem when there is none).
+//   scan_dataset(dir)          lists the samples; errors when there are no classes or no images.
+//   split_dataset(...)         train/test indices: random (the blog's) or grouped by identity (no
+//                              person on both sides). Deterministic from the seed.
+//   augment(x, rng, ...)       in place on one CHW sample in [0,1]: horizontal flip, a small shift
+//                              (edge pixels repeated), colour jitter (brightness, contrast, per
+//                              channel gain). Deterministic from the generator it is given.
+//   class_weights(...)         N / (K * n_c) over the training samples: a class-weighted loss.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <housenet/random.hpp>
+
+#include "files.hpp"
+
+namespace app {
+
+struct sample {
+  fs::path path;
+  int label = 0;
+  std::string identity;
+};
+
+struct dataset_index {
+  std::vector<std::string> classes;
+  std::vector<sample> samples;
+  std::vector<std::size_t> count_per_class() const {
+    std::vector<std::size_t> c(classes.size(), 0);
+    for (const auto& s : samples) ++c[std::size_t(s.label)];
+    return c;
+  }
+};
+
+inline std::string identity_of(const fs::path& file) {
+  const std::string stem = file.stem().string();
+  const auto p = stem.find("__");
+  return p == std::string::npos ? stem : stem.substr(0, p);
+}
+
+inline dataset_index scan_dataset(const fs::path& dir) {
+  dataset_index d;
+  for (const auto& sub : list_subdirs(dir)) {
+    const auto files = list_images(sub);
+    const int label = int(d.classes.size());
+    d.classes.push_back(sub.filename().string());
+    for (const auto& f : files) d.samples.push_back({f, label, identity_of(f)});
+  }
+  if (d.classes.empty())
+    throw app_error("'" + dir.string() + "' has no class sub-folders (expected DATA_DIR/<class>/<image>)");
+  if (d.samples.empty()) throw app_error("'" + dir.string() + "' has no images in its class folders");
+  return d;
+}
+
+struct split {
+  std::vector<std::size_t> train, test;
+};
+
+// A Fisher-Yates shuffle driven by the library's generator (std::shuffle's is unspecified).
+template <class T>
+void shuffle_in_place(std::vector<T>& v, housenet::prng& rng) {
+  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.uniform_int(i)]);
+}
+
+// test_count images go to the test side (random), or whole identities until at least test_count
+// images are there (group). The result lists are sorted (order does not depend on the shuffle).
+inline split split_dataset(const dataset_index& d, std::size_t test_count, bool group, std::uint64_t seed) {
+  const std::size_t n = d.samples.size();
+  if (test_count >= n)
+    throw app_error("the test side would take " + std::to_string(test_count) + " of the " + std::to_string(n) +
+                    " images: nothing left to train on");
+  housenet::prng rng(seed ^ 0x5eed5011177ull);
+  split s;
+  std::vector<char> is_test(n, 0);
+  if (!group) {
+    std::vector<std::size_t> idx(n);
+    for (std::size_t i = 0; i < n; ++i) idx[i] = i;
+    shuffle_in_place(idx, rng);
+    for (std::size_t i = 0; i < test_count; ++i) is_test[idx[i]] = 1;
+  } else {
+    std::map<std::string, std::vector<std::size_t>> groups;  // sorted by identity: deterministic
+    for (std::size_t i = 0; i < n; ++i) groups[d.samples[i].identity].push_back(i);
+    std::vector<const std::vector<std::size_t>*> order;
+    for (const auto& g : groups) order.push_back(&g.second);
+    if (order.size() < 2 && test_count > 0)
+      throw app_error("--split group needs at least two identities (file names '<identity>__<n>.png'); found " +
+                      std::to_string(order.size()));
+    shuffle_in_place(order, rng);
+    std::size_t taken = 0;
+    for (const auto* g : order) {
+      if (taken >= test_count) break;
+      if (n - taken - g->size() == 0) continue;  // never take everything
+      for (std::size_t i : *g) is_test[i] = 1;
+      taken += g->size();
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) (is_test[i] ? s.test : s.train).push_back(i);
+  if (s.train.empty()) throw app_error("the split left no training images");
+  return s;
+}
+
+inline std::vector<float> class_weights(const dataset_index& d, const std::vector<std::size_t>& train) {
+  const std::size_t k = d.classes.size();
+  std::vector<std::size_t> count(k, 0);
+  for (std::size_t i : train) ++count[std::size_t(d.samples[i].label)];
+  std::vector<float> w(k, 0.0f);
+  for (std::size_t c = 0; c < k; ++c)
+    w[c] = count[c] ? float(double(train.size()) / (double(k) * double(count[c]))) : 0.0f;
+  return w;
+}
+
+// x: one sample, C x H x W floats in [0, 1].
+inline void augment(float* x, std::size_t c, std::size_t h, std::size_t w, housenet::prng& rng) {
+  const bool flip = rng.uniform() < 0.5;
+  const long max_shift = long(std::max<std::size_t>(1, w / 12));  // ~8 px on 100x100
+  const long dy = long(rng.uniform_int(std::uint64_t(2 * max_shift + 1))) - max_shift;
+  const long dx = long(rng.uniform_int(std::uint64_t(2 * max_shift + 1))) - max_shift;
+  const float brightness = float(rng.uniform(-0.1, 0.1));
+  const float contrast = float(rng.uniform(0.8, 1.2));
+  float gain[4] = {1, 1, 1, 1};
+  for (std::size_t ch = 0; ch < std::min<std::size_t>(c, 4); ++ch) gain[ch] = float(rng.uniform(0.9, 1.1));
+  std::vector<float> tmp(h * w);
+  for (std::size_t ch = 0; ch < c; ++ch) {
+    float* p = x + ch * h * w;
+    double mean = 0;
+    for (std::size_t i = 0; i < h * w; ++i) mean += p[i];
+    mean /= double(h * w);
+    for (std::size_t y = 0; y < h; ++y)
+      for (std::size_t xx = 0; xx < w; ++xx) {
+        long sy = std::clamp<long>(long(y) - dy, 0, long(h) - 1);
+        long sx = std::clamp<long>(long(xx) - dx, 0, long(w) - 1);
+        if (flip) sx = long(w) - 1 - sx;
+        tmp[y * w + xx] = p[std::size_t(sy) * w + std::size_t(sx)];
+      }
+    const float g = ch < 4 ? gain[ch] : 1.0f;
+    for (std::size_t i = 0; i < h * w; ++i) {
+      const float v = (float(mean) + (tmp[i] - float(mean)) * contrast) * g + brightness;
+      p[i] = std::clamp(v, 0.0f, 1.0f);
+    }
+  }
+}
+
+}  // namespace app
