@@ -1,0 +1,148 @@
+// softmax_cross_entropy and accuracy: hand-computed values, stability, finite-difference
+// gradients, class weights (PyTorch's weighted mean) and errors.
+#include <doctest/doctest.h>
+
+#include <housenet/loss.hpp>
+#include <housenet/random.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace housenet;
+
+namespace {
+template <class T>
+tensor<T> make(const shape& s, const std::vector<double>& v) {
+  tensor<T> t(s);
+  for (std::size_t i = 0; i < v.size(); ++i) t[i] = static_cast<T>(v[i]);
+  return t;
+}
+std::string error_of(void (*fn)()) {
+  try {
+    fn();
+  } catch (const error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+TEST_CASE_TEMPLATE("softmax_cross_entropy: hand-computed", T, float, double) {
+  softmax_cross_entropy<T> ce;
+  // row 0: equal logits, 2 classes... use K = 3: [0, 0, 0] label 1 -> log 3
+  // row 1: [ln 1, ln 2, ln 5] label 2 -> softmax (1/8, 2/8, 5/8), loss -ln(5/8)
+  tensor<T> z = make<T>(shape{2, 3}, {0, 0, 0, 0, std::log(2.0), std::log(5.0)}), d;
+  const double loss = ce.forward(z, {1, 2});
+  CHECK(loss == doctest::Approx((std::log(3.0) - std::log(5.0 / 8.0)) / 2));
+  ce.backward(d);
+  REQUIRE(d.shape() == z.shape());
+  const double want[] = {1.0 / 3 / 2, (1.0 / 3 - 1) / 2, 1.0 / 3 / 2,
+                         1.0 / 8 / 2, 2.0 / 8 / 2,       (5.0 / 8 - 1) / 2};
+  for (int i = 0; i < 6; ++i) CHECK(double(d[i]) == doctest::Approx(want[i]));
+  CHECK(double(ce.probabilities()[5]) == doctest::Approx(5.0 / 8));
+  CHECK(accuracy(z, {1, 2}) == 0.5);  // row 0 is a tie: its first maximum is class 0
+  CHECK(accuracy(z, {0, 2}) == 1.0);
+}
+
+TEST_CASE_TEMPLATE("softmax_cross_entropy: stable for huge logits", T, float, double) {
+  softmax_cross_entropy<T> ce;
+  tensor<T> z = make<T>(shape{2, 2}, {1000, -1000, 30000, 29990}), d;
+  const double loss = ce.forward(z, {1, 1});
+  CHECK(std::isfinite(loss));
+  CHECK(loss == doctest::Approx((2000.0 + 10.0 + std::log1p(std::exp(-10.0))) / 2));
+  ce.backward(d);
+  for (T v : d) CHECK(std::isfinite(double(v)));
+  CHECK(double(d[0]) == doctest::Approx(0.5));
+  CHECK(double(d[1]) == doctest::Approx(-0.5));
+}
+
+TEST_CASE("softmax_cross_entropy: gradient matches finite differences (with and without weights)") {
+  prng rng(4);
+  tensor<double> z(shape{5, 4}), d;
+  for (double& v : z) v = rng.uniform(-3, 3);
+  const std::vector<int> t{0, 3, 2, 3, 1};
+  for (int weighted = 0; weighted < 2; ++weighted) {
+    softmax_cross_entropy<double> ce = weighted ? softmax_cross_entropy<double>({0.5, 2.0, 1.0, 3.0})
+                                                : softmax_cross_entropy<double>();
+    ce.forward(z, t);
+    ce.backward(d);
+    double gsum = 0;
+    for (std::size_t i = 0; i < z.size(); ++i) {
+      const double z0 = z[i], e = 1e-6;
+      z[i] = z0 + e;
+      const double fp = ce.forward(z, t);
+      z[i] = z0 - e;
+      const double fm = ce.forward(z, t);
+      z[i] = z0;
+      CHECK(d[i] == doctest::Approx((fp - fm) / (2 * e)).epsilon(1e-6));
+      gsum += d[i];
+    }
+    CHECK(std::fabs(gsum) < 1e-12);  // each row of softmax - onehot sums to 0
+  }
+}
+
+TEST_CASE("softmax_cross_entropy: class weights give PyTorch's weighted mean") {
+  tensor<double> z = make<double>(shape{3, 2}, {0.2, -0.4, 1.0, 0.5, -0.3, 0.9});
+  const std::vector<int> t{0, 1, 1};
+  const std::vector<double> w{3.0, 0.5};
+  auto nll = [&](std::size_t i) {
+    const double a = z[2 * i], b = z[2 * i + 1];
+    const double lse = std::log(std::exp(a) + std::exp(b));
+    return lse - z[2 * i + std::size_t(t[i])];
+  };
+  softmax_cross_entropy<double> ce(w);
+  const double want = (3.0 * nll(0) + 0.5 * nll(1) + 0.5 * nll(2)) / (3.0 + 0.5 + 0.5);
+  CHECK(ce.forward(z, t) == doctest::Approx(want));
+  softmax_cross_entropy<double> ones({1.0, 1.0}), plain;
+  CHECK(ones.forward(z, t) == doctest::Approx(plain.forward(z, t)));
+  CHECK(plain.forward(z, t) == doctest::Approx((nll(0) + nll(1) + nll(2)) / 3));
+}
+
+TEST_CASE("softmax_cross_entropy and accuracy: errors") {
+  CHECK(error_of([] {
+          softmax_cross_entropy<float> ce;
+          tensor<float> z(shape{2, 4}, 0.f);
+          ce.forward(z, {0, 4});
+        }) == "softmax_cross_entropy: label 4 of sample 1 is out of range 0..3");
+  CHECK(error_of([] {
+          softmax_cross_entropy<float> ce;
+          tensor<float> z(shape{2, 4}, 0.f);
+          ce.forward(z, {-1, 0});
+        }) == "softmax_cross_entropy: label -1 of sample 0 is out of range 0..3");
+  CHECK(error_of([] {
+          softmax_cross_entropy<float> ce;
+          tensor<float> z(shape{2, 4}, 0.f);
+          ce.forward(z, {0});
+        }) == "softmax_cross_entropy: 1 labels for a batch of 2");
+  CHECK(error_of([] {
+          softmax_cross_entropy<float> ce({1.0, 2.0});
+          tensor<float> z(shape{2, 4}, 0.f);
+          ce.forward(z, {0, 1});
+        }) == "softmax_cross_entropy: 2 class weights for 4 classes");
+  CHECK(error_of([] { softmax_cross_entropy<float> ce({1.0, -2.0}); }).rfind(
+            "softmax_cross_entropy: class weight 1 is -2", 0) == 0);
+  CHECK(error_of([] {
+          softmax_cross_entropy<float> ce({0.0, 1.0});
+          tensor<float> z(shape{1, 2}, 0.f);
+          ce.forward(z, {0});
+        }) == "softmax_cross_entropy: the class weights of this batch sum to 0");
+  CHECK(error_of([] {
+          softmax_cross_entropy<float> ce;
+          tensor<float> d;
+          ce.backward(d);
+        }) == "softmax_cross_entropy: backward before forward");
+  CHECK(error_of([] {
+          softmax_cross_entropy<float> ce;
+          tensor<float> z(shape{2, 4, 3, 1}, 0.f);
+          ce.forward(z, {0, 1});
+        }) == "softmax_cross_entropy: logits 2x4x3x1, expected NxK");
+  CHECK(error_of([] {
+          tensor<double> z(shape{2, 3}, 0.0);
+          (void)accuracy(z, {0, 3});
+        }) == "accuracy: label 3 of sample 1 is out of range 0..2");
+  // [N, K, 1, 1] is accepted (a conv head)
+  softmax_cross_entropy<float> ce;
+  tensor<float> z(shape{2, 3, 1, 1}, 0.f);
+  CHECK(ce.forward(z, {0, 2}) == doctest::Approx(std::log(3.0)));
+}
