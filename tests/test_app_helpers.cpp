@@ -1,0 +1,181 @@
+// Unit tests of the housenet app's helpers (examples/app/*.hpp) that need no image or model:
+// command line, JSON, data set folders and splits, augmentation, learning curves, atomic files.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../examples/app/cli.hpp"
+#include "../examples/app/dataset.hpp"
+#include "../examples/app/files.hpp"
+#include "../examples/app/json.hpp"
+#include "../examples/app/report.hpp"
+
+namespace {
+
+struct argv_builder {
+  std::vector<std::string> s;
+  std::vector<char*> p;
+  explicit argv_builder(std::vector<std::string> a) : s(std::move(a)) {
+    for (auto& x : s) p.push_back(x.data());
+  }
+  int argc() const { return int(p.size()); }
+  char** argv() { return p.data(); }
+};
+
+app::arg_parser make_parser() {
+  app::arg_parser cli("train", "housenet train DATA -o MODEL", "test");
+  cli.option("output", "MODEL", "", "out", "o")
+      .option("epochs", "N", "100", "epochs")
+      .option("lr", "X", "0.01", "lr")
+      .option("split", "random|group", "random", "split")
+      .flag("augment", "augment")
+      .positionals(1, 1);
+  return cli;
+}
+
+std::filesystem::path temp_dir(const std::string& name) {
+  const auto d = std::filesystem::temp_directory_path() / ("housenet_test_app_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+void touch(const std::filesystem::path& p) { std::ofstream(p) << "x"; }
+
+}  // namespace
+
+TEST_CASE("arg_parser: options, flags, positionals, defaults") {
+  auto cli = make_parser();
+  argv_builder a({"housenet", "train", "data", "-o", "m.hsnt", "--epochs=7", "--augment", "--lr", "-0.5"});
+  cli.parse(a.argc(), a.argv(), 2);
+  REQUIRE(cli.args().size() == 1);
+  CHECK(cli.args()[0] == "data");
+  CHECK(cli.get("output") == "m.hsnt");
+  CHECK(cli.get_int("epochs", 1, 10) == 7);
+  CHECK(cli.has("augment"));
+  CHECK(cli.get_double("lr", -1, 1) == doctest::Approx(-0.5));
+  CHECK(cli.get_choice("split", {"random", "group"}) == "random");
+  CHECK_FALSE(cli.help_requested());
+}
+
+TEST_CASE("arg_parser: every mistake is a usage_error naming the command") {
+  const std::vector<std::vector<std::string>> bad = {
+      {"housenet", "train"},                                // missing positional
+      {"housenet", "train", "a", "b"},                      // too many
+      {"housenet", "train", "a", "--nope"},                 // unknown option
+      {"housenet", "train", "a", "-o"},                     // missing value
+      {"housenet", "train", "a", "--augment=1"},            // value on a flag
+  };
+  for (const auto& b : bad) {
+    auto cli = make_parser();
+    argv_builder a(b);
+    CHECK_THROWS_AS(cli.parse(a.argc(), a.argv(), 2), app::usage_error);
+  }
+  auto cli = make_parser();
+  argv_builder a({"housenet", "train", "d", "--epochs", "x", "--split", "zz"});
+  cli.parse(a.argc(), a.argv(), 2);
+  CHECK_THROWS_WITH_AS(cli.get_int("epochs", 1, 10), doctest::Contains("train: --epochs: 'x' is not an integer"),
+                       app::usage_error);
+  CHECK_THROWS_AS(cli.get_choice("split", {"random", "group"}), app::usage_error);
+  argv_builder h({"housenet", "train", "--help"});
+  auto cli2 = make_parser();
+  cli2.parse(h.argc(), h.argv(), 2);
+  CHECK(cli2.help_requested());
+  CHECK(cli2.help().find("usage: housenet train") == 0);
+}
+
+TEST_CASE("json_writer: escaping, separators, numbers") {
+  app::json_writer j;
+  j.begin_object().field("image", std::string("a \"b\"\\\n\x01.jpg")).key("faces").begin_array();
+  j.begin_array().value(1).value(2).end_array().begin_array().end_array().end_array();
+  j.field("p", 0.25).field("nan", std::nan("")).field("ok", true).end_object();
+  CHECK(j.str() == "{\"image\": \"a \\\"b\\\"\\\\\\n\\u0001.jpg\", \"faces\": [[1, 2], []], \"p\": 0.25, "
+                   "\"nan\": null, \"ok\": true}");
+}
+
+TEST_CASE("scan_dataset: classes sorted, identities, errors") {
+  const auto d = temp_dir("scan");
+  std::filesystem::create_directories(d / "b");
+  std::filesystem::create_directories(d / "a");
+  std::filesystem::create_directories(d / ".hidden");
+  touch(d / "a" / "harry__1.png");
+  touch(d / "a" / "harry__2.PNG");
+  touch(d / "a" / "notes.txt");
+  touch(d / "b" / "draco.jpg");
+  const auto ds = app::scan_dataset(d);
+  REQUIRE(ds.classes == std::vector<std::string>{"a", "b"});
+  REQUIRE(ds.samples.size() == 3);
+  CHECK(ds.samples[0].identity == "harry");
+  CHECK(ds.samples[2].identity == "draco");
+  CHECK(ds.samples[2].label == 1);
+  CHECK(ds.count_per_class() == std::vector<std::size_t>{2, 1});
+  CHECK_THROWS_AS(app::scan_dataset(d / "a"), app::app_error);   // no class folders
+  CHECK_THROWS_AS(app::scan_dataset(d / "nope"), app::app_error);
+  std::filesystem::remove_all(d);
+}
+
+TEST_CASE("split_dataset: sizes, determinism, groups never straddle") {
+  app::dataset_index ds;
+  ds.classes = {"x", "y"};
+  for (int id = 0; id < 10; ++id)
+    for (int k = 0; k < 3; ++k)
+      ds.samples.push_back({"p" + std::to_string(id) + "__" + std::to_string(k) + ".png", id % 2, "p" + std::to_string(id)});
+  const auto r1 = app::split_dataset(ds, 7, false, 3), r2 = app::split_dataset(ds, 7, false, 3);
+  CHECK(r1.test.size() == 7);
+  CHECK(r1.train.size() == 23);
+  CHECK(r1.test == r2.test);
+  CHECK(app::split_dataset(ds, 7, false, 4).test != r1.test);
+  const auto g = app::split_dataset(ds, 7, true, 3);
+  CHECK(g.test.size() == 9);  // whole identities of 3: the first count >= 7
+  std::set<std::string> test_ids;
+  for (auto i : g.test) test_ids.insert(ds.samples[i].identity);
+  for (auto i : g.train) CHECK(test_ids.count(ds.samples[i].identity) == 0);
+  CHECK_THROWS_AS(app::split_dataset(ds, 30, false, 1), app::app_error);
+  const auto w = app::class_weights(ds, r1.train);
+  CHECK(w.size() == 2);
+}
+
+TEST_CASE("augment: deterministic, in range, changes the image") {
+  std::vector<float> a(3 * 10 * 12), b;
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = float(i % 17) / 16.0f;
+  b = a;
+  std::vector<float> c = a;
+  housenet::prng r1(5), r2(5);
+  app::augment(a.data(), 3, 10, 12, r1);
+  app::augment(b.data(), 3, 10, 12, r2);
+  CHECK(a == b);
+  CHECK(a != c);
+  for (float v : a) CHECK((v >= 0.0f && v <= 1.0f));
+}
+
+TEST_CASE("learning curves: csv rows and an svg") {
+  std::vector<app::epoch_row> rows = {{1, 1.2, 0.6, 1.3, 0.7, 2.0}, {2, 0.9, 0.4, 1.1, 0.5, 2.1}};
+  const std::string csv = app::curves_csv(rows);
+  CHECK(csv.find("epoch,train_loss,train_error,test_loss,test_error,seconds\n") == 0);
+  CHECK(csv.find("\n2,0.900000,0.400000,1.100000,0.500000,2.100\n") != std::string::npos);
+  const std::string svg = app::curves_svg(rows, "a <title> & more");
+  CHECK(svg.find("<svg") == 0);
+  CHECK(svg.find("min 0.500 (epoch 2)") != std::string::npos);
+  CHECK(svg.find("&lt;title> &amp; more") != std::string::npos);
+  CHECK(app::format_duration(3725) == "1:02:05");
+}
+
+TEST_CASE("write_file_atomic: replaces, leaves no temp file") {
+  const auto d = temp_dir("atomic");
+  const auto f = (d / "x.txt").string();
+  app::write_file_atomic(f, "one");
+  app::write_file_atomic(f, "two");
+  CHECK(app::read_file(f) == "two");
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(d)) files += e.is_regular_file();
+  CHECK(files == 1);
+  CHECK_THROWS_AS(app::write_file_atomic((d / "no" / "x").string(), "x"), app::app_error);
+  CHECK_THROWS_AS(app::read_file((d / "none").string()), app::app_error);
+  CHECK(app::file_hash("a") != app::file_hash("b"));
+  std::filesystem::remove_all(d);
+}
