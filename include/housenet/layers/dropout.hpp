@@ -20,6 +20,7 @@
 #include <sstream>
 #include <string>
 
+#include "relu.hpp"  // detail::elementwise
 #include "layer.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
@@ -113,10 +114,12 @@ class dropout : public layer<T> {
   void apply(const T* HOUSENET_RESTRICT in, T* HOUSENET_RESTRICT out, std::size_t n) const {
     const std::uint64_t k = key(step_), th = threshold_;
     const T sc = scale_;
-    for (std::size_t i = 0; i < n; ++i) {
-      const bool keep = (detail::mix64(k + std::uint64_t(i) * 0x9E3779B97F4A7C15ull) >> 11) >= th;
-      out[i] = keep ? in[i] * sc : T(0);
-    }
+    detail::elementwise(n, [=](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) {
+        const bool keep = (detail::mix64(k + std::uint64_t(i) * 0x9E3779B97F4A7C15ull) >> 11) >= th;
+        out[i] = keep ? in[i] * sc : T(0);
+      }
+    });
   }
 };
 

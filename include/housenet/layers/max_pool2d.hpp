@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../parallel.hpp"
 #include "layer.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
@@ -90,12 +91,14 @@ class max_pool2d : public layer<T> {
     dx.zero();
     const std::size_t planes = ys.n() * ys.c(), hw = x.shape().h() * x.shape().w(),
                       ohw = oh_ * ow_;
-    for (std::size_t pl = 0; pl < planes; ++pl) {
-      T* dp = dx.data() + pl * hw;
-      const T* gp = dy.data() + pl * ohw;
-      const std::uint32_t* ap = argmax_.data() + pl * ohw;
-      for (std::size_t o = 0; o < ohw; ++o) dp[ap[o]] += gp[o];
-    }
+    parallel_for(planes, [&](std::size_t p0, std::size_t p1) {
+      for (std::size_t pl = p0; pl < p1; ++pl) {
+        T* dp = dx.data() + pl * hw;
+        const T* gp = dy.data() + pl * ohw;
+        const std::uint32_t* ap = argmax_.data() + pl * ohw;
+        for (std::size_t o = 0; o < ohw; ++o) dp[ap[o]] += gp[o];
+      }
+    });
   }
 
   std::size_t kernel() const { return k_; }
@@ -112,27 +115,33 @@ class max_pool2d : public layer<T> {
   void run(const tensor<T>& x, tensor<T>& y, std::uint32_t* arg) const {
     const std::size_t h = x.shape().h(), w = x.shape().w();
     const std::size_t planes = x.shape().n() * x.shape().c();
-    for (std::size_t pl = 0; pl < planes; ++pl) {
-      const T* xp = x.data() + pl * h * w;
-      T* yp = y.data() + pl * oh_ * ow_;
-      for (std::size_t oy = 0; oy < oh_; ++oy) {
-        // window rows [y0, y1) clipped to the input; never empty (2p <= k and the ceil rule)
-        const std::size_t ys = oy * s_, y0 = ys > p_ ? ys - p_ : 0;
-        const std::size_t y1 = ys + k_ - p_ < h ? ys + k_ - p_ : h;
-        for (std::size_t ox = 0; ox < ow_; ++ox) {
-          const std::size_t xs = ox * s_, x0 = xs > p_ ? xs - p_ : 0;
-          const std::size_t x1 = xs + k_ - p_ < w ? xs + k_ - p_ : w;
-          std::size_t best = y0 * w + x0;
-          T m = xp[best];
-          for (std::size_t iy = y0; iy < y1; ++iy)
-            for (std::size_t ix = x0; ix < x1; ++ix)
-              if (xp[iy * w + ix] > m) {  // strict: the first maximum wins
-                m = xp[iy * w + ix];
-                best = iy * w + ix;
-              }
-          yp[oy * ow_ + ox] = m;
-          if (arg) arg[pl * oh_ * ow_ + oy * ow_ + ox] = static_cast<std::uint32_t>(best);
-        }
+    // planes are independent: the result does not depend on the thread count
+    parallel_for(planes, [&](std::size_t p0, std::size_t p1) {
+      for (std::size_t pl = p0; pl < p1; ++pl) run_plane(x.data() + pl * h * w, h, w,
+                                                     y.data() + pl * oh_ * ow_,
+                                                     arg ? arg + pl * oh_ * ow_ : nullptr);
+    });
+  }
+
+  // One input plane xp [h, w] -> yp [oh, ow]; arg (may be null) receives the argmax indices.
+  void run_plane(const T* xp, std::size_t h, std::size_t w, T* yp, std::uint32_t* arg) const {
+    for (std::size_t oy = 0; oy < oh_; ++oy) {
+      // window rows [y0, y1) clipped to the input; never empty (2p <= k and the ceil rule)
+      const std::size_t ys = oy * s_, y0 = ys > p_ ? ys - p_ : 0;
+      const std::size_t y1 = ys + k_ - p_ < h ? ys + k_ - p_ : h;
+      for (std::size_t ox = 0; ox < ow_; ++ox) {
+        const std::size_t xs = ox * s_, x0 = xs > p_ ? xs - p_ : 0;
+        const std::size_t x1 = xs + k_ - p_ < w ? xs + k_ - p_ : w;
+        std::size_t best = y0 * w + x0;
+        T m = xp[best];
+        for (std::size_t iy = y0; iy < y1; ++iy)
+          for (std::size_t ix = x0; ix < x1; ++ix)
+            if (xp[iy * w + ix] > m) {  // strict: the first maximum wins
+              m = xp[iy * w + ix];
+              best = iy * w + ix;
+            }
+        yp[oy * ow_ + ox] = m;
+        if (arg) arg[oy * ow_ + ox] = static_cast<std::uint32_t>(best);
       }
     }
   }

@@ -12,9 +12,22 @@
 #include <cstddef>
 #include <string>
 
+#include "../parallel.hpp"
 #include "layer.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
+
+namespace detail {
+// fn(begin, end) over [0, n): in parallel blocks for large n, else in one call. For elementwise
+// loops, whose results do not depend on the blocks.
+template <class F>
+void elementwise(std::size_t n, F&& fn) {
+  if (n >= (std::size_t(1) << 16))
+    parallel_for(n, fn);
+  else
+    fn(std::size_t(0), n);
+}
+}  // namespace detail
 
 template <class T>
 class relu : public layer<T> {
@@ -39,7 +52,9 @@ class relu : public layer<T> {
     const std::size_t n = x.size();
     const T* HOUSENET_RESTRICT xp = x.data();
     T* HOUSENET_RESTRICT yp = y.data();
-    for (std::size_t i = 0; i < n; ++i) yp[i] = xp[i] > T(0) ? xp[i] : T(0);
+    detail::elementwise(n, [=](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) yp[i] = xp[i] > T(0) ? xp[i] : T(0);
+    });
   }
 
   void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
@@ -52,7 +67,9 @@ class relu : public layer<T> {
     const T* HOUSENET_RESTRICT xp = x.data();
     const T* HOUSENET_RESTRICT gp = dy.data();
     T* HOUSENET_RESTRICT dp = dx.data();
-    for (std::size_t i = 0; i < n; ++i) dp[i] = xp[i] > T(0) ? gp[i] : T(0);
+    detail::elementwise(n, [=](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) dp[i] = xp[i] > T(0) ? gp[i] : T(0);
+    });
   }
 };
 
