@@ -108,13 +108,12 @@ inline split split_dataset(const dataset_index& d, std::size_t test_count, bool 
   return s;
 }
 
-inline std::vector<float> class_weights(const dataset_index& d, const std::vector<std::size_t>& train) {
+inline std::vector<double> class_weights(const dataset_index& d, const std::vector<std::size_t>& train) {
   const std::size_t k = d.classes.size();
   std::vector<std::size_t> count(k, 0);
   for (std::size_t i : train) ++count[std::size_t(d.samples[i].label)];
-  std::vector<float> w(k, 0.0f);
-  for (std::size_t c = 0; c < k; ++c)
-    w[c] = count[c] ? float(double(train.size()) / (double(k) * double(count[c]))) : 0.0f;
+  std::vector<double> w(k, 0.0);
+  for (std::size_t c = 0; c < k; ++c) w[c] = count[c] ? double(train.size()) / (double(k) * double(count[c])) : 0.0;
   return w;
 }
 

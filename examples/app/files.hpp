@@ -20,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -112,6 +113,41 @@ inline std::vector<fs::path> list_images(const fs::path& dir) {
   std::sort(out.begin(), out.end());
   return out;
 }
+
+// Names the output image of each input: OUT itself (one input, OUT not a folder), OUT/<stem>.<ext>
+// (OUT a folder, or several inputs: the folder is created), or <stem><suffix>.<ext> in the current
+// folder (no OUT, when `always`). <ext> is the input's when it is png/jpg/jpeg, else png; a name
+// already given gets "-2", "-3", ...
+class output_namer {
+ public:
+  output_namer(std::string out, std::size_t inputs, std::string suffix, bool always = false)
+      : out_(std::move(out)), suffix_(std::move(suffix)), always_(always) {
+    std::error_code ec;
+    folder_ = !out_.empty() && (inputs > 1 || fs::is_directory(out_, ec));
+    if (folder_) {
+      fs::create_directories(out_, ec);
+      if (ec) throw app_error("cannot create '" + out_ + "': " + ec.message());
+    }
+  }
+  bool enabled() const { return always_ || !out_.empty(); }
+  std::string name_for(const std::string& input) {
+    const fs::path in(input);
+    if (!out_.empty() && !folder_) return out_;
+    std::string ext = lower(in.extension().string());
+    if (ext != ".png" && ext != ".jpg" && ext != ".jpeg") ext = ".png";
+    const std::string stem = in.stem().string() + (folder_ ? "" : suffix_);
+    const fs::path dir = folder_ ? fs::path(out_) : fs::path();
+    std::string name = (dir / (stem + ext)).string();
+    for (int k = 2; used_.count(name); ++k) name = (dir / (stem + "-" + std::to_string(k) + ext)).string();
+    used_.insert(name);
+    return name;
+  }
+
+ private:
+  std::string out_, suffix_;
+  bool always_, folder_ = false;
+  std::set<std::string> used_;
+};
 
 // ---- where the bundled data lives -----------------------------------------------------------
 // Looked up, in order, in: $HOUSENET_DATA_DIR; the source tree's data/ when the program runs from

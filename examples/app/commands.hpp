@@ -1,0 +1,312 @@
+// examples/app/commands.hpp: the subcommands sort, detect, crop, eval and info of `housenet`
+// (train is in housenet.cpp, in full view). Each parses its own options, prints its results on
+// stdout (one JSON line per image with --json), and throws on any failure: main() turns the
+// exception into one "housenet: ..." line on stderr and a non-zero exit status.
+#pragma once
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <housenet/housenet.hpp>
+#include <housenet/vision.hpp>
+
+#include "cli.hpp"
+#include "dataset.hpp"
+#include "detector.hpp"
+#include "faces.hpp"
+#include "files.hpp"
+#include "json.hpp"
+#include "models.hpp"
+
+namespace app {
+
+// ---- housenet detect ---------------------------------------------------------------------------
+inline int cmd_detect(int argc, char** argv) {
+  arg_parser cli("detect", "housenet detect IMAGE... [--json] [--cascade XML] [detector options] [-o OUT]",
+                 "Finds the faces in each image (Viola-Jones with OpenCV's cascade files). Prints the boxes\n"
+                 "(x, y, width, height in pixels), one JSON line per image with --json. With -o, writes a\n"
+                 "copy with the boxes drawn (a file for one image, a folder for several).");
+  cli.flag("json", "one JSON line per image: {\"image\", \"w\", \"h\", \"faces\": [[x, y, w, h], ...]}")
+      .option("output", "OUT", "", "write copies with the boxes drawn", "o");
+  add_detector_options(cli);
+  cli.positionals(1, -1);
+  cli.parse(argc, argv, 2);
+  if (cli.help_requested()) return std::cout << cli.help(), 0;
+  const face_detector det = make_detector(cli);
+  const bool json = cli.has("json");
+  output_namer out(cli.get("output"), cli.args().size(), "_faces");
+  for (const std::string& path : cli.args()) {
+    housenet::image img = housenet::load(path);
+    const std::vector<housenet::rect> faces = det.detect(img);
+    if (json) {
+      json_writer j;
+      j.begin_object().field("image", path).field("w", img.width()).field("h", img.height());
+      j.key("faces").begin_array();
+      for (const auto& r : faces) j.begin_array().value(r.x).value(r.y).value(r.width).value(r.height).end_array();
+      j.end_array().end_object();
+      std::cout << j.str() << "\n";
+    } else {
+      std::cout << path << ": " << img.width() << "x" << img.height() << ", " << faces.size()
+                << (faces.size() == 1 ? " face" : " faces") << "\n";
+      for (const auto& r : faces)
+        std::cout << "  [" << r.x << ", " << r.y << ", " << r.width << ", " << r.height << "]\n";
+    }
+    if (out.enabled()) {
+      for (const auto& r : faces) housenet::draw_rect(img, r, housenet::colour{0, 255, 0});
+      const std::string o = out.name_for(path);
+      housenet::save(img, o);
+      if (!json) std::cout << "  -> " << o << "\n";
+    }
+    std::cout.flush();
+  }
+  return 0;
+}
+
+// ---- housenet sort -----------------------------------------------------------------------------
+inline int cmd_sort(int argc, char** argv) {
+  arg_parser cli("sort", "housenet sort IMAGE... [-m MODEL] [-o OUT] [--json] [--cascade XML] [detector options]",
+                 "Finds every face and sorts it into a house: box, label and the probability of every class.\n"
+                 "Writes a copy of each image with the boxes in the house colours and the labels to OUT (a\n"
+                 "file for one image, a folder for several; default: <stem>_sorted.<ext> here). Without -m it\n"
+                 "uses the bundled default model, without --cascade the bundled cascade.\n"
+                 "For fun only: a face says nothing about anyone's character.");
+  cli.option("model", "MODEL", "", "the model file (default: the bundled " + std::string(default_model_name) + ")", "m")
+      .option("output", "OUT", "", "the annotated copy (one image) or a folder (several)", "o")
+      .flag("json", "one JSON line per image: {\"image\", \"faces\": [{\"box\", \"label\", \"probs\"}]}")
+      .option("margin", "F", "0", "widen each box by F times its size on every side before classifying");
+  add_detector_options(cli);
+  cli.positionals(1, -1);
+  cli.parse(argc, argv, 2);
+  if (cli.help_requested()) return std::cout << cli.help(), 0;
+  const double margin = cli.get_double("margin", 0.0, 1.0);
+  const loaded_model m = load_model_or_default(cli.get("model"));
+  const face_detector det = make_detector(cli);
+  const bool json = cli.has("json");
+  output_namer out(cli.get("output").empty() ? std::string() : cli.get("output"), cli.args().size(), "_sorted",
+                         /*always=*/true);
+  const std::size_t k = m.classes.size();
+  for (const std::string& path : cli.args()) {
+    housenet::image img = housenet::load(path);
+    const std::vector<housenet::rect> faces = det.detect(img);
+    // All the faces of the photo in one batch.
+    const housenet::shape in = m.net.input_shape();
+    housenet::tensor<float> x(in.with_n(std::max<std::size_t>(1, faces.size()))), logits;
+    for (std::size_t i = 0; i < faces.size(); ++i)
+      face_to(img, widen(faces[i], margin, img), in, x.data() + i * in.sample_size());
+    if (!faces.empty()) m.net.predict(x, logits);
+
+    json_writer j;
+    j.begin_object().field("image", path).key("faces").begin_array();
+    if (!json) std::cout << path << ": " << (faces.empty() ? "no face found" : std::to_string(faces.size()) +
+                                                                              (faces.size() == 1 ? " face" : " faces"))
+                         << "\n";
+    for (std::size_t i = 0; i < faces.size(); ++i) {
+      const std::vector<double> p = softmax(logits.data() + i * k, k);
+      const std::size_t best = std::size_t(std::max_element(p.begin(), p.end()) - p.begin());
+      const housenet::rect& r = faces[i];
+      j.begin_object().key("box").begin_array().value(r.x).value(r.y).value(r.width).value(r.height).end_array();
+      j.field("label", m.classes[best]).key("probs").begin_object();
+      for (std::size_t c = 0; c < k; ++c) j.field(m.classes[c], p[c]);
+      j.end_object().end_object();
+      char caption[128];
+      std::snprintf(caption, sizeof caption, "%s %.0f%%", m.classes[best].c_str(), 100.0 * p[best]);
+      housenet::draw_label(img, r, caption, class_colour(m.classes[best], best));
+      if (!json) {
+        std::cout << "  [" << r.x << ", " << r.y << ", " << r.width << ", " << r.height << "] " << caption << "  (";
+        for (std::size_t c = 0; c < k; ++c) {
+          char b[96];
+          std::snprintf(b, sizeof b, "%s%s %.2f", c ? ", " : "", m.classes[c].c_str(), p[c]);
+          std::cout << b;
+        }
+        std::cout << ")\n";
+      }
+    }
+    j.end_array().end_object();
+    const std::string o = out.name_for(path);
+    housenet::save(img, o);
+    if (json)
+      std::cout << j.str() << "\n";
+    else
+      std::cout << "  -> " << o << "\n";
+    std::cout.flush();
+  }
+  return 0;
+}
+
+// ---- housenet crop -----------------------------------------------------------------------------
+inline int cmd_crop(int argc, char** argv) {
+  arg_parser cli("crop", "housenet crop SRC_DIR OUT_DIR [--size 100] [--margin F] [--largest] [detector options]",
+                 "Makes a training set: for SRC_DIR/<class>/<photo>, writes one SIZExSIZE PNG per detected face\n"
+                 "to OUT_DIR/<class>/<stem>__<k>.png (k = 1 for the largest face). Exact duplicate files are\n"
+                 "skipped, unreadable ones reported and skipped. Writes a contact sheet per class,\n"
+                 "OUT_DIR/contact-<class>.png, to judge the crops by eye, and prints a per-class table.");
+  cli.option("size", "N", "100", "side of the square crops in pixels")
+      .option("margin", "F", "0", "widen each box by F times its size on every side")
+      .flag("largest", "keep only the largest face of each photo");
+  add_detector_options(cli);
+  cli.positionals(2, 2);
+  cli.parse(argc, argv, 2);
+  if (cli.help_requested()) return std::cout << cli.help(), 0;
+  const int size = int(cli.get_int("size", 8, 4096));
+  const double margin = cli.get_double("margin", 0.0, 1.0);
+  const bool largest = cli.has("largest");
+  const face_detector det = make_detector(cli);
+  const fs::path src = cli.args()[0], dst = cli.args()[1];
+  const auto classes = list_subdirs(src);
+  if (classes.empty()) throw app_error("'" + src.string() + "' has no class sub-folders (expected SRC_DIR/<class>/<photo>)");
+  std::error_code ec;
+  fs::create_directories(dst, ec);
+  if (ec) throw app_error("cannot create '" + dst.string() + "': " + ec.message());
+
+  struct row { std::string name; std::size_t photos = 0, faces = 0, no_face = 0, duplicates = 0, unreadable = 0; };
+  std::vector<row> table;
+  std::map<std::pair<std::size_t, std::uint64_t>, std::string> seen;  // (size, hash) -> first file
+  for (const auto& cdir : classes) {
+    row t;
+    t.name = cdir.filename().string();
+    fs::create_directories(dst / t.name, ec);
+    if (ec) throw app_error("cannot create '" + (dst / t.name).string() + "': " + ec.message());
+    std::vector<std::pair<std::string, housenet::image>> sheet;
+    for (const auto& file : list_images(cdir)) {
+      const std::string bytes = read_file(file.string());
+      const auto key = std::make_pair(bytes.size(), file_hash(bytes));
+      const auto dup = seen.find(key);
+      if (dup != seen.end() && read_file(dup->second) == bytes) {
+        ++t.duplicates;
+        std::fprintf(stderr, "housenet crop: skipping '%s': same bytes as '%s'\n", file.string().c_str(),
+                     dup->second.c_str());
+        continue;
+      }
+      seen.emplace(key, file.string());
+      housenet::image img;
+      try {
+        img = housenet::load_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                                         file.string());
+      } catch (const housenet::error& e) {
+        ++t.unreadable;
+        std::fprintf(stderr, "housenet crop: skipping: %s\n", e.what());
+        continue;
+      }
+      ++t.photos;
+      std::vector<housenet::rect> faces = det.detect(img);
+      std::stable_sort(faces.begin(), faces.end(), [](const housenet::rect& a, const housenet::rect& b) {
+        return double(a.width) * a.height > double(b.width) * b.height;
+      });
+      if (largest && faces.size() > 1) faces.resize(1);
+      if (faces.empty()) ++t.no_face;
+      for (std::size_t k = 0; k < faces.size(); ++k) {
+        const housenet::image face = housenet::resize(
+            to_rgb(housenet::crop(img, widen(faces[k], margin, img))), size, size, housenet::resize_filter::area);
+        const std::string name = file.stem().string() + "__" + std::to_string(k + 1) + ".png";
+        housenet::save(face, (dst / t.name / name).string());
+        sheet.emplace_back(name, face);
+        ++t.faces;
+      }
+    }
+    if (!sheet.empty()) housenet::save(contact_sheet(sheet), (dst / ("contact-" + t.name + ".png")).string());
+    table.push_back(t);
+  }
+  std::printf("%-20s %8s %8s %8s %10s %10s\n", "class", "photos", "faces", "no face", "duplicates", "unreadable");
+  row total;
+  for (const auto& t : table) {
+    std::printf("%-20s %8zu %8zu %8zu %10zu %10zu\n", t.name.c_str(), t.photos, t.faces, t.no_face, t.duplicates,
+                t.unreadable);
+    total.photos += t.photos, total.faces += t.faces, total.no_face += t.no_face;
+    total.duplicates += t.duplicates, total.unreadable += t.unreadable;
+  }
+  std::printf("%-20s %8zu %8zu %8zu %10zu %10zu\n", "total", total.photos, total.faces, total.no_face,
+              total.duplicates, total.unreadable);
+  std::printf("crops in %s/<class>/, contact sheets in %s/contact-<class>.png\n", dst.string().c_str(),
+              dst.string().c_str());
+  return 0;
+}
+
+// ---- housenet eval -----------------------------------------------------------------------------
+inline int cmd_eval(int argc, char** argv) {
+  arg_parser cli("eval", "housenet eval DATA_DIR -m MODEL [--json]",
+                 "Scores MODEL on DATA_DIR/<class>/<face image> (the class folders must be the model's\n"
+                 "classes): accuracy, balanced accuracy (the mean of the per-class accuracies, which an\n"
+                 "always-the-largest-class guess cannot inflate), per-class accuracy, confusion matrix.");
+  cli.option("model", "MODEL", "", "the model file (default: the bundled one)", "m")
+      .flag("json", "one JSON line: accuracy, balanced_accuracy, per_class, confusion, classes")
+      .option("threads", "N", "", "worker threads");
+  cli.positionals(1, 1);
+  cli.parse(argc, argv, 2);
+  if (cli.help_requested()) return std::cout << cli.help(), 0;
+  if (cli.has("threads")) housenet::set_num_threads(int(cli.get_int("threads", 1, 1024)));
+  loaded_model m = load_model_or_default(cli.get("model"));
+  const dataset_index data = scan_dataset(cli.args()[0]);
+  if (data.classes != m.classes) {
+    std::string a, b;
+    for (const auto& c : data.classes) a += (a.empty() ? "" : ",") + c;
+    for (const auto& c : m.classes) b += (b.empty() ? "" : ",") + c;
+    throw app_error("eval: '" + cli.args()[0] + "' has " + std::to_string(data.classes.size()) + " classes (" + a +
+                    "), the model has " + std::to_string(m.classes.size()) + " (" + b + ")");
+  }
+  const housenet::tensor<float> images = load_faces(data, m.net.input_shape());
+  std::vector<std::size_t> all(data.samples.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const eval_result r = evaluate(m.net, images, data, all);
+  const std::size_t k = data.classes.size();
+  std::vector<std::vector<std::size_t>> confusion(k, std::vector<std::size_t>(k, 0));
+  for (std::size_t i = 0; i < all.size(); ++i) ++confusion[std::size_t(data.samples[i].label)][std::size_t(r.predicted[i])];
+  std::vector<double> per_class(k, 0.0);
+  double balanced = 0;
+  std::size_t present = 0;
+  for (std::size_t c = 0; c < k; ++c) {
+    std::size_t n = 0;
+    for (std::size_t p = 0; p < k; ++p) n += confusion[c][p];
+    per_class[c] = n ? double(confusion[c][c]) / double(n) : std::nan("");
+    if (n) balanced += per_class[c], ++present;
+  }
+  balanced = present ? balanced / double(present) : 0.0;
+  const double accuracy = 1.0 - r.error;
+  if (cli.has("json")) {
+    json_writer j;
+    j.begin_object().field("accuracy", accuracy).field("balanced_accuracy", balanced).key("per_class").begin_object();
+    for (std::size_t c = 0; c < k; ++c) j.field(data.classes[c], per_class[c]);
+    j.end_object().key("confusion").begin_array();
+    for (const auto& rowv : confusion) {
+      j.begin_array();
+      for (std::size_t v : rowv) j.value(v);
+      j.end_array();
+    }
+    j.end_array().key("classes").begin_array();
+    for (const auto& c : data.classes) j.value(c);
+    j.end_array().field("images", all.size()).field("loss", r.loss).end_object();
+    std::cout << j.str() << "\n";
+    return 0;
+  }
+  std::printf("%zu images, %zu classes\naccuracy          %.3f\nbalanced accuracy %.3f   (mean of the per-class accuracies)\n"
+              "mean loss         %.4f\n\n",
+              all.size(), k, accuracy, balanced, r.loss);
+  std::printf("%-16s %8s %8s   confusion (rows: true class, columns: predicted)\n", "class", "images", "accuracy");
+  for (std::size_t c = 0; c < k; ++c) {
+    std::size_t n = 0;
+    for (std::size_t v : confusion[c]) n += v;
+    std::printf("%-16s %8zu %8.3f  ", data.classes[c].c_str(), n, per_class[c]);
+    for (std::size_t v : confusion[c]) std::printf(" %5zu", v);
+    std::printf("\n");
+  }
+  return 0;
+}
+
+// ---- housenet info -----------------------------------------------------------------------------
+inline int cmd_info(int argc, char** argv) {
+  arg_parser cli("info", "housenet info [MODEL]",
+                 "Describes a model file: format version, classes, input, the layers with their output\n"
+                 "shapes and parameter counts. Without MODEL: the bundled default model.");
+  cli.positionals(0, 1);
+  cli.parse(argc, argv, 2);
+  if (cli.help_requested()) return std::cout << cli.help(), 0;
+  const loaded_model m = load_model_or_default(cli.args().empty() ? std::string() : cli.args()[0]);
+  std::cout << describe_model(m);
+  return 0;
+}
+
+}  // namespace app

@@ -1,0 +1,188 @@
+// examples/app/faces.hpp: the network side of the app — building one, feeding it face images,
+// the loss, and scoring a data set.
+//
+//   make_network(arch, classes, seed)      "seed" (the blog's network) or "small"
+//   load_faces(data, input_shape)          every image of the data set, resized to the network's
+//                                          input, RGB in [0, 1]: one N x 3 x H x W tensor
+//   face_tensor(img, input_shape)          one image the same way (sort)
+//   softmax_cross_entropy(...)             per-class weighted, numerically stable (log-sum-exp)
+//   evaluate(net, images, data, indices)   eval-mode loss, error rate and predictions
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <housenet/housenet.hpp>
+#include <housenet/networks.hpp>
+#include <housenet/vision.hpp>
+
+#include "dataset.hpp"
+
+namespace app {
+
+inline housenet::sequential<float> make_network(const std::string& arch, std::size_t classes, std::uint64_t seed) {
+  if (arch == "small") return housenet::make_small_network<float>(classes, seed);
+  housenet::seed_network_options o;
+  o.seed = seed;
+  return housenet::make_seed_network<float>(classes, o);
+}
+
+// A 3-channel copy (gray replicated); RGB images are returned as they are.
+inline housenet::image to_rgb(const housenet::image& img) {
+  if (img.channels() == 3) return img;
+  housenet::image out(img.width(), img.height(), 3);
+  for (int y = 0; y < img.height(); ++y)
+    for (int x = 0; x < img.width(); ++x)
+      for (int c = 0; c < 3; ++c) out.at(x, y, c) = img.at(x, y, 0);
+  return out;
+}
+
+// r grown by margin * its size on every side, clamped to the image.
+inline housenet::rect widen(const housenet::rect& r, double margin, const housenet::image& img) {
+  const int dx = int(std::lround(margin * r.width)), dy = int(std::lround(margin * r.height));
+  return housenet::clamp_rect(housenet::rect{r.x - dx, r.y - dy, r.width + 2 * dx, r.height + 2 * dy}, img.width(),
+                              img.height());
+}
+
+// The network's view of a face: crop r of img, RGB, resized (area filter) to the input's H x W,
+// values / 255 in C x H x W order, written to out (in.sample_size() floats).
+inline void face_to(const housenet::image& img, const housenet::rect& r, const housenet::shape& in, float* out) {
+  housenet::image face = to_rgb(housenet::crop(img, r));
+  if (face.width() != int(in.w()) || face.height() != int(in.h()))
+    face = housenet::resize(face, int(in.w()), int(in.h()), housenet::resize_filter::area);
+  housenet::tensor<float> t;
+  housenet::to_tensor(face, t);
+  HOUSENET_CHECK(t.size() == in.sample_size(), "app: face tensor ", t.shape().str(), ", expected ", in.str());
+  std::copy_n(t.data(), t.size(), out);
+}
+
+// Every image of the data set, whole, as the network sees it: N x C x H x W.
+inline housenet::tensor<float> load_faces(const dataset_index& data, const housenet::shape& in) {
+  housenet::tensor<float> all(in.with_n(data.samples.size()));
+  for (std::size_t i = 0; i < data.samples.size(); ++i) {
+    const housenet::image img = housenet::load(data.samples[i].path.string());
+    face_to(img, housenet::rect{0, 0, img.width(), img.height()}, in, all.data() + i * in.sample_size());
+  }
+  return all;
+}
+
+// The house colours (by class name, case-insensitive); other classes get a fixed palette.
+inline housenet::colour class_colour(const std::string& name, std::size_t index) {
+  const std::string n = lower(name);
+  if (n == "gryffindor") return {174, 0, 1};
+  if (n == "hufflepuff") return {240, 199, 94};
+  if (n == "ravenclaw") return {34, 80, 180};
+  if (n == "slytherin") return {26, 120, 60};
+  static const housenet::colour palette[] = {{230, 25, 75}, {60, 180, 75}, {255, 225, 25}, {0, 130, 200},
+                                             {245, 130, 48}, {145, 30, 180}, {70, 240, 240}, {240, 50, 230}};
+  return palette[index % (sizeof palette / sizeof palette[0])];
+}
+
+// A grid of thumbnails (at most 10 per row, 100 px), each with its file name under it.
+inline housenet::image contact_sheet(const std::vector<std::pair<std::string, housenet::image>>& items) {
+  const int cell = 100, cols = int(std::min<std::size_t>(10, items.size())), pad = 6, text = 14;
+  const int rows = int((items.size() + std::size_t(cols) - 1) / std::size_t(cols));
+  housenet::image sheet(cols * (cell + pad) + pad, rows * (cell + pad + text) + pad, 3, 255);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const int cx = pad + int(i % std::size_t(cols)) * (cell + pad), cy = pad + int(i / std::size_t(cols)) * (cell + pad + text);
+    const housenet::image t = housenet::resize(to_rgb(items[i].second), cell, cell, housenet::resize_filter::area);
+    for (int y = 0; y < cell; ++y)
+      for (int x = 0; x < cell; ++x)
+        for (int c = 0; c < 3; ++c) sheet.at(cx + x, cy + y, c) = t.at(x, y, c);
+    std::string label = items[i].first;
+    if (label.size() > 4 && label.compare(label.size() - 4, 4, ".png") == 0) label.resize(label.size() - 4);
+    if (label.size() > 18) label = label.substr(0, 17) + "~";
+    housenet::draw_text(sheet, cx, cy + cell + 3, label, housenet::colour{0, 0, 0}, 1);
+  }
+  return sheet;
+}
+
+struct batch_stats {
+  double loss_sum = 0;     // sum over the batch of the (unweighted) cross-entropy
+  std::size_t errors = 0;  // argmax != label
+};
+
+// logits: N x K. dlogits gets d(loss)/d(logits) of the weighted mean loss
+//   loss = sum_i w[y_i] * CE_i / sum_i w[y_i]      (PyTorch's CrossEntropyLoss(weight=w))
+inline batch_stats softmax_cross_entropy(const housenet::tensor<float>& logits, const std::vector<int>& labels,
+                                         const std::vector<float>& weight, housenet::tensor<float>& dlogits) {
+  const std::size_t n = logits.shape().n(), k = logits.shape().sample_size();
+  HOUSENET_CHECK(labels.size() == n && weight.size() == k, "loss: ", n, " logits rows, ", labels.size(),
+                 " labels, ", weight.size(), " class weights for ", k, " classes");
+  dlogits.resize(logits.shape());
+  double wsum = 0;
+  for (std::size_t i = 0; i < n; ++i) wsum += weight[std::size_t(labels[i])];
+  if (wsum <= 0) wsum = 1;
+  batch_stats st;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* z = logits.data() + i * k;
+    float* d = dlogits.data() + i * k;
+    const std::size_t y = std::size_t(labels[i]);
+    const float mx = *std::max_element(z, z + k);
+    double sum = 0;
+    for (std::size_t j = 0; j < k; ++j) sum += std::exp(double(z[j] - mx));
+    const double lse = double(mx) + std::log(sum);
+    st.loss_sum += lse - double(z[y]);
+    if (std::size_t(std::max_element(z, z + k) - z) != y) ++st.errors;
+    const double scale = double(weight[y]) / wsum;
+    for (std::size_t j = 0; j < k; ++j) {
+      const double p = std::exp(double(z[j]) - lse);
+      d[j] = float(scale * (p - (j == y ? 1.0 : 0.0)));
+    }
+  }
+  return st;
+}
+
+// Softmax of one row of logits.
+inline std::vector<double> softmax(const float* z, std::size_t k) {
+  const float mx = *std::max_element(z, z + k);
+  std::vector<double> p(k);
+  double sum = 0;
+  for (std::size_t j = 0; j < k; ++j) sum += p[j] = std::exp(double(z[j] - mx));
+  for (auto& v : p) v /= sum;
+  return p;
+}
+
+struct eval_result {
+  double loss = 0, error = 0;
+  std::vector<int> predicted;  // per index given
+};
+
+// Eval mode (batch-norm running statistics, no dropout), in batches of 32.
+inline eval_result evaluate(housenet::sequential<float>& net, const housenet::tensor<float>& images,
+                            const dataset_index& data, const std::vector<std::size_t>& indices) {
+  eval_result r;
+  if (indices.empty()) return r;
+  const housenet::shape in = net.input_shape();
+  const std::size_t sample = in.sample_size(), k = net.output_shape().sample_size();
+  const std::vector<float> ones(k, 1.0f);
+  housenet::tensor<float> x, logits, d;
+  std::vector<int> labels;
+  double loss = 0;
+  std::size_t errors = 0;
+  for (std::size_t first = 0; first < indices.size(); first += 32) {
+    const std::size_t count = std::min<std::size_t>(32, indices.size() - first);
+    x.resize(in.with_n(count));
+    labels.resize(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t s = indices[first + i];
+      std::copy_n(images.data() + s * sample, sample, x.data() + i * sample);
+      labels[i] = data.samples[s].label;
+    }
+    net.predict(x, logits);
+    const batch_stats st = softmax_cross_entropy(logits, labels, ones, d);
+    loss += st.loss_sum;
+    errors += st.errors;
+    for (std::size_t i = 0; i < count; ++i) {
+      const float* z = logits.data() + i * k;
+      r.predicted.push_back(int(std::max_element(z, z + k) - z));
+    }
+  }
+  r.loss = loss / double(indices.size());
+  r.error = double(errors) / double(indices.size());
+  return r;
+}
+
+}  // namespace app

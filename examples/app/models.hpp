@@ -1,0 +1,73 @@
+// examples/app/models.hpp: model files as the app uses them: a network plus its class names.
+//
+//   save_model(net, classes, path)    the housenet model format (housenet/model_io.hpp), atomic
+//   load_model_file(path)             the network rebuilt from the file, and its classes
+//   load_model_or_default(path)       path, or the bundled default model when path is empty; when
+//                                     there is none, says so in one line
+//   describe_model(m)                 the text of `housenet info`
+#pragma once
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <housenet/housenet.hpp>
+#include <housenet/model_io.hpp>
+
+#include "cli.hpp"
+#include "files.hpp"
+
+namespace app {
+
+constexpr const char* default_model_name = "houses.hsnt";
+
+struct loaded_model {
+  housenet::sequential<float> net;
+  std::vector<std::string> classes;
+  std::string path;
+  housenet::model_info info;
+};
+
+inline void save_model(const housenet::sequential<float>& net, const std::vector<std::string>& classes,
+                       const std::string& path) {
+  housenet::save_model(net, classes, path);
+}
+
+inline loaded_model load_model_file(const std::string& path) {
+  loaded_model m;
+  m.path = path;
+  housenet::loaded_model<float> l = housenet::load_model<float>(path);
+  m.net = std::move(l.model);
+  m.info = std::move(l.info);
+  m.classes = m.info.labels;
+  if (m.classes.empty())  // a file without labels: number the classes
+    for (std::size_t i = 0; i < m.info.classes; ++i) m.classes.push_back("class" + std::to_string(i));
+  if (m.classes.size() != m.net.output_shape().sample_size())
+    throw app_error(path + ": " + std::to_string(m.classes.size()) + " labels for a network with " +
+                    std::to_string(m.net.output_shape().sample_size()) + " outputs");
+  return m;
+}
+
+inline loaded_model load_model_or_default(const std::string& path) {
+  if (!path.empty()) return load_model_file(path);
+  const fs::path p = find_data_file(default_model_name);
+  if (p.empty())
+    throw app_error(std::string("no default model yet: ") + default_model_name + " is not in any of " +
+                    data_dirs_list() + "; train one with 'housenet train' and pass it with -m MODEL");
+  return load_model_file(p.string());
+}
+
+inline std::string describe_model(const loaded_model& m) {
+  std::ostringstream os;
+  std::error_code ec;
+  const auto bytes = fs::file_size(m.path, ec);
+  os << m.path << ": housenet model, format version " << m.info.format_version << ", "
+     << (ec ? 0 : bytes) << " bytes\n";
+  os << "classes (" << m.classes.size() << "):";
+  for (const auto& c : m.classes) os << " " << c;
+  os << "\ninput: " << m.net.input_shape().str() << "\n";
+  os << m.net.summary();
+  return os.str();
+}
+
+}  // namespace app

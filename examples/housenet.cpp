@@ -1,0 +1,242 @@
+// housenet: find the faces in a photo and sort each into a Hogwarts house — and train the network
+// that does it. A tour of the library in one program:
+//
+//   housenet crop   photos/ faces/            the data set: one 100x100 crop per detected face
+//   housenet train  faces/ -o my.hsnt         the training loop (below, in full view)
+//   housenet eval   faces/ -m my.hsnt         accuracy, balanced accuracy, confusion matrix
+//   housenet sort   photo.jpg -m my.hsnt      boxes, labels, probabilities, an annotated copy
+//   housenet detect photo.jpg                 the face detector alone
+//   housenet info   my.hsnt                   what a model file holds
+//
+// The subcommands other than train live in app/commands.hpp; the helpers (command line, data
+// set folders, JSON, learning curves, atomic files) in app/*.hpp. Every failure is one line on
+// stderr, "housenet: ...", and a non-zero exit status.
+#include <housenet/housenet.hpp>
+#include <housenet/loss.hpp>
+#include <housenet/model_io.hpp>
+#include <housenet/networks.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/checkpoint.hpp"
+#include "app/cli.hpp"
+#include "app/commands.hpp"
+#include "app/dataset.hpp"
+#include "app/faces.hpp"
+#include "app/files.hpp"
+#include "app/models.hpp"
+#include "app/report.hpp"
+#include "app/signals.hpp"
+
+namespace hn = housenet;
+
+// ---- housenet train --------------------------------------------------------------------------
+static int cmd_train(int argc, char** argv) {
+  app::arg_parser cli("train", "housenet train DATA_DIR -o MODEL [options]",
+                      "Trains a network on DATA_DIR/<class>/<image> (any size; resized to the network's input).\n"
+                      "MODEL gets the epoch with the lowest test error, MODEL.last the last epoch;\n"
+                      "MODEL.csv and MODEL.svg the learning curves; MODEL.ckpt a resumable checkpoint.\n"
+                      "Ctrl-C stops after the current batch and leaves the checkpoint; --resume goes on\n"
+                      "from it with the same result as an uninterrupted run.");
+  cli.option("output", "MODEL", "", "the model file to write (required)", "o")
+      .option("arch", "seed|small", "seed", "seed: the blog's network; small: a smaller one")
+      .option("epochs", "N", "100", "training epochs")
+      .option("batch", "N", "32", "mini-batch size")
+      .option("optimizer", "sgd|adam", "sgd", "momentum SGD (0.9) or Adam")
+      .option("lr", "X", "", "learning rate (default 0.01 for sgd, 0.001 for adam)")
+      .option("weight-decay", "X", "0", "L2 weight decay (not on biases and batch norm)")
+      .option("test-count", "N", "20", "images held out for testing")
+      .option("test-fraction", "F", "", "or: this fraction of the images held out")
+      .option("split", "random|group", "random", "random images, or whole identities (name before '__')")
+      .flag("augment", "random flips, small shifts and colour jitter of the training images")
+      .flag("balance", "class-weighted loss: each class counts as much as the others")
+      .option("seed", "N", "1", "seed of the split, the initialisation, the shuffles and augmentation")
+      .option("threads", "N", "", "worker threads (default: HOUSENET_NUM_THREADS or all cores)")
+      .flag("resume", "continue from MODEL.ckpt (same options required)")
+      .positionals(1, 1);
+  cli.parse(argc, argv, 2);
+  if (cli.help_requested()) return std::cout << cli.help(), 0;
+  const std::string model_path = cli.get("output");
+  if (model_path.empty()) cli.fail("-o MODEL is required");
+
+  app::train_options opt;  // everything that must match when resuming
+  opt.arch = cli.get_choice("arch", {"seed", "small"});
+  opt.epochs = int(cli.get_int("epochs", 1, 100000));
+  opt.batch = std::size_t(cli.get_int("batch", 1, 65536));
+  opt.optimizer = cli.get_choice("optimizer", {"sgd", "adam"});
+  opt.lr = cli.has("lr") ? cli.get_double("lr", 1e-9, 10.0) : (opt.optimizer == "sgd" ? 0.01 : 0.001);
+  opt.weight_decay = cli.get_double("weight-decay", 0.0, 1.0);
+  opt.split = cli.get_choice("split", {"random", "group"});
+  opt.augment = cli.has("augment");
+  opt.balance = cli.has("balance");
+  opt.seed = std::uint64_t(cli.get_int("seed", 0, 0x7fffffffffffffffL));
+  if (cli.has("threads")) hn::set_num_threads(int(cli.get_int("threads", 1, 1024)));
+
+  // 1. The data: every image, resized to the network's input, as one N x 3 x H x W tensor.
+  const app::dataset_index data = app::scan_dataset(cli.args()[0]);
+  const std::size_t n = data.samples.size();
+  const std::size_t test_count =
+      cli.has("test-fraction") ? std::size_t(double(n) * cli.get_double("test-fraction", 0.0, 0.95) + 0.5)
+                               : std::size_t(cli.get_int("test-count", 0, 1000000000));
+  const app::split split = app::split_dataset(data, test_count, opt.split == "group", opt.seed);
+  opt.data_signature = app::dataset_signature(data, split);
+
+  hn::sequential<float> net = app::make_network(opt.arch, data.classes.size(), opt.seed);
+  const hn::shape in = net.input_shape();  // 1 x 3 x 100 x 100 for both architectures
+  std::fprintf(stderr, "housenet train: %zu classes, %zu images (%zu train, %zu test, %s split), %s network, %zu parameters\n",
+               data.classes.size(), n, split.train.size(), split.test.size(), opt.split.c_str(),
+               opt.arch.c_str(), net.num_params());
+  hn::tensor<float> images = app::load_faces(data, in);  // N x 3 x H x W in [0, 1]
+  const std::size_t sample = in.sample_size();
+
+  // 2. The loss: softmax cross-entropy, optionally weighted per class (--balance).
+  //    With --balance each class weighs N / (K * n_class): the classes count equally.
+  hn::softmax_cross_entropy<float> loss(opt.balance ? app::class_weights(data, split.train)
+                                                    : std::vector<double>(data.classes.size(), 1.0));
+
+  // 3. The optimizer over the model's one parameter arena.
+  const std::unique_ptr<hn::optimizer<float>> optim = app::make_optimizer(opt);
+
+  // 4. Resume: the weights, the optimizer state, the step count and the curves so far.
+  app::train_state state;
+  const std::string ckpt_path = model_path + ".ckpt";
+  if (cli.has("resume")) {
+    state = app::load_checkpoint(ckpt_path, opt, net, *optim);
+    std::fprintf(stderr, "housenet train: resuming %s at epoch %d, batch %zu\n", ckpt_path.c_str(),
+                 state.epoch + 1, state.batch);
+  }
+
+  // 5. The training loop.
+  app::install_interrupt_handler();
+  const std::size_t interrupt_after = app::env_size("HOUSENET_APP_INTERRUPT_AFTER");  // tests: a Ctrl-C after N batches
+  std::size_t batches_run = 0;
+  app::progress_bar bar;
+  hn::tensor<float> x, dlogits;
+  std::vector<int> labels;
+  const std::size_t batches = (split.train.size() + opt.batch - 1) / opt.batch;
+  for (int epoch = state.epoch; epoch < opt.epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    // The epoch's order and augmentations come from (seed, epoch) alone: resumable.
+    std::vector<std::size_t> order = split.train;
+    hn::prng shuffle_rng(opt.seed * 0x100000001b3ull + std::uint64_t(epoch) + 1);
+    app::shuffle_in_place(order, shuffle_rng);
+    bar.start(epoch + 1, opt.epochs, batches, state.mean_epoch_seconds());
+
+    net.train();
+    for (std::size_t b = state.batch; b < batches; ++b) {
+      // 5a. A mini-batch: copy the images, augment them, collect the labels.
+      const std::size_t first = b * opt.batch, count = std::min(opt.batch, order.size() - first);
+      x.resize(in.with_n(count));
+      labels.resize(count);
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::size_t s = order[first + i];
+        std::copy_n(images.data() + s * sample, sample, x.data() + i * sample);
+        labels[i] = data.samples[s].label;
+        if (opt.augment) {
+          hn::prng aug_rng((opt.seed << 20) ^ (std::uint64_t(epoch) << 40) ^ (s * 0x9E3779B97F4A7C15ull));
+          app::augment(x.data() + i * sample, in.c(), in.h(), in.w(), aug_rng);
+        }
+      }
+      // 5b. Forward, loss, backward, step.
+      const hn::tensor<float>& logits = net.forward(x);
+      const double batch_loss = loss.forward(logits, labels);
+      loss.backward(dlogits);
+      net.zero_grad();
+      net.backward(dlogits);
+      optim->step(net);
+
+      state.loss_sum += batch_loss * double(count);
+      state.errors += count - std::size_t(std::lround(hn::accuracy(logits, labels) * double(count)));
+      state.seen += count;
+      state.batch = b + 1;
+      bar.update(b + 1, state.loss_sum / double(state.seen), double(state.errors) / double(state.seen));
+
+      // 5c. Ctrl-C: leave a checkpoint that --resume continues bit for bit.
+      if (app::interrupted() || ++batches_run == interrupt_after) {
+        state.epoch_seconds_so_far += app::seconds_since(t0);
+        app::save_checkpoint(ckpt_path, opt, net, *optim, data.classes, state);
+        std::fprintf(stderr, "\nhousenet: interrupted; checkpoint written to %s (continue with --resume)\n",
+                     ckpt_path.c_str());
+        return 130;
+      }
+    }
+
+    // 5d. The test side, in eval mode (batch norm running statistics, no dropout).
+    const app::eval_result test = app::evaluate(net, images, data, split.test);
+    app::epoch_row row;
+    row.epoch = epoch + 1;
+    row.train_loss = state.seen ? state.loss_sum / double(state.seen) : 0.0;
+    row.train_error = state.seen ? double(state.errors) / double(state.seen) : 0.0;
+    row.test_loss = test.loss;
+    row.test_error = test.error;
+    row.seconds = state.epoch_seconds_so_far + app::seconds_since(t0);
+    state.rows.push_back(row);
+    bar.finish(row.train_loss, row.train_error, row.test_loss, row.test_error,
+               state.mean_epoch_seconds() * double(opt.epochs - epoch - 1));
+
+    // 5e. What the epoch leaves on disk: the best model, the curves, the checkpoint.
+    if (state.best_epoch == 0 || split.test.empty() || row.test_error < state.best_error) {
+      state.best_epoch = row.epoch;
+      state.best_error = row.test_error;
+      app::save_model(net, data.classes, model_path);
+    }
+    app::write_file_atomic(model_path + ".csv", app::curves_csv(state.rows));
+    app::write_file_atomic(model_path + ".svg",
+                           app::curves_svg(state.rows, "housenet train: " + opt.arch + ", " + opt.split + " split"));
+    state.next_epoch(epoch + 1);
+    app::save_checkpoint(ckpt_path, opt, net, *optim, data.classes, state);
+  }
+
+  // 6. The last epoch's model beside the best one.
+  app::save_model(net, data.classes, model_path + ".last");
+  double total = 0;
+  for (const auto& r : state.rows) total += r.seconds;
+  std::fprintf(stderr, "housenet train: best test error %.3f at epoch %d -> %s (last -> %s.last); %s total\n",
+               state.best_error, state.best_epoch, model_path.c_str(), model_path.c_str(),
+               app::format_duration(total).c_str());
+  return 0;
+}
+
+// ---- main: dispatch ---------------------------------------------------------------------------
+static const char* usage =
+    "usage: housenet <command> [options]   (housenet <command> --help for each)\n"
+    "\n"
+    "  sort IMAGE...       label every face with a house; writes an annotated copy\n"
+    "  detect IMAGE...     face boxes only\n"
+    "  crop SRC OUT        one crop per face of SRC/<class>/<photo>, for training\n"
+    "  train DATA -o M     train a network on DATA/<class>/<face image>\n"
+    "  eval DATA -m M      accuracy, balanced accuracy, confusion matrix\n"
+    "  info MODEL          architecture, classes, parameters\n"
+    "  --version           the version\n";
+
+int main(int argc, char** argv) {
+  try {
+    const std::string cmd = argc > 1 ? argv[1] : "";
+    if (cmd == "--version" || cmd == "version") {
+      std::printf("housenet %s\n", HOUSENET_VERSION_STRING);
+      return 0;
+    }
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") return std::fputs(usage, stdout), 0;
+    if (cmd == "train") return cmd_train(argc, argv);
+    if (cmd == "sort") return app::cmd_sort(argc, argv);
+    if (cmd == "detect") return app::cmd_detect(argc, argv);
+    if (cmd == "crop") return app::cmd_crop(argc, argv);
+    if (cmd == "eval") return app::cmd_eval(argc, argv);
+    if (cmd == "info") return app::cmd_info(argc, argv);
+    std::fprintf(stderr, "housenet: %s (see 'housenet --help')\n",
+                 cmd.empty() ? "no command given" : ("unknown command '" + cmd + "'").c_str());
+    return 2;
+  } catch (const app::usage_error& e) {
+    std::fprintf(stderr, "housenet: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {  // housenet::error, app::app_error, std::bad_alloc, ...
+    std::fprintf(stderr, "housenet: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# End-to-end test of the housenet app, with no shared data: the bundled sample photo and images
+# this script makes (binary PPMs written with printf/head/tr).
+#
+#   app_e2e.sh HOUSENET_BINARY SOURCE_DIR WORK_DIR            crop -> train -> eval -> sort -> info -> detect
+#   app_e2e.sh --shared HOUSENET_BINARY SHARED_DIR WORK_DIR   crop a few of the shared photos (skips: 77)
+#
+# Checks that every step exits 0, writes its files, prints JSON with the documented keys; that an
+# interrupted training resumed with --resume gives the same model file byte for byte; and that bad
+# inputs exit non-zero with exactly one line on stderr.
+set -euo pipefail
+export LC_ALL=C
+
+if [[ "${1:-}" == "--shared" ]]; then
+  HN=$2 SHARED=$3 W=$4
+  if [[ ! -d "$SHARED/data/houses" ]]; then
+    echo "SKIP: $SHARED/data/houses not found"
+    exit 77
+  fi
+  rm -rf "$W" && mkdir -p "$W/photos"
+  for d in "$SHARED"/data/houses/*/; do
+    c=$(basename "$d")
+    mkdir -p "$W/photos/$c"
+    ls "$d" | grep -i '\.png$' | head -n 2 | while read -r f; do cp "$d/$f" "$W/photos/$c/"; done
+  done
+  "$HN" crop "$W/photos" "$W/faces" > "$W/crop.txt"
+  cat "$W/crop.txt"
+  n=$(find "$W/faces" -mindepth 2 -name '*__*.png' | wc -l)
+  [[ $n -ge 4 ]] || { echo "FAIL: only $n crops from the shared photos"; exit 1; }
+  echo "OK: $n crops"
+  exit 0
+fi
+
+HN=$1 SRC=$2 W=$3
+SAMPLE="$SRC/data/samples/astronaut.png"
+rm -rf "$W" && mkdir -p "$W"
+cd "$W"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+step() { echo "== $*"; }
+
+# A w x h binary PPM whose bytes are random (seeded by $4) and squeezed into a range by tr.
+# kind=bright: values 128..255; kind=dark: 0..127.
+ppm() {  # ppm FILE W H SEED KIND
+  local n=$(( $2 * $3 * 3 ))
+  { printf 'P6\n%d %d\n255\n' "$2" "$3"
+    rand_bytes "$4" "$n" | if [[ $5 == bright ]]; then tr '\000-\177' '\200-\377'; else tr '\200-\377' '\000-\177'; fi
+  } > "$1"
+}
+# Deterministic bytes from a seed, with coreutils only (a repeated text: enough for a test).
+rand_bytes() { head -c "$2" < <(yes "housenet-$1-$(( ${#1} * 7919 ))"); }
+
+# Python's json module checks the JSON lines when there is a python3; otherwise a rough grep.
+check_json() {  # check_json FILE key...
+  local f=$1; shift
+  if command -v python3 >/dev/null 2>&1; then
+    python3 - "$f" "$@" <<'EOF' || fail "bad JSON in $f"
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.strip()]
+assert lines, "no lines"
+for l in lines:
+    d = json.loads(l)
+    for k in sys.argv[2:]:
+        assert k in d, "missing key %s in %s" % (k, l)
+EOF
+  else
+    for k in "$@"; do grep -q "\"$k\"" "$f" || fail "no key $k in $f"; done
+  fi
+}
+
+# One line on stderr and a non-zero exit.
+expect_error() {  # expect_error WHAT command...
+  local what=$1; shift
+  set +e
+  "$@" > /dev/null 2> err.txt
+  local rc=$?
+  set -e
+  [[ $rc -ne 0 ]] || fail "$what: exit status 0"
+  [[ $(wc -l < err.txt) -eq 1 ]] || { cat err.txt; fail "$what: stderr is not one line"; }
+  grep -q '^housenet: ' err.txt || fail "$what: stderr does not start with 'housenet: '"
+  echo "   ok ($what): $(cat err.txt)"
+}
+
+step "version and help"
+"$HN" --version | grep -q '^housenet [0-9]' || fail "--version"
+for c in sort detect crop train eval info; do "$HN" $c --help | grep -q "^usage: housenet $c" || fail "$c --help"; done
+
+step "detect --json on the bundled sample"
+"$HN" detect --json "$SAMPLE" > detect.json
+cat detect.json
+check_json detect.json image w h faces
+grep -q '"w": 512, "h": 512' detect.json || fail "detect: size"
+grep -q '"faces": \[\[' detect.json || fail "detect: no face found on the sample"
+
+step "crop: photos/<class>/ -> faces/<class>/<stem>__<k>.png + contact sheets + table"
+mkdir -p photos/astro photos/noise
+cp "$SAMPLE" photos/astro/eileen.png
+cp "$SAMPLE" photos/astro/eileen_copy.png              # an exact duplicate: skipped
+ppm photos/noise/static__1.ppm 64 48 1 bright           # no face in it
+"$HN" crop photos faces --size 64 > crop.txt
+cat crop.txt
+[[ -f faces/astro/eileen__1.png ]] || fail "crop: faces/astro/eileen__1.png missing"
+[[ ! -e faces/astro/eileen_copy__1.png ]] || fail "crop: the duplicate was not skipped"
+ls faces/*.png > /dev/null 2>&1 || fail "crop: no contact sheet"
+grep -qi 'astro' crop.txt && grep -qi 'noise' crop.txt || fail "crop: no per-class table"
+
+step "train --arch small (synthetic bright/dark images, group split, augment, balance)"
+mkdir -p synth/bright synth/dark
+for i in 1 2 3 4 5 6; do
+  for k in 1 2; do
+    ppm synth/bright/b$i"__"$k.ppm 40 36 "b$i$k" bright
+    ppm synth/dark/d$i"__"$k.ppm 40 36 "d$i$k" dark
+  done
+done
+ppm synth/dark/d7__1.ppm 40 36 d71 dark                  # imbalance: 13 dark, 12 bright
+common=(--arch small --epochs 3 --batch 8 --test-count 6 --split group --augment --balance --seed 7 --threads 2)
+"$HN" train synth -o m.hsnt "${common[@]}" 2> train.txt
+cat train.txt
+for f in m.hsnt m.hsnt.last m.hsnt.csv m.hsnt.svg; do [[ -s $f ]] || fail "train: $f missing"; done
+[[ $(head -1 m.hsnt.csv) == "epoch,train_loss,train_error,test_loss,test_error,seconds" ]] || fail "train: csv header"
+[[ $(wc -l < m.hsnt.csv) -eq 4 ]] || fail "train: csv rows"
+grep -q '<svg' m.hsnt.svg || fail "train: svg"
+
+step "train: interrupted after 2 batches, then --resume: the same files byte for byte"
+HOUSENET_APP_INTERRUPT_AFTER=2 "$HN" train synth -o r.hsnt "${common[@]}" 2> int.txt && fail "interrupt: exit 0"
+[[ -s r.hsnt.ckpt ]] || fail "interrupt: no checkpoint"
+"$HN" train synth -o r.hsnt "${common[@]}" --resume 2> resume.txt || { cat resume.txt; fail "resume"; }
+cmp m.hsnt.last r.hsnt.last || fail "resume: last model differs from the uninterrupted run"
+cmp m.hsnt r.hsnt || fail "resume: best model differs from the uninterrupted run"
+diff <(cut -d, -f1-5 m.hsnt.csv) <(cut -d, -f1-5 r.hsnt.csv) || fail "resume: curves differ"
+
+step "eval --json"
+"$HN" eval synth -m m.hsnt --json > eval.json
+cat eval.json
+check_json eval.json accuracy balanced_accuracy per_class confusion classes
+"$HN" eval synth -m m.hsnt > eval.txt && grep -qi 'balanced' eval.txt || fail "eval table"
+
+step "sort --json with the trained model: annotated copy + probabilities"
+"$HN" sort "$SAMPLE" -m m.hsnt -o sorted.png --json > sort.json
+cat sort.json
+check_json sort.json image faces
+grep -q '"probs": {"bright": ' sort.json || fail "sort: probs"
+[[ -s sorted.png ]] || fail "sort: sorted.png missing"
+mkdir -p outdir
+"$HN" sort "$SAMPLE" photos/noise/static__1.ppm -m m.hsnt -o outdir > sort.txt
+[[ -s outdir/astronaut.png && -s outdir/static__1.png ]] || fail "sort: folder output"
+"$HN" sort photos/noise/static__1.ppm -m m.hsnt --json -o noface.png > noface.json
+grep -q '"faces": \[\]' noface.json || fail "sort: a photo with no face"
+
+step "info"
+"$HN" info m.hsnt > info.txt
+cat info.txt
+grep -q 'bright' info.txt && grep -qi 'param' info.txt || fail "info"
+
+step "bad inputs: one line on stderr, non-zero exit"
+mkdir -p empty three/a three/b three/c
+printf 'this is not an image' > broken.png
+cp synth/bright/b1__1.ppm three/a/ && cp synth/dark/d1__1.ppm three/b/ && cp synth/dark/d2__1.ppm three/c/
+expect_error "empty folder" "$HN" train empty -o e.hsnt --arch small --epochs 1
+expect_error "missing model" "$HN" sort "$SAMPLE" -m does-not-exist.hsnt -o x.png
+expect_error "corrupt image" "$HN" detect broken.png
+expect_error "corrupt image (sort)" "$HN" sort broken.png -m m.hsnt -o x.png
+expect_error "corrupt model" "$HN" info broken.png
+expect_error "wrong class count" "$HN" eval three -m m.hsnt
+expect_error "unknown option" "$HN" detect --frobnicate "$SAMPLE"
+expect_error "bad number" "$HN" train synth -o e.hsnt --epochs many
+expect_error "unknown command" "$HN" frobnicate
+expect_error "missing cascade" "$HN" detect --cascade nope.xml "$SAMPLE"
+
+echo "OK: app end-to-end"
