@@ -1,38 +1,246 @@
 // housenet/detail/kernels.hpp: the kernels the layers call (not API; may change).
 //
-// Same signatures and contract as detail/reference.hpp (forward/backward_data assign,
-// backward_weights accumulates). The layers call only these; this file chooses the fast path.
-// PLACEHOLDER: forwards to the reference loops until the GEMM-based kernels land.
+// Same signatures and contract as detail/reference.hpp: forward and backward_data ASSIGN their
+// output; backward_weights ACCUMULATES (+=) into dw and db (db may be null; bias may be null).
+//
+// HOW (see docs/performance.md for the measurements behind the choices)
+//   conv2d: im2col + the packed GEMM of gemm.hpp, on groups of G images side by side, G chosen
+//   so that a group has >= 256 output pixels (conv5's 8x8 maps batch 4 images per GEMM):
+//     forward        Y_g [k, G*oh*ow]   = W [k, c*kh*kw] * col_g [c*kh*kw, G*oh*ow]  (+ bias)
+//     backward_data  dcol_g             = W^T * dY_g;   dx = col2im(dcol_g)
+//     backward_wts   dW [k, c*kh*kw]   += dY_g * col_g^T;   db += row sums of dY_g
+//   1x1 / stride 1 / pad 0 convolutions use x itself as the col matrix.
+//   Threads (the library pool): when there are at least as many groups as threads, each thread
+//   takes a contiguous run of groups with a single-threaded GEMM (backward_weights: one partial
+//   dW per thread, summed in thread-block order); otherwise (batch 1) the GEMM itself is split.
+//   Both are deterministic for a given thread count.
+//   linear: one GEMM per call; at batch <= 4 the forward is a dot-product sweep that reads the
+//   weights once (memory-bound).
+//   Workspaces (col, gathered dY, partial dW) are thread_local and grow only: no heap
+//   allocation after the first call with the largest shape.
+//   T = float uses the run-time-selected SIMD path; T = double the portable kernel.
+//
+// THREAD SAFETY: reentrant (all scratch memory is per thread).
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "../gemm.hpp"
+#include "../parallel.hpp"
+#include "im2col.hpp"
 #include "reference.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
 namespace detail {
 
+// slot 0: col, 1: gathered dY / GEMM output, 2: partial dW (caller thread)
+template <class T>
+scratch<T>& kernel_scratch(int slot) {
+  thread_local scratch<T> s[3];
+  return s[slot];
+}
+
+inline std::size_t conv_group_size(const conv_dims& d) {
+  const std::size_t ohw = d.oh * d.ow;
+  if (ohw == 0 || d.n == 0) return 1;
+  const std::size_t g = (256 + ohw - 1) / ohw;
+  return std::max<std::size_t>(1, std::min(g, d.n));
+}
+
+inline bool conv_is_pointwise(const conv_dims& d) {
+  return d.kh == 1 && d.kw == 1 && d.stride == 1 && d.pad == 0;
+}
+
+// col matrix [c*kh*kw, g*oh*ow] of images n0 .. n0+g-1 (threads > 1: split by rows)
+template <class T>
+const T* conv_col(const conv_dims& d, const T* x, std::size_t n0, std::size_t g, std::size_t threads) {
+  const std::size_t ckk = d.c * d.kh * d.kw, ohw = d.oh * d.ow, in_sz = d.c * d.h * d.w;
+  if (g == 1 && conv_is_pointwise(d)) return x + n0 * in_sz;
+  const std::size_t cols = g * ohw;
+  T* col = kernel_scratch<T>(0).get(ckk * cols);
+  auto rows = [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t gi = 0; gi < g; ++gi)
+      im2col_rows(d, x + (n0 + gi) * in_sz, col + gi * ohw, cols, r0, r1);
+  };
+  if (threads > 1 && ckk >= 2 * threads)
+    parallel_blocks(threads, [&](std::size_t t) {
+      const auto r = block_range(ckk, threads, t);
+      rows(r.first, r.second);
+    });
+  else
+    rows(0, ckk);
+  return col;
+}
+
+// dY of images n0 .. n0+g-1 as one matrix [k, g*oh*ow]
+template <class T>
+const T* conv_dy(const conv_dims& d, const T* dy, std::size_t n0, std::size_t g) {
+  const std::size_t ohw = d.oh * d.ow, out_sz = d.k * ohw;
+  if (g == 1) return dy + n0 * out_sz;
+  const std::size_t cols = g * ohw;
+  T* buf = kernel_scratch<T>(1).get(d.k * cols);
+  for (std::size_t k = 0; k < d.k; ++k)
+    for (std::size_t gi = 0; gi < g; ++gi)
+      std::memcpy(buf + k * cols + gi * ohw, dy + (n0 + gi) * out_sz + k * ohw, ohw * sizeof(T));
+  return buf;
+}
+
 template <class T>
 void conv2d_forward(const conv_dims& d, const T* x, const T* w, const T* b, T* y) {
-  conv2d_forward_reference(d, x, w, b, y);
+  const std::size_t ckk = d.c * d.kh * d.kw, ohw = d.oh * d.ow, out_sz = d.k * ohw;
+  if (d.n == 0 || out_sz == 0) return;
+  const std::size_t G = conv_group_size(d), groups = (d.n + G - 1) / G;
+  const std::size_t threads = std::size_t(num_threads());
+
+  auto run_group = [&](std::size_t grp, std::size_t gemm_threads) {
+    const std::size_t n0 = grp * G, g = std::min(G, d.n - n0), cols = g * ohw;
+    const T* col = conv_col(d, x, n0, g, gemm_threads);
+    T* out = g == 1 ? y + n0 * out_sz : kernel_scratch<T>(1).get(d.k * cols);
+    gemm<T>(false, false, d.k, cols, ckk, T(1), w, ckk, col, cols, T(0), out, cols, gemm_threads);
+    for (std::size_t gi = 0; gi < g; ++gi)
+      for (std::size_t k = 0; k < d.k; ++k) {
+        T* dst = y + (n0 + gi) * out_sz + k * ohw;
+        if (g > 1) std::memcpy(dst, out + k * cols + gi * ohw, ohw * sizeof(T));
+        if (b) {
+          const T bk = b[k];
+          for (std::size_t i = 0; i < ohw; ++i) dst[i] += bk;
+        }
+      }
+  };
+  if (threads > 1 && groups >= threads)
+    parallel_for(groups, [&](std::size_t g0, std::size_t g1) {
+      for (std::size_t grp = g0; grp < g1; ++grp) run_group(grp, 1);
+    });
+  else
+    for (std::size_t grp = 0; grp < groups; ++grp) run_group(grp, threads);
 }
+
 template <class T>
 void conv2d_backward_data(const conv_dims& d, const T* dy, const T* w, T* dx) {
-  conv2d_backward_data_reference(d, dy, w, dx);
+  const std::size_t ckk = d.c * d.kh * d.kw, ohw = d.oh * d.ow, in_sz = d.c * d.h * d.w;
+  if (d.n == 0 || in_sz == 0) return;
+  if (ohw == 0 || d.k == 0) {
+    std::fill(dx, dx + d.n * in_sz, T(0));
+    return;
+  }
+  const std::size_t G = conv_group_size(d), groups = (d.n + G - 1) / G;
+  const std::size_t threads = std::size_t(num_threads());
+
+  auto run_group = [&](std::size_t grp, std::size_t gemm_threads) {
+    const std::size_t n0 = grp * G, g = std::min(G, d.n - n0), cols = g * ohw;
+    const T* dyg = conv_dy(d, dy, n0, g);
+    if (g == 1 && conv_is_pointwise(d)) {
+      gemm<T>(true, false, ckk, cols, d.k, T(1), w, ckk, dyg, cols, T(0), dx + n0 * in_sz, cols,
+              gemm_threads);
+      return;
+    }
+    T* dcol = kernel_scratch<T>(0).get(ckk * cols);
+    gemm<T>(true, false, ckk, cols, d.k, T(1), w, ckk, dyg, cols, T(0), dcol, cols, gemm_threads);
+    auto channels = [&](std::size_t c0, std::size_t c1) {
+      for (std::size_t gi = 0; gi < g; ++gi) {
+        T* dxi = dx + (n0 + gi) * in_sz;
+        std::fill(dxi + c0 * d.h * d.w, dxi + c1 * d.h * d.w, T(0));
+        col2im_channels(d, dcol + gi * ohw, cols, dxi, c0, c1);
+      }
+    };
+    if (gemm_threads > 1 && d.c >= gemm_threads)
+      parallel_blocks(gemm_threads, [&](std::size_t t) {
+        const auto r = block_range(d.c, gemm_threads, t);
+        channels(r.first, r.second);
+      });
+    else
+      channels(0, d.c);
+  };
+  if (threads > 1 && groups >= threads)
+    parallel_for(groups, [&](std::size_t g0, std::size_t g1) {
+      for (std::size_t grp = g0; grp < g1; ++grp) run_group(grp, 1);
+    });
+  else
+    for (std::size_t grp = 0; grp < groups; ++grp) run_group(grp, threads);
 }
+
 template <class T>
 void conv2d_backward_weights(const conv_dims& d, const T* x, const T* dy, T* dw, T* db) {
-  conv2d_backward_weights_reference(d, x, dy, dw, db);
+  const std::size_t ckk = d.c * d.kh * d.kw, ohw = d.oh * d.ow, wsz = d.k * ckk;
+  if (d.n == 0 || ohw == 0 || d.k == 0) return;
+  const std::size_t G = conv_group_size(d), groups = (d.n + G - 1) / G;
+  const std::size_t threads = std::size_t(num_threads());
+
+  // dwp (+)= dY_g col_g^T, dbp (+)= row sums of dY_g; accumulate=false assigns
+  auto run_group = [&](std::size_t grp, std::size_t gemm_threads, T* dwp, T* dbp, bool accumulate) {
+    const std::size_t n0 = grp * G, g = std::min(G, d.n - n0), cols = g * ohw;
+    const T* dyg = conv_dy(d, dy, n0, g);
+    if (ckk > 0) {
+      const T* col = conv_col(d, x, n0, g, gemm_threads);
+      gemm<T>(false, true, d.k, ckk, cols, T(1), dyg, cols, col, cols, accumulate ? T(1) : T(0),
+              dwp, ckk, gemm_threads);
+    }
+    if (dbp)
+      for (std::size_t k = 0; k < d.k; ++k) {
+        const T* row = dyg + k * cols;
+        T s = T(0);
+        for (std::size_t i = 0; i < cols; ++i) s += row[i];
+        dbp[k] = accumulate ? dbp[k] + s : s;
+      }
+  };
+
+  if (threads > 1 && groups >= threads) {
+    const std::size_t blocks = threads, part = wsz + d.k;
+    T* partial = kernel_scratch<T>(2).get(blocks * part);
+    parallel_blocks(blocks, [&](std::size_t t) {
+      const auto r = block_range(groups, blocks, t);
+      for (std::size_t grp = r.first; grp < r.second; ++grp)
+        run_group(grp, 1, partial + t * part, db ? partial + t * part + wsz : nullptr,
+                  grp != r.first);
+    });
+    parallel_for(wsz, [&](std::size_t i0, std::size_t i1) {
+      for (std::size_t i = i0; i < i1; ++i) {
+        T s = partial[i];
+        for (std::size_t t = 1; t < blocks; ++t) s += partial[t * part + i];
+        dw[i] += s;
+      }
+    });
+    if (db)
+      for (std::size_t k = 0; k < d.k; ++k) {
+        T s = partial[wsz + k];
+        for (std::size_t t = 1; t < blocks; ++t) s += partial[t * part + wsz + k];
+        db[k] += s;
+      }
+  } else {
+    for (std::size_t grp = 0; grp < groups; ++grp) run_group(grp, threads, dw, db, true);
+  }
 }
+
 template <class T>
 void linear_forward(const linear_dims& d, const T* x, const T* w, const T* b, T* y) {
-  linear_forward_reference(d, x, w, b, y);
+  if (d.n == 0 || d.out == 0) return;
+  if (b)
+    for (std::size_t i = 0; i < d.n; ++i) std::memcpy(y + i * d.out, b, d.out * sizeof(T));
+  gemm<T>(false, true, d.n, d.out, d.in, T(1), x, d.in, w, d.in, b ? T(1) : T(0), y, d.out,
+          std::size_t(num_threads()));
 }
+
 template <class T>
 void linear_backward_data(const linear_dims& d, const T* dy, const T* w, T* dx) {
-  linear_backward_data_reference(d, dy, w, dx);
+  if (d.n == 0 || d.in == 0) return;
+  gemm<T>(false, false, d.n, d.in, d.out, T(1), dy, d.out, w, d.in, T(0), dx, d.in,
+          std::size_t(num_threads()));
 }
+
 template <class T>
 void linear_backward_weights(const linear_dims& d, const T* x, const T* dy, T* dw, T* db) {
-  linear_backward_weights_reference(d, x, dy, dw, db);
+  if (d.n == 0 || d.out == 0) return;
+  if (d.in > 0)
+    gemm<T>(true, false, d.out, d.in, d.n, T(1), dy, d.out, x, d.in, T(1), dw, d.in,
+            std::size_t(num_threads()));
+  if (db)
+    for (std::size_t o = 0; o < d.out; ++o) {
+      T s = T(0);
+      for (std::size_t i = 0; i < d.n; ++i) s += dy[i * d.out + o];
+      db[o] += s;
+    }
 }
 
 }  // namespace detail

@@ -1,0 +1,96 @@
+// housenet/detail/im2col.hpp: im2col / col2im for one image (not API; may change).
+//
+//   im2col(d, x, col, ldcol):  x [c, h, w] (one image) -> col [c*kh*kw, oh*ow] with row stride
+//                              ldcol (>= oh*ow): col[(ci*kh + ky)*kw + kx][oy*ow + ox] =
+//                              x[ci][oy*stride + ky - pad][ox*stride + kx - pad], 0 outside.
+//   col2im(d, col, ldcol, dx): the adjoint: dx [c, h, w] += scattered col (dx is ACCUMULATED).
+//   Several images side by side in one col matrix: call with col + g*oh*ow and ldcol = G*oh*ow.
+//   Serial; the caller threads over images or row ranges (im2col_rows).
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+
+#include "reference.hpp"
+
+HOUSENET_BEGIN_NAMESPACE
+namespace detail {
+
+// rows [r0, r1) of the col matrix of one image
+template <class T>
+void im2col_rows(const conv_dims& d, const T* x, T* col, std::size_t ldcol, std::size_t r0,
+                 std::size_t r1) {
+  const std::size_t kk = d.kh * d.kw;
+  const std::ptrdiff_t h = std::ptrdiff_t(d.h), w = std::ptrdiff_t(d.w);
+  const std::ptrdiff_t pad = std::ptrdiff_t(d.pad), stride = std::ptrdiff_t(d.stride);
+  for (std::size_t r = r0; r < r1; ++r) {
+    const std::size_t ci = r / kk, ky = (r % kk) / d.kw, kx = r % d.kw;
+    const T* xc = x + ci * d.h * d.w;
+    T* dst = col + r * ldcol;
+    // ox range whose ix = ox*stride + kx - pad lies inside [0, w)
+    const std::ptrdiff_t off = std::ptrdiff_t(kx) - pad;
+    std::ptrdiff_t ox0 = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    std::ptrdiff_t ox1 = w - 1 - off < 0 ? 0 : (w - 1 - off) / stride + 1;
+    if (ox1 > std::ptrdiff_t(d.ow)) ox1 = std::ptrdiff_t(d.ow);
+    if (ox0 > ox1) ox0 = ox1;
+    for (std::size_t oy = 0; oy < d.oh; ++oy) {
+      T* out = dst + oy * d.ow;
+      const std::ptrdiff_t iy = std::ptrdiff_t(oy) * stride + std::ptrdiff_t(ky) - pad;
+      if (iy < 0 || iy >= h) {
+        for (std::size_t ox = 0; ox < d.ow; ++ox) out[ox] = T(0);
+        continue;
+      }
+      const T* src = xc + iy * w;
+      for (std::ptrdiff_t ox = 0; ox < ox0; ++ox) out[ox] = T(0);
+      if (stride == 1) {
+        if (ox1 > ox0) std::memcpy(out + ox0, src + ox0 + off, std::size_t(ox1 - ox0) * sizeof(T));
+      } else {
+        for (std::ptrdiff_t ox = ox0; ox < ox1; ++ox) out[ox] = src[ox * stride + off];
+      }
+      for (std::size_t ox = std::size_t(ox1); ox < d.ow; ++ox) out[ox] = T(0);
+    }
+  }
+}
+
+template <class T>
+void im2col(const conv_dims& d, const T* x, T* col, std::size_t ldcol) {
+  im2col_rows(d, x, col, ldcol, 0, d.c * d.kh * d.kw);
+}
+
+// dx [c, h, w] += col2im(col); channels [c0, c1) only (threads split by channel).
+template <class T>
+void col2im_channels(const conv_dims& d, const T* col, std::size_t ldcol, T* dx, std::size_t c0,
+                     std::size_t c1) {
+  const std::ptrdiff_t h = std::ptrdiff_t(d.h), w = std::ptrdiff_t(d.w);
+  const std::ptrdiff_t pad = std::ptrdiff_t(d.pad), stride = std::ptrdiff_t(d.stride);
+  for (std::size_t ci = c0; ci < c1; ++ci) {
+    T* xc = dx + ci * d.h * d.w;
+    for (std::size_t ky = 0; ky < d.kh; ++ky)
+      for (std::size_t kx = 0; kx < d.kw; ++kx) {
+        const T* src = col + ((ci * d.kh + ky) * d.kw + kx) * ldcol;
+        const std::ptrdiff_t off = std::ptrdiff_t(kx) - pad;
+        std::ptrdiff_t ox0 = off >= 0 ? 0 : (-off + stride - 1) / stride;
+        std::ptrdiff_t ox1 = w - 1 - off < 0 ? 0 : (w - 1 - off) / stride + 1;
+        if (ox1 > std::ptrdiff_t(d.ow)) ox1 = std::ptrdiff_t(d.ow);
+        if (ox0 > ox1) ox0 = ox1;
+        for (std::size_t oy = 0; oy < d.oh; ++oy) {
+          const std::ptrdiff_t iy = std::ptrdiff_t(oy) * stride + std::ptrdiff_t(ky) - pad;
+          if (iy < 0 || iy >= h) continue;
+          T* out = xc + iy * w;
+          const T* in = src + oy * d.ow;
+          if (stride == 1)
+            for (std::ptrdiff_t ox = ox0; ox < ox1; ++ox) out[ox + off] += in[ox];
+          else
+            for (std::ptrdiff_t ox = ox0; ox < ox1; ++ox) out[ox * stride + off] += in[ox];
+        }
+      }
+  }
+}
+
+template <class T>
+void col2im(const conv_dims& d, const T* col, std::size_t ldcol, T* dx) {
+  col2im_channels(d, col, ldcol, dx, 0, d.c);
+}
+
+}  // namespace detail
+HOUSENET_END_NAMESPACE

@@ -1,0 +1,348 @@
+// housenet/gemm.hpp: blocked, packed GEMM (BLIS design) over the micro-kernels of simd.hpp.
+//
+//   sgemm(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)     float
+//   dgemm(...)                                                                 double
+//
+//   Row-major, same semantics as detail::gemm_reference:
+//     C [m, n] = alpha * op(A) op(B) + beta * C;  op(A) is [m, k], op(B) is [k, n];
+//     A is stored [m, lda] (or [k, lda] when trans_a), B is [k, ldb] (or [n, ldb] when trans_b).
+//     beta == 0 ignores C's old contents (NaN in C does not propagate).
+//   Requires: lda >= (trans_a ? m : k), ldb >= (trans_b ? k : n), ldc >= n (checked: error).
+//
+// HOW
+//   Loops jc (NC columns) / pc (KC depth) / ic (MC rows) around packed panels: B's KC x NC block
+//   and A's MC x KC block are copied into contiguous, zero-padded micro-panels, then an
+//   MR x NR register-blocked FMA micro-kernel (AVX-512 12x32, AVX2 6x16, scalar 4x8) runs over
+//   them. The float ISA is active_isa() (simd.hpp); double uses the portable kernel.
+//   Small-m products with trans_b (a fully connected layer at batch 1..4) go to a dot-product
+//   path that streams B once at memory bandwidth.
+//   Threads: the library pool splits C into one block of whole MR-row (or NR-column) tiles per
+//   thread; every element is reduced over k in the same order by the same kernel whatever the
+//   thread count, so results are deterministic (in fact identical for any thread count).
+//   Packing buffers are thread_local and reused: no heap allocation after the first call with a
+//   given blocking.
+//
+// THREAD SAFETY
+//   Reentrant: calls from several threads at once are safe (each thread has its own buffers).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+
+#include "config.hpp"
+#include "error.hpp"
+#include "parallel.hpp"
+#include "simd.hpp"
+#include "tensor.hpp"
+
+HOUSENET_BEGIN_NAMESPACE
+namespace detail {
+
+// A growable, 64-byte-aligned scratch buffer that never shrinks (one per thread and use).
+template <class T>
+class scratch {
+ public:
+  scratch() = default;
+  scratch(const scratch&) = delete;
+  scratch& operator=(const scratch&) = delete;
+  ~scratch() { aligned_free_bytes(p_); }
+  T* get(std::size_t count) {
+    if (count > cap_) {
+      aligned_free_bytes(p_);
+      p_ = nullptr;
+      cap_ = 0;
+      p_ = static_cast<T*>(aligned_alloc_bytes(count * sizeof(T)));
+      cap_ = count;
+    }
+    return p_;
+  }
+
+ private:
+  T* p_ = nullptr;
+  std::size_t cap_ = 0;
+};
+
+template <class T>
+struct gemm_args {
+  bool ta, tb;
+  std::size_t m, n, k;
+  T alpha;
+  const T* a;
+  std::size_t lda;
+  const T* b;
+  std::size_t ldb;
+  T beta;
+  T* c;
+  std::size_t ldc;
+};
+
+// kernel traits: MR x NR tile, blocking, and the micro-kernel
+struct scalar_f32_traits {
+  using value_type = float;
+  static constexpr std::size_t mr = 4, nr = 8, kc = 256, mc = 128, nc = 2048;
+  static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
+                     float alpha, float beta) {
+    scalar::gemm_kernel<float, 4, 8>(k, a, b, c, ldc, alpha, beta);
+  }
+};
+struct scalar_f64_traits {
+  using value_type = double;
+  static constexpr std::size_t mr = 4, nr = 8, kc = 256, mc = 96, nc = 1024;
+  static void kernel(std::size_t k, const double* a, const double* b, double* c, std::size_t ldc,
+                     double alpha, double beta) {
+    scalar::gemm_kernel<double, 4, 8>(k, a, b, c, ldc, alpha, beta);
+  }
+};
+#if HOUSENET_SIMD_X86
+struct avx2_traits {
+  using value_type = float;
+  static constexpr std::size_t mr = avx2::mr, nr = avx2::nr, kc = 256, mc = 144, nc = 3072;
+  static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
+                     float alpha, float beta) {
+    avx2::sgemm_kernel(k, a, b, c, ldc, alpha, beta);
+  }
+};
+struct avx512_traits {
+  using value_type = float;
+  static constexpr std::size_t mr = avx512::mr, nr = avx512::nr, kc = 384, mc = 240, nc = 3072;
+  static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
+                     float alpha, float beta) {
+    avx512::sgemm_kernel(k, a, b, c, ldc, alpha, beta);
+  }
+};
+#endif
+
+// out[p*MR + i] = op(A)(i0 + i, p0 + p), zero-padded to MR rows
+template <class T, std::size_t MR>
+void pack_a(const gemm_args<T>& g, std::size_t i0, std::size_t mr, std::size_t p0, std::size_t kc,
+            T* HOUSENET_RESTRICT out) {
+  if (g.ta) {
+    for (std::size_t p = 0; p < kc; ++p) {
+      const T* src = g.a + (p0 + p) * g.lda + i0;
+      T* dst = out + p * MR;
+      std::size_t i = 0;
+      for (; i < mr; ++i) dst[i] = src[i];
+      for (; i < MR; ++i) dst[i] = T(0);
+    }
+  } else if (mr == MR) {
+    const T* src[MR];
+    for (std::size_t i = 0; i < MR; ++i) src[i] = g.a + (i0 + i) * g.lda + p0;
+    for (std::size_t p = 0; p < kc; ++p)
+      for (std::size_t i = 0; i < MR; ++i) out[p * MR + i] = src[i][p];
+  } else {
+    for (std::size_t p = 0; p < kc; ++p) {
+      T* dst = out + p * MR;
+      std::size_t i = 0;
+      for (; i < mr; ++i) dst[i] = g.a[(i0 + i) * g.lda + p0 + p];
+      for (; i < MR; ++i) dst[i] = T(0);
+    }
+  }
+}
+
+// out[p*NR + j] = op(B)(p0 + p, j0 + j), zero-padded to NR columns
+template <class T, std::size_t NR>
+void pack_b(const gemm_args<T>& g, std::size_t j0, std::size_t nr, std::size_t p0, std::size_t kc,
+            T* HOUSENET_RESTRICT out) {
+  if (!g.tb) {
+    if (nr == NR) {
+      for (std::size_t p = 0; p < kc; ++p) {
+        const T* src = g.b + (p0 + p) * g.ldb + j0;
+        T* dst = out + p * NR;
+        for (std::size_t j = 0; j < NR; ++j) dst[j] = src[j];
+      }
+    } else {
+      for (std::size_t p = 0; p < kc; ++p) {
+        const T* src = g.b + (p0 + p) * g.ldb + j0;
+        T* dst = out + p * NR;
+        std::size_t j = 0;
+        for (; j < nr; ++j) dst[j] = src[j];
+        for (; j < NR; ++j) dst[j] = T(0);
+      }
+    }
+  } else {
+    if (nr < NR)
+      for (std::size_t p = 0; p < kc; ++p)
+        for (std::size_t j = nr; j < NR; ++j) out[p * NR + j] = T(0);
+    for (std::size_t j = 0; j < nr; ++j) {
+      const T* src = g.b + (j0 + j) * g.ldb + p0;
+      for (std::size_t p = 0; p < kc; ++p) out[p * NR + j] = src[p];
+    }
+  }
+}
+
+// C rows [i0, i1) x columns [j0, j1), in the calling thread. i0 is a multiple of MR, j0 of NR
+// (so the tiles do not depend on how C was split).
+template <class K>
+void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std::size_t i1,
+                std::size_t j0, std::size_t j1) {
+  using T = typename K::value_type;
+  constexpr std::size_t MR = K::mr, NR = K::nr, KC = K::kc, MC = K::mc, NC = K::nc;
+  static_assert(MC % MR == 0 && NC % NR == 0, "blocking must be a multiple of the tile");
+  if (i0 >= i1 || j0 >= j1) return;
+  thread_local scratch<T> bufa, bufb;
+  const std::size_t kc_max = std::min(KC, g.k);
+  const std::size_t nc_max = std::min(NC, (j1 - j0 + NR - 1) / NR * NR);
+  const std::size_t mc_max = std::min(MC, (i1 - i0 + MR - 1) / MR * MR);
+  T* bp = bufb.get(kc_max * nc_max);
+  T* ap = bufa.get(kc_max * mc_max);
+  alignas(64) T tmp[MR * NR];
+
+  for (std::size_t jc = j0; jc < j1; jc += NC) {
+    const std::size_t nc = std::min(NC, j1 - jc);
+    for (std::size_t pc = 0; pc < g.k; pc += KC) {
+      const std::size_t kc = std::min(KC, g.k - pc);
+      const T beta = pc == 0 ? g.beta : T(1);
+      for (std::size_t jr = 0; jr < nc; jr += NR)
+        pack_b<T, NR>(g, jc + jr, std::min(NR, nc - jr), pc, kc, bp + jr * kc);
+      for (std::size_t ic = i0; ic < i1; ic += MC) {
+        const std::size_t mc = std::min(MC, i1 - ic);
+        for (std::size_t ir = 0; ir < mc; ir += MR)
+          pack_a<T, MR>(g, ic + ir, std::min(MR, mc - ir), pc, kc, ap + ir * kc);
+        for (std::size_t jr = 0; jr < nc; jr += NR) {
+          const std::size_t nr = std::min(NR, nc - jr);
+          const T* bpanel = bp + jr * kc;
+          for (std::size_t ir = 0; ir < mc; ir += MR) {
+            const std::size_t mr = std::min(MR, mc - ir);
+            T* c = g.c + (ic + ir) * g.ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              K::kernel(kc, ap + ir * kc, bpanel, c, g.ldc, g.alpha, beta);
+            } else {
+              K::kernel(kc, ap + ir * kc, bpanel, tmp, NR, g.alpha, T(0));
+              for (std::size_t i = 0; i < mr; ++i)
+                for (std::size_t j = 0; j < nr; ++j) {
+                  T& out = c[i * g.ldc + j];
+                  out = beta == T(0) ? tmp[i * NR + j] : tmp[i * NR + j] + beta * out;
+                }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void scale_c(const gemm_args<T>& g) {
+  for (std::size_t i = 0; i < g.m; ++i) {
+    T* c = g.c + i * g.ldc;
+    if (g.beta == T(0))
+      std::fill(c, c + g.n, T(0));
+    else
+      for (std::size_t j = 0; j < g.n; ++j) c[j] *= g.beta;
+  }
+}
+
+// Splits C over the pool in whole tiles (serial when `threads` is 1).
+template <class K>
+void gemm_driver(const gemm_args<typename K::value_type>& g, std::size_t threads) {
+  constexpr std::size_t MR = K::mr, NR = K::nr;
+  const std::size_t um = (g.m + MR - 1) / MR, un = (g.n + NR - 1) / NR;
+  // below ~2 MFLOP a second thread costs more than it saves
+  if (threads <= 1 || double(g.m) * double(g.n) * double(g.k) < 1e6 || (um < 2 && un < 2)) {
+    gemm_block<K>(g, 0, g.m, 0, g.n);
+    return;
+  }
+  const bool split_m = um >= 4 * threads || um >= un;
+  const std::size_t units = split_m ? um : un;
+  const std::size_t blocks = std::min(threads, units);
+  parallel_blocks(blocks, [&](std::size_t t) {
+    const auto r = block_range(units, blocks, t);
+    if (split_m)
+      gemm_block<K>(g, r.first * MR, std::min(g.m, r.second * MR), 0, g.n);
+    else
+      gemm_block<K>(g, 0, g.m, r.first * NR, std::min(g.n, r.second * NR));
+  });
+}
+
+// C = alpha * A B^T + beta C for small m: each row of B is read once (memory-bound GEMV).
+template <class T>
+void rows_dot_dispatch(const gemm_args<T>& g, std::size_t j0, std::size_t j1) {
+  if constexpr (std::is_same<T, float>::value) {
+#if HOUSENET_SIMD_X86
+    const isa i = active_isa();
+    if (i == isa::avx512)
+      return avx512::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
+    if (i == isa::avx2)
+      return avx2::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
+#endif
+  }
+  scalar::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
+}
+
+template <class T>
+void gemm_rows_dot(const gemm_args<T>& g, std::size_t threads) {
+  constexpr std::size_t unit = 16;  // whole groups of 4 rows of B: same sums for any split
+  const std::size_t units = (g.n + unit - 1) / unit;
+  const std::size_t blocks = std::min(threads, units);
+  if (blocks <= 1 || double(g.n) * double(g.k) * double(g.m) < 2e5) {
+    rows_dot_dispatch(g, 0, g.n);
+    return;
+  }
+  parallel_blocks(blocks, [&](std::size_t t) {
+    const auto r = block_range(units, blocks, t);
+    rows_dot_dispatch(g, r.first * unit, std::min(g.n, r.second * unit));
+  });
+}
+
+template <class T>
+void check_gemm_args(const gemm_args<T>& g) {
+  HOUSENET_CHECK(g.m == 0 || g.n == 0 || g.c != nullptr, "gemm: C is null");
+  HOUSENET_CHECK(g.n == 0 || g.ldc >= g.n, "gemm: ldc ", g.ldc, " < n ", g.n);
+  if (g.m == 0 || g.n == 0 || g.k == 0) return;
+  HOUSENET_CHECK(g.a != nullptr && g.b != nullptr, "gemm: A or B is null");
+  HOUSENET_CHECK(g.lda >= (g.ta ? g.m : g.k), "gemm: lda ", g.lda, " too small");
+  HOUSENET_CHECK(g.ldb >= (g.tb ? g.k : g.n), "gemm: ldb ", g.ldb, " too small");
+}
+
+// threads: how many pool threads may work on this product (1 = the calling thread only).
+template <class T>
+void gemm(const gemm_args<T>& g, std::size_t threads) {
+  check_gemm_args(g);
+  if (g.m == 0 || g.n == 0) return;
+  if (g.k == 0 || g.alpha == T(0)) {
+    scale_c(g);
+    return;
+  }
+  if (g.tb && !g.ta && g.m <= 4) {
+    gemm_rows_dot(g, threads);
+    return;
+  }
+  if constexpr (std::is_same<T, float>::value) {
+#if HOUSENET_SIMD_X86
+    const isa i = active_isa();
+    if (i == isa::avx512) return gemm_driver<avx512_traits>(g, threads);
+    if (i == isa::avx2) return gemm_driver<avx2_traits>(g, threads);
+#endif
+    gemm_driver<scalar_f32_traits>(g, threads);
+  } else {
+    static_assert(std::is_same<T, double>::value, "gemm: float or double");
+    gemm_driver<scalar_f64_traits>(g, threads);
+  }
+}
+
+template <class T>
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+          std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc,
+          std::size_t threads) {
+  gemm(gemm_args<T>{ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}, threads);
+}
+
+}  // namespace detail
+
+// Multithreaded over the library pool (num_threads()).
+inline void sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                  float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                  float beta, float* c, std::size_t ldc) {
+  detail::gemm<float>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                      std::size_t(num_threads()));
+}
+inline void dgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
+                  double alpha, const double* a, std::size_t lda, const double* b, std::size_t ldb,
+                  double beta, double* c, std::size_t ldc) {
+  detail::gemm<double>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                       std::size_t(num_threads()));
+}
+
+HOUSENET_END_NAMESPACE

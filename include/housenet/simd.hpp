@@ -1,0 +1,407 @@
+// housenet/simd.hpp: the one SIMD place: CPU detection, the ISA switch, and the micro-kernels.
+//
+// WHAT THIS IS
+//   isa            scalar | avx2 (AVX2 + FMA) | avx512 (AVX-512F)
+//   best_isa()     the best path this CPU (and this compiler) supports
+//   active_isa()   the path the kernels use. Chosen ONCE, on first use: HOUSENET_ISA=scalar|avx2|
+//                  avx512 from the environment if set (an unsupported or unknown value falls back
+//                  to best_isa()), else best_isa().
+//   set_isa(i)     forces a path (tests, benchmarks). Throws housenet::error if the CPU lacks it.
+//   isa_name(i)    "scalar", "avx2", "avx512"
+//
+//   Each ISA's kernels live in their own namespace (detail::scalar, detail::avx2, detail::avx512)
+//   and are compiled with GCC/Clang function target attributes, so a default build (no -m flags)
+//   runs on any x86-64 and uses AVX-512 where the CPU has it. On non-x86 targets only the scalar
+//   path exists.
+//
+//   Micro-kernel contract (all ISAs), for the packed GEMM in gemm.hpp:
+//     a: packed A micro-panel, kc x MR  (a[p*MR + i])
+//     b: packed B micro-panel, kc x NR  (b[p*NR + j])
+//     c: MR x NR tile, row stride ldc:  c = alpha * (a^T b) + beta * c   (beta == 0: c not read)
+//   dot-form kernel (GEMV, one image through a fully connected layer):
+//     rows_dot(m, k, x, ldx, w, ldw, j0, j1, y, ldy, alpha, beta):
+//        y[i*ldy + j] = alpha * dot(x[i*ldx..], w[j*ldw..]) + beta*y  for i < m, j in [j0, j1)
+//
+// THREAD SAFETY
+//   active_isa() is safe from any thread. set_isa() must not race with running kernels.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+
+#include "config.hpp"
+#include "error.hpp"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#  define HOUSENET_SIMD_X86 1
+#  include <immintrin.h>
+#else
+#  define HOUSENET_SIMD_X86 0
+#endif
+
+HOUSENET_BEGIN_NAMESPACE
+
+enum class isa : int { scalar = 0, avx2 = 1, avx512 = 2 };
+
+inline const char* isa_name(isa i) {
+  switch (i) {
+    case isa::avx512: return "avx512";
+    case isa::avx2: return "avx2";
+    default: return "scalar";
+  }
+}
+
+namespace detail {
+
+inline bool cpu_has(isa i) {
+  if (i == isa::scalar) return true;
+#if HOUSENET_SIMD_X86
+  __builtin_cpu_init();
+  if (i == isa::avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (i == isa::avx512)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
+           __builtin_cpu_supports("fma");
+#endif
+  return false;
+}
+
+inline isa detect_best_isa() {
+  if (cpu_has(isa::avx512)) return isa::avx512;
+  if (cpu_has(isa::avx2)) return isa::avx2;
+  return isa::scalar;
+}
+
+inline isa initial_isa() {
+  const isa best = detect_best_isa();
+  if (const char* env = std::getenv("HOUSENET_ISA")) {
+    isa want = best;
+    if (std::strcmp(env, "scalar") == 0) want = isa::scalar;
+    else if (std::strcmp(env, "avx2") == 0) want = isa::avx2;
+    else if (std::strcmp(env, "avx512") == 0) want = isa::avx512;
+    if (cpu_has(want)) return want;
+  }
+  return best;
+}
+
+inline std::atomic<int>& isa_slot() {
+  static std::atomic<int> slot{int(initial_isa())};
+  return slot;
+}
+
+}  // namespace detail
+
+inline isa best_isa() {
+  static const isa best = detail::detect_best_isa();
+  return best;
+}
+inline bool isa_supported(isa i) { return detail::cpu_has(i); }
+inline isa active_isa() { return isa(detail::isa_slot().load(std::memory_order_relaxed)); }
+inline void set_isa(isa i) {
+  HOUSENET_CHECK(detail::cpu_has(i), "simd: this CPU does not support ", isa_name(i));
+  detail::isa_slot().store(int(i), std::memory_order_relaxed);
+}
+
+namespace detail {
+
+// ---- portable scalar path (also the double path for every ISA) -----------------------------------
+namespace scalar {
+
+template <class T, int MR, int NR>
+void gemm_kernel(std::size_t kc, const T* HOUSENET_RESTRICT a, const T* HOUSENET_RESTRICT b,
+                 T* HOUSENET_RESTRICT c, std::size_t ldc, T alpha, T beta) {
+  T acc[MR][NR] = {};
+  for (std::size_t p = 0; p < kc; ++p) {
+    const T* ap = a + p * MR;
+    const T* bp = b + p * NR;
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) acc[i][j] += ap[i] * bp[j];
+  }
+  for (int i = 0; i < MR; ++i) {
+    T* ci = c + std::size_t(i) * ldc;
+    if (beta == T(0))
+      for (int j = 0; j < NR; ++j) ci[j] = alpha * acc[i][j];
+    else
+      for (int j = 0; j < NR; ++j) ci[j] = alpha * acc[i][j] + beta * ci[j];
+  }
+}
+
+template <class T>
+T dot(std::size_t k, const T* HOUSENET_RESTRICT x, const T* HOUSENET_RESTRICT w) {
+  T s[8] = {};
+  std::size_t p = 0;
+  for (; p + 8 <= k; p += 8)
+    for (int l = 0; l < 8; ++l) s[l] += x[p + std::size_t(l)] * w[p + std::size_t(l)];
+  T r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; p < k; ++p) r += x[p] * w[p];
+  return r;
+}
+
+template <class T>
+void rows_dot(std::size_t m, std::size_t k, const T* x, std::size_t ldx, const T* w, std::size_t ldw,
+              std::size_t j0, std::size_t j1, T* y, std::size_t ldy, T alpha, T beta) {
+  for (std::size_t j = j0; j < j1; ++j)
+    for (std::size_t i = 0; i < m; ++i) {
+      const T v = alpha * dot(k, x + i * ldx, w + j * ldw);
+      T& out = y[i * ldy + j];
+      out = beta == T(0) ? v : v + beta * out;
+    }
+}
+
+}  // namespace scalar
+
+#if HOUSENET_SIMD_X86
+// ---- AVX2 + FMA: 6 x 16 tile (12 ymm accumulators) -----------------------------------------------
+namespace avx2 {
+
+constexpr int mr = 6, nr = 16;
+
+__attribute__((target("avx2,fma"))) inline void sgemm_kernel(std::size_t kc, const float* a,
+                                                               const float* b, float* c,
+                                                               std::size_t ldc, float alpha,
+                                                               float beta) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (std::size_t p = 0; p < kc; ++p) {
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    __m256 t;
+    t = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(t, b0, c00); c01 = _mm256_fmadd_ps(t, b1, c01);
+    t = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(t, b0, c10); c11 = _mm256_fmadd_ps(t, b1, c11);
+    t = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(t, b0, c20); c21 = _mm256_fmadd_ps(t, b1, c21);
+    t = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(t, b0, c30); c31 = _mm256_fmadd_ps(t, b1, c31);
+    t = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(t, b0, c40); c41 = _mm256_fmadd_ps(t, b1, c41);
+    t = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(t, b0, c50); c51 = _mm256_fmadd_ps(t, b1, c51);
+    a += mr;
+    b += nr;
+  }
+  const __m256 va = _mm256_set1_ps(alpha);
+  const __m256 vb = _mm256_set1_ps(beta);
+  const bool use_beta = beta != 0.0f;
+#define HOUSENET_AVX2_STORE(i)                                              \
+  {                                                                         \
+    float* row = c + (i)*ldc;                                               \
+    __m256 x0 = _mm256_mul_ps(c##i##0, va), x1 = _mm256_mul_ps(c##i##1, va); \
+    if (use_beta) {                                                         \
+      x0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), x0);                   \
+      x1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), x1);               \
+    }                                                                       \
+    _mm256_storeu_ps(row, x0);                                              \
+    _mm256_storeu_ps(row + 8, x1);                                          \
+  }
+  HOUSENET_AVX2_STORE(0)
+  HOUSENET_AVX2_STORE(1)
+  HOUSENET_AVX2_STORE(2)
+  HOUSENET_AVX2_STORE(3)
+  HOUSENET_AVX2_STORE(4)
+  HOUSENET_AVX2_STORE(5)
+#undef HOUSENET_AVX2_STORE
+}
+
+__attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
+}
+
+__attribute__((target("avx2,fma"))) inline float sdot(std::size_t k, const float* x, const float* w) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(),
+         s3 = _mm256_setzero_ps();
+  std::size_t p = 0;
+  for (; p + 32 <= k; p += 32) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p), _mm256_loadu_ps(w + p), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p + 8), _mm256_loadu_ps(w + p + 8), s1);
+    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p + 16), _mm256_loadu_ps(w + p + 16), s2);
+    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p + 24), _mm256_loadu_ps(w + p + 24), s3);
+  }
+  for (; p + 8 <= k; p += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p), _mm256_loadu_ps(w + p), s0);
+  float r = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  for (; p < k; ++p) r += x[p] * w[p];
+  return r;
+}
+
+__attribute__((target("avx2,fma"))) inline void rows_dot(std::size_t m, std::size_t k, const float* x,
+                                                          std::size_t ldx, const float* w,
+                                                          std::size_t ldw, std::size_t j0,
+                                                          std::size_t j1, float* y, std::size_t ldy,
+                                                          float alpha, float beta) {
+  for (std::size_t j = j0; j < j1; ++j)
+    for (std::size_t i = 0; i < m; ++i) {
+      const float v = alpha * sdot(k, x + i * ldx, w + j * ldw);
+      float& out = y[i * ldy + j];
+      out = beta == 0.0f ? v : v + beta * out;
+    }
+}
+
+}  // namespace avx2
+
+// ---- AVX-512F: 12 x 32 tile (24 zmm accumulators) ------------------------------------------------
+namespace avx512 {
+
+constexpr int mr = 12, nr = 32;
+
+#define HOUSENET_AVX512_ROW(i)                        \
+  t = _mm512_set1_ps(a[i]);                           \
+  c##i##0 = _mm512_fmadd_ps(t, b0, c##i##0);          \
+  c##i##1 = _mm512_fmadd_ps(t, b1, c##i##1);
+
+__attribute__((target("avx512f,avx2,fma"))) inline void sgemm_kernel(std::size_t kc, const float* a,
+                                                                      const float* b, float* c,
+                                                                      std::size_t ldc, float alpha,
+                                                                      float beta) {
+  __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+  __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+  __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+  __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+  __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+  __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+  __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+  __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+  __m512 c80 = _mm512_setzero_ps(), c81 = _mm512_setzero_ps();
+  __m512 c90 = _mm512_setzero_ps(), c91 = _mm512_setzero_ps();
+  __m512 c100 = _mm512_setzero_ps(), c101 = _mm512_setzero_ps();
+  __m512 c110 = _mm512_setzero_ps(), c111 = _mm512_setzero_ps();
+  for (std::size_t p = 0; p < kc; ++p) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    __m512 t;
+    HOUSENET_AVX512_ROW(0)
+    HOUSENET_AVX512_ROW(1)
+    HOUSENET_AVX512_ROW(2)
+    HOUSENET_AVX512_ROW(3)
+    HOUSENET_AVX512_ROW(4)
+    HOUSENET_AVX512_ROW(5)
+    HOUSENET_AVX512_ROW(6)
+    HOUSENET_AVX512_ROW(7)
+    HOUSENET_AVX512_ROW(8)
+    HOUSENET_AVX512_ROW(9)
+    HOUSENET_AVX512_ROW(10)
+    HOUSENET_AVX512_ROW(11)
+    a += mr;
+    b += nr;
+  }
+  const __m512 va = _mm512_set1_ps(alpha);
+  const __m512 vb = _mm512_set1_ps(beta);
+  const bool use_beta = beta != 0.0f;
+#define HOUSENET_AVX512_STORE(i)                                            \
+  {                                                                         \
+    float* row = c + (i)*ldc;                                               \
+    __m512 x0 = _mm512_mul_ps(c##i##0, va), x1 = _mm512_mul_ps(c##i##1, va); \
+    if (use_beta) {                                                         \
+      x0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row), x0);                   \
+      x1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row + 16), x1);              \
+    }                                                                       \
+    _mm512_storeu_ps(row, x0);                                              \
+    _mm512_storeu_ps(row + 16, x1);                                         \
+  }
+  HOUSENET_AVX512_STORE(0)
+  HOUSENET_AVX512_STORE(1)
+  HOUSENET_AVX512_STORE(2)
+  HOUSENET_AVX512_STORE(3)
+  HOUSENET_AVX512_STORE(4)
+  HOUSENET_AVX512_STORE(5)
+  HOUSENET_AVX512_STORE(6)
+  HOUSENET_AVX512_STORE(7)
+  HOUSENET_AVX512_STORE(8)
+  HOUSENET_AVX512_STORE(9)
+  HOUSENET_AVX512_STORE(10)
+  HOUSENET_AVX512_STORE(11)
+#undef HOUSENET_AVX512_STORE
+}
+#undef HOUSENET_AVX512_ROW
+
+__attribute__((target("avx512f,avx2,fma"))) inline float hsum(__m512 v) {
+  alignas(64) float t[16];
+  _mm512_store_ps(t, v);
+  for (int w = 8; w >= 1; w /= 2)
+    for (int l = 0; l < w; ++l) t[l] += t[l + w];
+  return t[0];
+}
+
+__attribute__((target("avx512f,avx2,fma"))) inline float sdot(std::size_t k, const float* x,
+                                                               const float* w) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(),
+         s3 = _mm512_setzero_ps();
+  std::size_t p = 0;
+  for (; p + 64 <= k; p += 64) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p), _mm512_loadu_ps(w + p), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p + 16), _mm512_loadu_ps(w + p + 16), s1);
+    s2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p + 32), _mm512_loadu_ps(w + p + 32), s2);
+    s3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p + 48), _mm512_loadu_ps(w + p + 48), s3);
+  }
+  for (; p + 16 <= k; p += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p), _mm512_loadu_ps(w + p), s0);
+  if (p < k) {
+    const __mmask16 mask = __mmask16((1u << (k - p)) - 1u);
+    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + p), _mm512_maskz_loadu_ps(mask, w + p), s1);
+  }
+  return hsum(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+// Four weight rows at a time against one x row: each w row is read once from memory.
+__attribute__((target("avx512f,avx2,fma"))) inline void dot4(std::size_t k, const float* x,
+                                                              const float* w, std::size_t ldw,
+                                                              float* out) {
+  const float* w0 = w;
+  const float* w1 = w + ldw;
+  const float* w2 = w + 2 * ldw;
+  const float* w3 = w + 3 * ldw;
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),
+         a3 = _mm512_setzero_ps();
+  __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(),
+         b3 = _mm512_setzero_ps();
+  std::size_t p = 0;
+  for (; p + 32 <= k; p += 32) {
+    const __m512 x0 = _mm512_loadu_ps(x + p), x1 = _mm512_loadu_ps(x + p + 16);
+    a0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w0 + p), a0);
+    a1 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w1 + p), a1);
+    a2 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w2 + p), a2);
+    a3 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w3 + p), a3);
+    b0 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w0 + p + 16), b0);
+    b1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w1 + p + 16), b1);
+    b2 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w2 + p + 16), b2);
+    b3 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w3 + p + 16), b3);
+  }
+  for (; p < k; p += 16) {
+    const std::size_t left = k - p;
+    const __mmask16 mask = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
+    const __m512 x0 = _mm512_maskz_loadu_ps(mask, x + p);
+    a0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mask, w0 + p), a0);
+    a1 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mask, w1 + p), a1);
+    a2 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mask, w2 + p), a2);
+    a3 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mask, w3 + p), a3);
+  }
+  out[0] = hsum(_mm512_add_ps(a0, b0));
+  out[1] = hsum(_mm512_add_ps(a1, b1));
+  out[2] = hsum(_mm512_add_ps(a2, b2));
+  out[3] = hsum(_mm512_add_ps(a3, b3));
+}
+
+__attribute__((target("avx512f,avx2,fma"))) inline void rows_dot(
+    std::size_t m, std::size_t k, const float* x, std::size_t ldx, const float* w, std::size_t ldw,
+    std::size_t j0, std::size_t j1, float* y, std::size_t ldy, float alpha, float beta) {
+  std::size_t j = j0;
+  float r[4];
+  for (; j + 4 <= j1; j += 4)
+    for (std::size_t i = 0; i < m; ++i) {
+      dot4(k, x + i * ldx, w + j * ldw, ldw, r);
+      for (std::size_t l = 0; l < 4; ++l) {
+        float& out = y[i * ldy + j + l];
+        out = beta == 0.0f ? alpha * r[l] : alpha * r[l] + beta * out;
+      }
+    }
+  for (; j < j1; ++j)
+    for (std::size_t i = 0; i < m; ++i) {
+      const float v = alpha * sdot(k, x + i * ldx, w + j * ldw);
+      float& out = y[i * ldy + j];
+      out = beta == 0.0f ? v : v + beta * out;
+    }
+}
+
+}  // namespace avx512
+#endif  // HOUSENET_SIMD_X86
+
+}  // namespace detail
+HOUSENET_END_NAMESPACE
