@@ -104,8 +104,9 @@ class sequential {
       l->init(lr);
     }
   }
-  // setup() without initialisation: all values are zero (used by load()).
-  void setup_shapes(const shape& input) {
+  // setup() without initialisation: all values are zero (used by load()). Throws before
+  // allocating when the parameters would need more than max_values elements.
+  void setup_shapes(const shape& input, std::size_t max_values = ~std::size_t(0)) {
     HOUSENET_CHECK(!setup_, "model: setup() called twice");
     HOUSENET_CHECK(!layers_.empty(), "model: setup() with no layers");
     HOUSENET_CHECK(input.rank() >= 2, "model: setup(): input shape ", input.str(),
@@ -122,7 +123,7 @@ class sequential {
       shapes_.push_back(s);
     }
     out_ = s;
-    build_arena();
+    build_arena(max_values);
     outputs_.resize(layers_.size());
     dgrads_.resize(layers_.size());
     setup_ = true;
@@ -312,7 +313,7 @@ class sequential {
     return (n + arena_alignment - 1) / arena_alignment * arena_alignment;
   }
 
-  void build_arena() {
+  void build_arena(std::size_t max_values) {
     struct item {
       std::size_t layer, index;
       param_spec spec;
@@ -321,6 +322,21 @@ class sequential {
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       const auto specs = layers_[i]->param_specs();
       for (std::size_t j = 0; j < specs.size(); ++j) items.push_back({i, j, specs[j]});
+    }
+    // Sizes with overflow checks, against the limit, before anything is allocated.
+    std::size_t needed = 0;
+    const std::size_t cap = std::size_t(1) << 40;
+    for (const auto& it : items) {
+      std::size_t n = 1;
+      for (std::size_t d = 0; d < it.spec.shape.rank(); ++d) {
+        const std::size_t k = it.spec.shape[d];
+        HOUSENET_CHECK(k == 0 || n <= cap / k, "model: ", layers_[it.layer]->name(), ": parameter '",
+                       it.spec.name, "' ", it.spec.shape.str(), " is too large");
+        n *= k;
+      }
+      HOUSENET_CHECK(n <= max_values - needed, "model: the parameters need at least ", needed + n,
+                     " values, more than the limit of ", max_values);
+      needed += n;
     }
     // Sections: 0 = trainable with decay, 1 = trainable without, 2 = state.
     const auto section = [](const param_spec& s) { return !s.trainable ? 2 : s.decay ? 0 : 1; };
@@ -332,7 +348,6 @@ class sequential {
         if (section(items[k].spec) != sec) continue;
         offset[k] = total;
         const std::size_t n = items[k].spec.shape.size();
-        HOUSENET_CHECK(n <= (std::size_t(1) << 36), "model: parameter too large");
         total += round_up(n);
         (sec == 2 ? num_state_ : num_trainable_) += n;
       }

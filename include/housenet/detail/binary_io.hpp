@@ -55,8 +55,12 @@ class byte_writer {
 
 class byte_reader {
  public:
-  byte_reader(const std::uint8_t* data, std::size_t size, std::string name)
-      : p_(data), n_(size), name_(std::move(name)) {}
+  // `reported` is the size named in truncation messages (default: size), e.g. the whole file's
+  // when the reader covers only the part before a trailing checksum.
+  byte_reader(const std::uint8_t* data, std::size_t size, std::string name,
+              std::size_t reported = ~std::size_t(0))
+      : p_(data), n_(size), reported_(reported == ~std::size_t(0) ? size : reported),
+        name_(std::move(name)) {}
 
   std::size_t pos() const { return pos_; }
   std::size_t size() const { return n_; }
@@ -66,7 +70,7 @@ class byte_reader {
 
   // Throws "<name>: truncated at byte <size>" unless n more bytes are available.
   void need(std::uint64_t n) const {
-    HOUSENET_CHECK(n <= remaining(), name_, ": truncated at byte ", n_, " (", what_, "needs ", n,
+    HOUSENET_CHECK(n <= remaining(), name_, ": truncated at byte ", reported_, " (", what_, "needs ", n,
                    " more bytes at byte ", pos_, ")");
   }
   // What is being read, for the truncation message ("record 3 name: ").
@@ -101,7 +105,7 @@ class byte_reader {
   // n little-endian float32 values into out[0..n).
   template <class T>
   void f32_array(T* out, std::uint64_t n) {
-    HOUSENET_CHECK(n <= remaining() / 4, name_, ": truncated at byte ", n_, " (", what_, "needs ",
+    HOUSENET_CHECK(n <= remaining() / 4, name_, ": truncated at byte ", reported_, " (", what_, "needs ",
                    n, " floats at byte ", pos_, ")");
     for (std::size_t i = 0; i < std::size_t(n); ++i) out[i] = static_cast<T>(f32());
   }
@@ -113,6 +117,7 @@ class byte_reader {
  private:
   const std::uint8_t* p_;
   std::size_t n_;
+  std::size_t reported_;
   std::size_t pos_ = 0;
   std::string name_;
   std::string what_;
