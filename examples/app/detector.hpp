@@ -31,7 +31,7 @@ class face_detector {
  public:
   face_detector(housenet::cascade c, housenet::detect_options o) : cascade_(std::move(c)), opt_(o) {}
   std::vector<housenet::rect> detect(const housenet::image& img) const {
-    return housenet::detect_multi_scale(cascade_, housenet::rgb_to_gray(img), opt_);
+    return cascade_.detect_multi_scale(housenet::rgb_to_gray(img), opt_);
   }
 
  private:
