@@ -1,0 +1,418 @@
+// housenet/image.hpp: 8-bit images: load, save, gray, crop, resize, draw, to_tensor.
+//
+// WHAT THIS IS
+//   image: an 8-bit, interleaved image of width x height pixels with 1 (gray) or 3 (R, G, B)
+//   channels, rows stored top to bottom without padding: pixel (x, y) channel c is at
+//   data()[(y * width + x) * channels + c]. A plain value type (copyable, movable).
+//   rect: x, y, width, height in pixels (the top-left corner is (x, y)).
+//
+//   load(path) / load_from_memory(bytes, n, name)
+//       JPEG, PNG, BMP, GIF (first frame), PGM/PPM (stb_image underneath). Gray sources (1 or 2
+//       channels) give a 1-channel image, colour sources a 3-channel RGB image (alpha dropped).
+//       The header dimensions are checked BEFORE decoding: more than max_image_pixels pixels is
+//       refused. The EXIF Orientation of a JPEG (1..8) is applied, so the result is upright.
+//       Errors: "image: cannot read 'x.jpg': <reason>" (missing, empty, not an image, truncated,
+//       too large).
+//   save(img, path [, jpeg_quality])
+//       .png, .jpg/.jpeg by extension; written to a temporary file in the same directory and
+//       renamed over path, so a reader never sees a half-written file.
+//   rgb_to_gray(img)         OpenCV's fixed-point weights: Y = (4899 R + 9617 G + 1868 B + 8192) >> 14
+//   crop(img, r)             r clamped to the image; an empty intersection is an error
+//   resize(img, w, h, f)     stb_image_resize; filter area (box, default) or bilinear (triangle)
+//   draw_rect(img, r, colour [, thickness])   thickness 0 = scaled to the image size
+//   draw_text(img, x, y, text, colour [, scale])   stb_easy_font glyphs; scale 0 = by image size
+//   draw_label(img, r, text, colour)          a box with a filled caption bar, readable on a
+//                                             300 px and on a 4000 px image alike
+//   to_tensor(img, t)        t becomes 1 x C x H x W float in [0, 1], channels in R, G, B order
+//   Drawing clips to the image: any rectangle or text position is valid.
+//
+// THREAD SAFETY
+//   Free functions on distinct images may run concurrently, except load*, which call stb_image
+//   (its failure reason is a global, read straight after the call): do not load from two threads
+//   at once if the error messages matter.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+#include <stb_image_write.h>
+
+#if defined(__GNUC__)
+#  pragma GCC diagnostic push
+#  pragma GCC diagnostic ignored "-Wunused-function"
+#  pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#endif
+namespace housenet_stb_easy_font {
+#include <stb_easy_font.h>
+}
+#if defined(__GNUC__)
+#  pragma GCC diagnostic pop
+#endif
+
+#include "detail/exif.hpp"
+#include "error.hpp"
+#include "tensor.hpp"
+
+HOUSENET_BEGIN_NAMESPACE
+
+// Images with more pixels than this are refused before decoding (about 400 MB as RGB).
+constexpr std::int64_t max_image_pixels = 100'000'000;
+
+struct rect {
+  int x = 0, y = 0, width = 0, height = 0;
+  friend bool operator==(const rect& a, const rect& b) {
+    return a.x == b.x && a.y == b.y && a.width == b.width && a.height == b.height;
+  }
+  friend bool operator!=(const rect& a, const rect& b) { return !(a == b); }
+  // (y, x, width, height) order: the order of OpenCV's expected files.
+  friend bool operator<(const rect& a, const rect& b) {
+    if (a.y != b.y) return a.y < b.y;
+    if (a.x != b.x) return a.x < b.x;
+    if (a.width != b.width) return a.width < b.width;
+    return a.height < b.height;
+  }
+  long long area() const { return (long long)width * height; }
+};
+
+struct colour {
+  std::uint8_t r = 0, g = 0, b = 0;
+};
+
+class image {
+ public:
+  image() = default;
+  image(int width, int height, int channels, std::uint8_t fill = 0) {
+    HOUSENET_CHECK(width >= 0 && height >= 0, "image: bad size ", width, "x", height);
+    HOUSENET_CHECK(channels == 1 || channels == 3, "image: channels must be 1 or 3, got ", channels);
+    HOUSENET_CHECK((std::int64_t)width * height <= max_image_pixels, "image: ", width, "x", height,
+                   " exceeds the limit of ", max_image_pixels, " pixels");
+    w_ = width;
+    h_ = height;
+    c_ = channels;
+    px_.assign(std::size_t(width) * std::size_t(height) * std::size_t(channels), fill);
+  }
+
+  int width() const { return w_; }
+  int height() const { return h_; }
+  int channels() const { return c_; }
+  bool empty() const { return w_ == 0 || h_ == 0; }
+  std::size_t size_bytes() const { return px_.size(); }
+  std::size_t stride() const { return std::size_t(w_) * std::size_t(c_); }
+
+  std::uint8_t* data() { return px_.data(); }
+  const std::uint8_t* data() const { return px_.data(); }
+  std::uint8_t* row(int y) { return px_.data() + std::size_t(y) * stride(); }
+  const std::uint8_t* row(int y) const { return px_.data() + std::size_t(y) * stride(); }
+  std::uint8_t& at(int x, int y, int c = 0) { return px_[(std::size_t(y) * w_ + x) * c_ + c]; }
+  std::uint8_t at(int x, int y, int c = 0) const { return px_[(std::size_t(y) * w_ + x) * c_ + c]; }
+
+  friend bool operator==(const image& a, const image& b) {
+    return a.w_ == b.w_ && a.h_ == b.h_ && a.c_ == b.c_ && a.px_ == b.px_;
+  }
+  friend bool operator!=(const image& a, const image& b) { return !(a == b); }
+
+ private:
+  int w_ = 0, h_ = 0, c_ = 1;
+  std::vector<std::uint8_t> px_;
+};
+
+namespace detail {
+
+// out = the orientation-corrected copy of img (EXIF orientation 1..8).
+inline image apply_exif_orientation(const image& img, int orientation) {
+  if (orientation <= 1 || orientation > 8) return img;
+  const int w = img.width(), h = img.height(), c = img.channels();
+  const bool swap = orientation >= 5;
+  image out(swap ? h : w, swap ? w : h, c);
+  const int ow = out.width(), oh = out.height();
+  for (int y = 0; y < oh; ++y) {
+    for (int x = 0; x < ow; ++x) {
+      int sx = x, sy = y;
+      switch (orientation) {
+        case 2: sx = w - 1 - x; sy = y; break;            // mirror horizontally
+        case 3: sx = w - 1 - x; sy = h - 1 - y; break;    // rotate 180
+        case 4: sx = x; sy = h - 1 - y; break;            // mirror vertically
+        case 5: sx = y; sy = x; break;                    // transpose
+        case 6: sx = y; sy = h - 1 - x; break;            // rotate 90 clockwise
+        case 7: sx = w - 1 - y; sy = h - 1 - x; break;    // transverse
+        case 8: sx = w - 1 - y; sy = x; break;            // rotate 90 counter-clockwise
+        default: break;
+      }
+      const std::uint8_t* s = img.data() + (std::size_t(sy) * w + sx) * c;
+      std::uint8_t* d = out.data() + (std::size_t(y) * ow + x) * c;
+      for (int k = 0; k < c; ++k) d[k] = s[k];
+    }
+  }
+  return out;
+}
+
+inline bool ends_with_ci(const std::string& s, const char* suffix) {
+  const std::size_t n = std::strlen(suffix);
+  if (s.size() < n) return false;
+  for (std::size_t i = 0; i < n; ++i) {
+    char a = s[s.size() - n + i];
+    if (a >= 'A' && a <= 'Z') a = char(a - 'A' + 'a');
+    if (a != suffix[i]) return false;
+  }
+  return true;
+}
+
+inline void write_bytes_cb(void* ctx, void* data, int size) {
+  auto* v = static_cast<std::vector<unsigned char>*>(ctx);
+  const auto* p = static_cast<const unsigned char*>(data);
+  v->insert(v->end(), p, p + size);
+}
+
+inline void fill_rect_clipped(image& img, int x0, int y0, int x1, int y1, colour col) {
+  // fills [x0, x1) x [y0, y1), clipped
+  x0 = std::max(x0, 0);
+  y0 = std::max(y0, 0);
+  x1 = std::min(x1, img.width());
+  y1 = std::min(y1, img.height());
+  if (x0 >= x1 || y0 >= y1) return;
+  const int c = img.channels();
+  const std::uint8_t gray = std::uint8_t((1868 * col.b + 9617 * col.g + 4899 * col.r + 8192) >> 14);
+  for (int y = y0; y < y1; ++y) {
+    std::uint8_t* p = img.row(y) + std::size_t(x0) * c;
+    for (int x = x0; x < x1; ++x, p += c) {
+      if (c == 3) {
+        p[0] = col.r;
+        p[1] = col.g;
+        p[2] = col.b;
+      } else {
+        p[0] = gray;
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+// Decodes an image held in memory; name is used in error messages only.
+inline image load_from_memory(const unsigned char* bytes, std::size_t n, const std::string& name = "<memory>") {
+  HOUSENET_CHECK(n > 0, "image: cannot read '", name, "': empty file");
+  HOUSENET_CHECK(n <= std::size_t(0x7fffffff), "image: cannot read '", name, "': file too large");
+  int w = 0, h = 0, comp = 0;
+  if (!stbi_info_from_memory(bytes, int(n), &w, &h, &comp)) {
+    const char* why = stbi_failure_reason();
+    detail::fail(detail::concat("image: cannot read '", name, "': ", why ? why : "unknown format"));
+  }
+  HOUSENET_CHECK(w > 0 && h > 0, "image: cannot read '", name, "': empty image (", w, "x", h, ")");
+  HOUSENET_CHECK((std::int64_t)w * h <= max_image_pixels, "image: cannot read '", name, "': ", w, "x", h,
+                 " pixels exceeds the limit of ", max_image_pixels, " pixels");
+  const int want = (comp == 1 || comp == 2) ? 1 : 3;
+  int w2 = 0, h2 = 0, comp2 = 0;
+  unsigned char* px = stbi_load_from_memory(bytes, int(n), &w2, &h2, &comp2, want);
+  if (!px) {
+    const char* why = stbi_failure_reason();
+    detail::fail(detail::concat("image: cannot read '", name, "': ", why ? why : "decoding failed"));
+  }
+  struct guard {
+    unsigned char* p;
+    ~guard() { stbi_image_free(p); }
+  } g{px};
+  HOUSENET_CHECK(w2 == w && h2 == h, "image: cannot read '", name, "': inconsistent size");
+  image img(w, h, want);
+  std::memcpy(img.data(), px, img.size_bytes());
+  const int orientation = detail::jpeg_exif_orientation(bytes, n);
+  if (orientation != 1) return detail::apply_exif_orientation(img, orientation);
+  return img;
+}
+
+inline image load(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  HOUSENET_CHECK(f.good(), "image: cannot read '", path, "': cannot open file");
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  HOUSENET_CHECK(!f.bad(), "image: cannot read '", path, "': read error");
+  HOUSENET_CHECK(!bytes.empty(), "image: cannot read '", path, "': empty file");
+  return load_from_memory(bytes.data(), bytes.size(), path);
+}
+
+// Encodes img as PNG (".png") or JPEG (".jpg", ".jpeg") bytes.
+inline std::vector<unsigned char> encode(const image& img, const std::string& format_or_path,
+                                         int jpeg_quality = 92) {
+  HOUSENET_CHECK(!img.empty(), "image: cannot write '", format_or_path, "': empty image");
+  std::vector<unsigned char> out;
+  int ok = 0;
+  if (detail::ends_with_ci(format_or_path, "png")) {
+    ok = stbi_write_png_to_func(detail::write_bytes_cb, &out, img.width(), img.height(), img.channels(),
+                                img.data(), int(img.stride()));
+  } else if (detail::ends_with_ci(format_or_path, "jpg") || detail::ends_with_ci(format_or_path, "jpeg")) {
+    HOUSENET_CHECK(jpeg_quality >= 1 && jpeg_quality <= 100, "image: JPEG quality ", jpeg_quality,
+                   " is not in 1..100");
+    ok = stbi_write_jpg_to_func(detail::write_bytes_cb, &out, img.width(), img.height(), img.channels(),
+                                img.data(), jpeg_quality);
+  } else {
+    detail::fail(detail::concat("image: cannot write '", format_or_path,
+                                "': unknown format (use .png, .jpg or .jpeg)"));
+  }
+  HOUSENET_CHECK(ok && !out.empty(), "image: cannot write '", format_or_path, "': encoder failed");
+  return out;
+}
+
+// Writes img to path (format by extension), atomically: temporary file + rename.
+inline void save(const image& img, const std::string& path, int jpeg_quality = 92) {
+  const std::vector<unsigned char> bytes = encode(img, path, jpeg_quality);
+  static std::uint64_t counter = 0;
+  const std::string tmp = path + ".tmp-" + std::to_string(reinterpret_cast<std::uintptr_t>(&bytes)) + "-" +
+                          std::to_string(++counter);
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  HOUSENET_CHECK(f != nullptr, "image: cannot write '", path, "': cannot create ", tmp);
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  const bool flushed = std::fflush(f) == 0;
+  const bool closed = std::fclose(f) == 0;
+  if (!(written && flushed && closed)) {
+    std::remove(tmp.c_str());
+    detail::fail(detail::concat("image: cannot write '", path, "': write error"));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    detail::fail(detail::concat("image: cannot write '", path, "': rename failed"));
+  }
+}
+
+// 1-channel copy; a gray image is returned unchanged. OpenCV's COLOR_BGR2GRAY arithmetic.
+inline image rgb_to_gray(const image& img) {
+  if (img.channels() == 1) return img;
+  image out(img.width(), img.height(), 1);
+  const std::uint8_t* s = img.data();
+  std::uint8_t* d = out.data();
+  const std::size_t n = std::size_t(img.width()) * std::size_t(img.height());
+  for (std::size_t i = 0; i < n; ++i, s += 3)
+    d[i] = std::uint8_t((4899u * s[0] + 9617u * s[1] + 1868u * s[2] + 8192u) >> 14);
+  return out;
+}
+
+// r intersected with the image bounds.
+inline rect clamp_rect(const rect& r, int width, int height) {
+  const long long x0 = std::max<long long>(r.x, 0), y0 = std::max<long long>(r.y, 0);
+  const long long x1 = std::min<long long>((long long)r.x + r.width, width);
+  const long long y1 = std::min<long long>((long long)r.y + r.height, height);
+  if (x1 <= x0 || y1 <= y0) return rect{int(x0), int(y0), 0, 0};
+  return rect{int(x0), int(y0), int(x1 - x0), int(y1 - y0)};
+}
+
+inline image crop(const image& img, const rect& r) {
+  const rect c = clamp_rect(r, img.width(), img.height());
+  HOUSENET_CHECK(c.width > 0 && c.height > 0, "image: crop (", r.x, ", ", r.y, ", ", r.width, "x", r.height,
+                 ") is outside the ", img.width(), "x", img.height(), " image");
+  image out(c.width, c.height, img.channels());
+  const std::size_t row_bytes = std::size_t(c.width) * img.channels();
+  for (int y = 0; y < c.height; ++y)
+    std::memcpy(out.row(y), img.row(c.y + y) + std::size_t(c.x) * img.channels(), row_bytes);
+  return out;
+}
+
+enum class resize_filter { area, bilinear };
+
+inline image resize(const image& img, int width, int height, resize_filter f = resize_filter::area) {
+  HOUSENET_CHECK(!img.empty(), "image: resize of an empty image");
+  HOUSENET_CHECK(width > 0 && height > 0, "image: resize to ", width, "x", height, " (must be positive)");
+  image out(width, height, img.channels());
+  const int ok = stbir_resize_uint8_generic(img.data(), img.width(), img.height(), int(img.stride()), out.data(),
+                                            width, height, int(out.stride()), img.channels(), STBIR_ALPHA_CHANNEL_NONE,
+                                            0, STBIR_EDGE_CLAMP,
+                                            f == resize_filter::area ? STBIR_FILTER_BOX : STBIR_FILTER_TRIANGLE,
+                                            STBIR_COLORSPACE_LINEAR, nullptr);
+  HOUSENET_CHECK(ok, "image: resize to ", width, "x", height, " failed");
+  return out;
+}
+
+// A line thickness / text scale that reads well at this image size (1 at 300 px, 8 at 4000 px).
+inline int drawing_scale(const image& img) {
+  const int m = std::max(img.width(), img.height());
+  return std::max(1, int(std::lround(m / 500.0)));
+}
+
+// Outline of r, thickness pixels wide, drawn inside r. thickness 0: drawing_scale(img).
+inline void draw_rect(image& img, const rect& r, colour col, int thickness = 0) {
+  if (thickness <= 0) thickness = drawing_scale(img);
+  if (r.width <= 0 || r.height <= 0) return;
+  const long long x0 = r.x, y0 = r.y, x1 = (long long)r.x + r.width, y1 = (long long)r.y + r.height;
+  auto cl = [](long long v) { return int(std::max<long long>(-1, std::min<long long>(v, 1LL << 30))); };
+  const long long t = thickness;
+  detail::fill_rect_clipped(img, cl(x0), cl(y0), cl(x1), cl(std::min(y0 + t, y1)), col);          // top
+  detail::fill_rect_clipped(img, cl(x0), cl(std::max(y1 - t, y0)), cl(x1), cl(y1), col);          // bottom
+  detail::fill_rect_clipped(img, cl(x0), cl(y0), cl(std::min(x0 + t, x1)), cl(y1), col);          // left
+  detail::fill_rect_clipped(img, cl(std::max(x1 - t, x0)), cl(y0), cl(x1), cl(y1), col);          // right
+}
+
+// Size in pixels of text drawn at this scale.
+inline int text_width(const std::string& text, int scale) {
+  std::vector<char> buf(text.begin(), text.end());
+  buf.push_back('\0');
+  return housenet_stb_easy_font::stb_easy_font_width(buf.data()) * std::max(scale, 1);
+}
+inline int text_height(const std::string& text, int scale) {
+  std::vector<char> buf(text.begin(), text.end());
+  buf.push_back('\0');
+  return housenet_stb_easy_font::stb_easy_font_height(buf.data()) * std::max(scale, 1);
+}
+
+// Draws text with its top-left corner at (x, y); each font pixel becomes scale x scale pixels.
+inline void draw_text(image& img, int x, int y, const std::string& text, colour col, int scale = 0) {
+  if (scale <= 0) scale = drawing_scale(img);
+  if (text.empty()) return;
+  std::vector<char> buf(text.begin(), text.end());
+  buf.push_back('\0');
+  std::vector<float> vb(text.size() * 300 + 64);  // ~270 bytes per character; 16 bytes per vertex
+  const int quads = housenet_stb_easy_font::stb_easy_font_print(0, 0, buf.data(), nullptr, vb.data(),
+                                                                int(vb.size() * sizeof(float)));
+  const auto* bytes = reinterpret_cast<const unsigned char*>(vb.data());
+  for (int q = 0; q < quads; ++q) {
+    float v[4][2];
+    for (int k = 0; k < 4; ++k) std::memcpy(v[k], bytes + (std::size_t(q) * 4 + k) * 16, 2 * sizeof(float));
+    const float qx0 = std::min({v[0][0], v[1][0], v[2][0], v[3][0]});
+    const float qx1 = std::max({v[0][0], v[1][0], v[2][0], v[3][0]});
+    const float qy0 = std::min({v[0][1], v[1][1], v[2][1], v[3][1]});
+    const float qy1 = std::max({v[0][1], v[1][1], v[2][1], v[3][1]});
+    const long long X0 = (long long)x + (long long)std::lround(qx0 * scale);
+    const long long X1 = (long long)x + (long long)std::lround(qx1 * scale);
+    const long long Y0 = (long long)y + (long long)std::lround(qy0 * scale);
+    const long long Y1 = (long long)y + (long long)std::lround(qy1 * scale);
+    auto cl = [](long long v2) { return int(std::max<long long>(-1, std::min<long long>(v2, 1LL << 30))); };
+    detail::fill_rect_clipped(img, cl(X0), cl(Y0), cl(X1), cl(Y1), col);
+  }
+}
+
+// A box with a caption: the outline of r and, above it (or inside when there is no room), a
+// filled bar in col with the text in black or white, whichever contrasts more.
+inline void draw_label(image& img, const rect& r, const std::string& text, colour col) {
+  const int s = drawing_scale(img);
+  draw_rect(img, r, col, s);
+  if (text.empty()) return;
+  const int pad = s;
+  const int tw = text_width(text, s), th = 7 * s;  // glyphs are 7 font pixels tall without descenders
+  const int bar_h = th + 2 * pad + s;
+  int by = r.y - bar_h;
+  if (by < 0) by = r.y;  // no room above: inside the box, at its top
+  const int bx = r.x;
+  detail::fill_rect_clipped(img, bx, by, bx + tw + 2 * pad, by + bar_h, col);
+  const int lum = (4899 * col.r + 9617 * col.g + 1868 * col.b) >> 14;
+  const colour ink = lum > 128 ? colour{0, 0, 0} : colour{255, 255, 255};
+  draw_text(img, bx + pad, by + pad + s, text, ink, s);
+}
+
+// t = 1 x C x H x W float in [0, 1] (value / 255), channel order R, G, B (or the one gray plane).
+inline void to_tensor(const image& img, tensor<float>& t) {
+  HOUSENET_CHECK(!img.empty(), "image: to_tensor of an empty image");
+  const std::size_t c = std::size_t(img.channels()), h = std::size_t(img.height()), w = std::size_t(img.width());
+  t.resize(shape{1, c, h, w});
+  float* out = t.data();
+  const std::uint8_t* p = img.data();
+  for (std::size_t y = 0; y < h; ++y)
+    for (std::size_t x = 0; x < w; ++x)
+      for (std::size_t k = 0; k < c; ++k) out[(k * h + y) * w + x] = float(p[(y * w + x) * c + k]) * (1.0f / 255.0f);
+}
+
+HOUSENET_END_NAMESPACE
