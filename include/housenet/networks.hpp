@@ -25,7 +25,8 @@
 //   default model of the app (about 0.55 M parameters, a 2.2 MB model file, versus 61 M / 245 MB).
 //
 // ENSURES: the returned model is set up for 1 x 3 x 100 x 100 inputs (any batch size) and its
-//   parameters are initialised from options.seed (see sequential::setup).
+//   parameters are initialised from options.seed (see sequential::setup), unless
+//   options.initialize is false (then they are all 0: running variance too).
 // THREAD SAFETY: free functions without shared state.
 #pragma once
 
@@ -47,6 +48,8 @@ struct seed_network_options {
   init_kind init = init_kind::lecun;         // Chainer's default weight initialiser
   std::uint64_t seed = 0;                    // parameter initialisation and dropout masks
   std::size_t input_size = 100;              // input is 3 x input_size x input_size
+  bool initialize = true;                    // false: all parameters 0 (shape-only use, or to
+                                             // fill from elsewhere; skips ~2 s for the full net)
 };
 
 // The widths of make_small_network.
@@ -80,7 +83,10 @@ sequential<T> make_seed_network(std::size_t classes, const seed_network_options&
   net.template add<relu<T>>();
   net.template add<dropout<T>>(o.dropout, o.seed * 2 + 2);
   net.template add<linear<T>>(classes, true, o.init);
-  net.setup(shape{1, 3, o.input_size, o.input_size}, o.seed);
+  if (o.initialize)
+    net.setup(shape{1, 3, o.input_size, o.input_size}, o.seed);
+  else
+    net.setup_shapes(shape{1, 3, o.input_size, o.input_size});
   return net;
 }
 
