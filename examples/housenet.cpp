@@ -161,8 +161,8 @@ static int cmd_train(int argc, char** argv) {
       if (app::interrupted() || ++batches_run == interrupt_after) {
         state.epoch_seconds_so_far += app::seconds_since(t0);
         app::save_checkpoint(ckpt_path, opt, net, *optim, data.classes, state);
-        std::fprintf(stderr, "\nhousenet: interrupted; checkpoint written to %s (continue with --resume)\n",
-                     ckpt_path.c_str());
+        std::fprintf(stderr, "%shousenet: interrupted; checkpoint written to %s (continue with --resume)\n",
+                     app::stderr_is_tty() ? "\n" : "", ckpt_path.c_str());
         return 130;
       }
     }

@@ -93,7 +93,7 @@ inline housenet::image contact_sheet(const std::vector<std::pair<std::string, ho
         for (int c = 0; c < 3; ++c) sheet.at(cx + x, cy + y, c) = t.at(x, y, c);
     std::string label = items[i].first;
     if (label.size() > 4 && label.compare(label.size() - 4, 4, ".png") == 0) label.resize(label.size() - 4);
-    if (label.size() > 18) label = label.substr(0, 17) + "~";
+    if (label.size() > 16) label = label.substr(0, 9) + "~" + label.substr(label.size() - 6);  // keep "__<n>__<k>"
     housenet::draw_text(sheet, cx, cy + cell + 3, label, housenet::colour{0, 0, 0}, 1);
   }
   return sheet;

@@ -19,6 +19,8 @@
 
 namespace app {
 
+inline bool stderr_is_tty() { return ::isatty(2) == 1; }
+
 inline std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "--:--";
   const long s = std::lround(seconds);
