@@ -175,9 +175,10 @@ static int cmd_train(int argc, char** argv) {
     row.train_error = state.seen ? double(state.errors) / double(state.seen) : 0.0;
     row.test_loss = test.loss;
     row.test_error = test.error;
+    row.test_balanced_accuracy = test.balanced_accuracy;
     row.seconds = state.epoch_seconds_so_far + app::seconds_since(t0);
     state.rows.push_back(row);
-    bar.finish(row.train_loss, row.train_error, row.test_loss, row.test_error,
+    bar.finish(row.train_loss, row.train_error, row.test_loss, row.test_error, row.test_balanced_accuracy,
                state.mean_epoch_seconds() * double(opt.epochs - epoch - 1));
 
     // 5e. What the epoch leaves on disk: the best model, the curves, the checkpoint.
@@ -197,9 +198,12 @@ static int cmd_train(int argc, char** argv) {
   app::save_model(net, data.classes, model_path + ".last");
   double total = 0;
   for (const auto& r : state.rows) total += r.seconds;
-  std::fprintf(stderr, "housenet train: best test error %.3f at epoch %d -> %s (last -> %s.last); %s total\n",
-               state.best_error, state.best_epoch, model_path.c_str(), model_path.c_str(),
-               app::format_duration(total).c_str());
+  const app::epoch_row& best = state.rows.at(std::size_t(state.best_epoch - 1));
+  std::fprintf(stderr,
+               "housenet train: best test error %.3f (balanced accuracy %.3f) at epoch %d -> %s; last epoch: test "
+               "error %.3f -> %s.last; %s total\n",
+               best.test_error, best.test_balanced_accuracy, best.epoch, model_path.c_str(),
+               state.rows.back().test_error, model_path.c_str(), app::format_duration(total).c_str());
   return 0;
 }
 

@@ -117,7 +117,7 @@ common=(--arch small --epochs 3 --batch 8 --test-count 6 --split group --augment
 "$HN" train synth -o m.hsnt "${common[@]}" 2> train.txt
 cat train.txt
 for f in m.hsnt m.hsnt.last m.hsnt.csv m.hsnt.svg; do [[ -s $f ]] || fail "train: $f missing"; done
-[[ $(head -1 m.hsnt.csv) == "epoch,train_loss,train_error,test_loss,test_error,seconds" ]] || fail "train: csv header"
+[[ $(head -1 m.hsnt.csv) == "epoch,train_loss,train_error,test_loss,test_error,seconds,test_balanced_accuracy" ]] || fail "train: csv header"
 [[ $(wc -l < m.hsnt.csv) -eq 4 ]] || fail "train: csv rows"
 grep -q '<svg' m.hsnt.svg || fail "train: svg"
 
@@ -127,7 +127,7 @@ HOUSENET_APP_INTERRUPT_AFTER=2 "$HN" train synth -o r.hsnt "${common[@]}" 2> int
 "$HN" train synth -o r.hsnt "${common[@]}" --resume 2> resume.txt || { cat resume.txt; fail "resume"; }
 cmp m.hsnt.last r.hsnt.last || fail "resume: last model differs from the uninterrupted run"
 cmp m.hsnt r.hsnt || fail "resume: best model differs from the uninterrupted run"
-diff <(cut -d, -f1-5 m.hsnt.csv) <(cut -d, -f1-5 r.hsnt.csv) || fail "resume: curves differ"
+diff <(cut -d, -f1-5,7 m.hsnt.csv) <(cut -d, -f1-5,7 r.hsnt.csv) || fail "resume: curves differ"
 
 step "eval --json"
 "$HN" eval synth -m m.hsnt --json > eval.json

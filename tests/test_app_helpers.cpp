@@ -156,8 +156,8 @@ TEST_CASE("augment: deterministic, in range, changes the image") {
 TEST_CASE("learning curves: csv rows and an svg") {
   std::vector<app::epoch_row> rows = {{1, 1.2, 0.6, 1.3, 0.7, 2.0}, {2, 0.9, 0.4, 1.1, 0.5, 2.1}};
   const std::string csv = app::curves_csv(rows);
-  CHECK(csv.find("epoch,train_loss,train_error,test_loss,test_error,seconds\n") == 0);
-  CHECK(csv.find("\n2,0.900000,0.400000,1.100000,0.500000,2.100\n") != std::string::npos);
+  CHECK(csv.find("epoch,train_loss,train_error,test_loss,test_error,seconds,test_balanced_accuracy\n") == 0);
+  CHECK(csv.find("\n2,0.900000,0.400000,1.100000,0.500000,2.100,0.000000\n") != std::string::npos);
   const std::string svg = app::curves_svg(rows, "a <title> & more");
   CHECK(svg.find("<svg") == 0);
   CHECK(svg.find("min 0.500 (epoch 2)") != std::string::npos);

@@ -134,7 +134,7 @@ inline void save_checkpoint(const std::string& path, const train_options& o, con
   for (const auto& r : s.rows)
     st.meta.emplace_back("row." + std::to_string(r.epoch), g17(r.train_loss) + "," + g17(r.train_error) + "," +
                                                                g17(r.test_loss) + "," + g17(r.test_error) + "," +
-                                                               g17(r.seconds));
+                                                               g17(r.seconds) + "," + g17(r.test_balanced_accuracy));
   housenet::save_checkpoint(path, net, optim, classes, st);
 }
 
@@ -170,8 +170,8 @@ inline train_state load_checkpoint(const std::string& path, const train_options&
     epoch_row r;
     r.epoch = e;
     const std::string v = st.get("row." + std::to_string(e));
-    if (std::sscanf(v.c_str(), "%lf,%lf,%lf,%lf,%lf", &r.train_loss, &r.train_error, &r.test_loss, &r.test_error,
-                    &r.seconds) != 5)
+    if (std::sscanf(v.c_str(), "%lf,%lf,%lf,%lf,%lf,%lf", &r.train_loss, &r.train_error, &r.test_loss,
+                    &r.test_error, &r.seconds, &r.test_balanced_accuracy) != 6)
       throw app_error("--resume: " + path + ": bad or missing curve row " + std::to_string(e));
     s.rows.push_back(r);
   }

@@ -147,7 +147,8 @@ inline std::vector<double> softmax(const float* z, std::size_t k) {
 
 struct eval_result {
   double loss = 0, error = 0;
-  std::vector<int> predicted;  // per index given
+  double balanced_accuracy = 0;  // mean over the classes present of the per-class accuracy
+  std::vector<int> predicted;    // per index given
 };
 
 // Eval mode (batch-norm running statistics, no dropout), in batches of 32.
@@ -180,6 +181,16 @@ inline eval_result evaluate(housenet::sequential<float>& net, const housenet::te
       r.predicted.push_back(int(std::max_element(z, z + k) - z));
     }
   }
+  std::vector<std::size_t> hit(k, 0), total(k, 0);
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    const std::size_t t = std::size_t(data.samples[indices[i]].label);
+    ++total[t];
+    hit[t] += std::size_t(r.predicted[i]) == t;
+  }
+  std::size_t present = 0;
+  for (std::size_t c = 0; c < k; ++c)
+    if (total[c]) r.balanced_accuracy += double(hit[c]) / double(total[c]), ++present;
+  if (present) r.balanced_accuracy /= double(present);
   r.loss = loss / double(indices.size());
   r.error = double(errors) / double(indices.size());
   return r;

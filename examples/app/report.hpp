@@ -4,7 +4,8 @@
 //                    time left for the whole run. On a terminal it redraws in place ('\r'); when
 //                    stderr is a file or a pipe it prints only the finished line of each epoch.
 //   epoch_row        one row of the learning curve.
-//   curves_csv()     "epoch,train_loss,train_error,test_loss,test_error,seconds" + one row per epoch.
+//   curves_csv()     "epoch,train_loss,train_error,test_loss,test_error,seconds,test_balanced_accuracy"
+//                    + one row per epoch.
 //   curves_svg()     the original's figure: train and test error rate per epoch (an SVG file).
 #pragma once
 
@@ -59,10 +60,10 @@ class progress_bar {
     std::fflush(stderr);
   }
   // End of the epoch: prints the final line with the test figures.
-  void finish(double loss, double err, double test_loss, double test_err, double left) {
+  void finish(double loss, double err, double test_loss, double test_err, double test_bal_acc, double left) {
     std::string l = line(batches_, loss, err, left, "left");
-    char buf[96];
-    std::snprintf(buf, sizeof buf, " | test loss %.4f err %.3f", test_loss, test_err);
+    char buf[128];
+    std::snprintf(buf, sizeof buf, " | test loss %.4f err %.3f bal.acc %.3f", test_loss, test_err, test_bal_acc);
     l += buf;
     std::fprintf(stderr, "%s%s\n", tty_ ? "\r" : "", l.c_str());
     std::fflush(stderr);
@@ -95,14 +96,15 @@ class progress_bar {
 struct epoch_row {
   int epoch = 0;
   double train_loss = 0, train_error = 0, test_loss = 0, test_error = 0, seconds = 0;
+  double test_balanced_accuracy = 0;
 };
 
 inline std::string curves_csv(const std::vector<epoch_row>& rows) {
-  std::string s = "epoch,train_loss,train_error,test_loss,test_error,seconds\n";
+  std::string s = "epoch,train_loss,train_error,test_loss,test_error,seconds,test_balanced_accuracy\n";
   char buf[160];
   for (const auto& r : rows) {
-    std::snprintf(buf, sizeof buf, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", r.epoch, r.train_loss, r.train_error,
-                  r.test_loss, r.test_error, r.seconds);
+    std::snprintf(buf, sizeof buf, "%d,%.6f,%.6f,%.6f,%.6f,%.3f,%.6f\n", r.epoch, r.train_loss, r.train_error,
+                  r.test_loss, r.test_error, r.seconds, r.test_balanced_accuracy);
     s += buf;
   }
   return s;
@@ -160,6 +162,15 @@ inline std::string curves_svg(const std::vector<epoch_row>& rows, const std::str
   };
   polyline([](const epoch_row& r) { return r.train_error; }, "#1f77b4");
   polyline([](const epoch_row& r) { return r.test_error; }, "#d62728");
+  {  // 1 - balanced accuracy of the test side, dashed
+    std::string pts;
+    for (const auto& r : rows) {
+      std::snprintf(buf, sizeof buf, "%.1f,%.1f ", X(r.epoch), Y(1.0 - r.test_balanced_accuracy));
+      pts += buf;
+    }
+    s += "<polyline fill=\"none\" stroke-width=\"1.5\" stroke-dasharray=\"5,3\" stroke=\"#ff7f0e\" points=\"" + pts +
+         "\"/>\n";
+  }
   if (!rows.empty()) {
     const auto best = std::min_element(rows.begin(), rows.end(), [](const epoch_row& a, const epoch_row& b) {
       return a.test_error < b.test_error;
@@ -175,9 +186,11 @@ inline std::string curves_svg(const std::vector<epoch_row>& rows, const std::str
                 "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#1f77b4\" stroke-width=\"2\"/>"
                 "<text x=\"%g\" y=\"%g\">train</text>"
                 "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#d62728\" stroke-width=\"2\"/>"
-                "<text x=\"%g\" y=\"%g\">test</text>\n</svg>\n",
-                L + pw - 140, T + 14, L + pw - 120, T + 14, L + pw - 115, T + 18, L + pw - 70, T + 14, L + pw - 50,
-                T + 14, L + pw - 45, T + 18);
+                "<text x=\"%g\" y=\"%g\">test</text>"
+                "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#ff7f0e\" stroke-width=\"1.5\" "
+                "stroke-dasharray=\"5,3\"/><text x=\"%g\" y=\"%g\">test, 1 - balanced accuracy</text>\n</svg>\n",
+                L + pw - 250, T + 14, L + pw - 230, T + 14, L + pw - 225, T + 18, L + pw - 185, T + 14, L + pw - 165,
+                T + 14, L + pw - 160, T + 18, L + pw - 250, T + 32, L + pw - 230, T + 32, L + pw - 225, T + 36);
   s += buf;
   return s;
 }
