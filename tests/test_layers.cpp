@@ -100,6 +100,8 @@ TEST_CASE("check_layer: rank-2 inputs (batch_norm2d, linear, relu, dropout)") {
 TEST_CASE("check_layer: conv2d and pooling at more odd shapes") {
   conv2d<double> c(3, 3, 3, 2);
   require_ok(check_layer(c, shape{1, 2, 8, 6}, 11));
+  conv2d<double> c1(2, 1, 2, 1);  // 1x1 kernel with padding 1: the border outputs are the bias
+  require_ok(check_layer(c1, shape{2, 2, 5, 4}, 14));
   max_pool2d<double> p(3, 3, 0, true);  // the blog network's pooling; 8 -> 3 with a partial window
   require_ok(check_layer(p, shape{2, 2, 8, 7}, 12));
   max_pool2d<double> q(2, 3, 1, true);  // k < s with padding (PyTorch's last-window rule)

@@ -32,7 +32,6 @@ class conv2d : public layer<T> {
     HOUSENET_CHECK(out_channels >= 1, "conv2d: out_channels must be >= 1");
     HOUSENET_CHECK(kernel >= 1, "conv2d: kernel must be >= 1");
     HOUSENET_CHECK(stride >= 1, "conv2d: stride must be >= 1");
-    HOUSENET_CHECK(padding < kernel, "conv2d: padding ", padding, " must be < kernel ", kernel);
   }
 
   std::string kind() const override { return "conv2d"; }
