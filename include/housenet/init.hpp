@@ -4,7 +4,7 @@
 //   Fills parameter tensors from a caller-seeded housenet::prng (never any other randomness):
 //     lecun_normal   N(0, 1/fan_in)   Chainer's default for convolution and linear weights
 //     he_normal      N(0, 2/fan_in)   for ReLU networks trained from scratch
-//     fill           a constant (biases 0, batch-norm gamma 1 / beta 0, running stats 0 / 1)
+//     constant_fill  a constant (biases 0, batch-norm gamma 1 / beta 0, running stats 0 / 1)
 //   fan_in = in_channels * kh * kw (conv) or in_features (linear).
 //   Values are drawn in row-major order, so a given seed gives the same weights on every platform.
 //
@@ -62,7 +62,7 @@ void init_weights(init_kind k, const tensor_view<T>& v, std::size_t fan_in, prng
 }
 
 template <class T>
-void fill(const tensor_view<T>& v, T value) {
+void constant_fill(const tensor_view<T>& v, T value) {
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = value;
 }
 

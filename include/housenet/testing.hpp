@@ -13,8 +13,8 @@
 //       parameter value (batch-norm running statistics included) unchanged.
 //   Train and eval modes are both checked (options.train / options.eval). In eval mode a layer's
 //   backward is the gradient of its eval function (batch norm: running statistics as constants).
-//   Inputs are distinct values spaced >= options.spacing apart and never 0 (away from ReLU kinks
-//   and max-pool ties); parameters are bound to storage owned by the checker (param_store),
+//   Inputs are distinct values spaced >= options.spacing apart (in about [-1, 1], plus
+//   options.input_shift) and never 0 (away from ReLU kinks and max-pool ties); parameters are bound to storage owned by the checker (param_store),
 //   initialised with init(prng(seed)), then perturbed (options.perturb_params) so that biases,
 //   gamma and running statistics are not all 0 / 1. Non-trainable parameters (running statistics)
 //   are restored before every forward, so finite differences see one function.
@@ -81,6 +81,7 @@ struct check_options {
   double abs_tol = 1e-6;         // pass: |a - n| <= abs_tol + rel_tol * max(|a|, |n|)
   double rel_tol = 1e-5;
   double spacing = 2e-3;         // minimum gap between two input values
+  double input_shift = 0.0;      // added to every input value (e.g. for a layer that needs x > 0)
   bool train = true;             // check mode::train
   bool eval = true;              // check mode::eval
   bool perturb_params = true;    // v = v * (1 + U(-0.3, 0.3)) + U(-0.1, 0.1) after init
@@ -127,7 +128,7 @@ check_result check_layer(layer<T>& l, const shape& in, std::uint64_t seed,
     for (std::size_t i = nx; i > 1; --i) std::swap(perm[i - 1], perm[rng.uniform_int(i)]);
     const double sp = std::max(opt.spacing, nx ? 2.0 / double(nx) : 0.0);
     for (std::size_t i = 0; i < nx; ++i)
-      x[i] = static_cast<T>((double(perm[i]) + 0.5 - double(nx) / 2.0) * sp);
+      x[i] = static_cast<T>((double(perm[i]) + 0.5 - double(nx) / 2.0) * sp + opt.input_shift);
   }
   tensor<T> r(out);
   for (T& v : r) v = static_cast<T>(rng.uniform(-1.0, 1.0));

@@ -118,10 +118,10 @@ class batch_norm2d : public layer<T> {
 
   void init(prng& /*rng*/) override {
     check_bound();
-    fill(this->params_[0].value, T(1));
-    fill(this->params_[1].value, T(0));
-    fill(this->params_[2].value, T(0));
-    fill(this->params_[3].value, T(1));
+    constant_fill(this->params_[0].value, T(1));
+    constant_fill(this->params_[1].value, T(0));
+    constant_fill(this->params_[2].value, T(0));
+    constant_fill(this->params_[3].value, T(1));
   }
 
   void forward(const tensor<T>& x, tensor<T>& y, const context& ctx) override {

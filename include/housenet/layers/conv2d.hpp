@@ -62,7 +62,7 @@ class conv2d : public layer<T> {
   void init(prng& rng) override {
     check_bound();
     init_weights(init_, this->params_[0].value, dims_.c * kernel_ * kernel_, rng);
-    if (bias_) fill(this->params_[1].value, T(0));
+    if (bias_) constant_fill(this->params_[1].value, T(0));
   }
 
   void forward(const tensor<T>& x, tensor<T>& y, const context& /*ctx*/) override { infer(x, y); }

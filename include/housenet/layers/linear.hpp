@@ -54,7 +54,7 @@ class linear : public layer<T> {
   void init(prng& rng) override {
     check_bound();
     init_weights(init_, this->params_[0].value, in_features_, rng);
-    if (bias_) fill(this->params_[1].value, T(0));
+    if (bias_) constant_fill(this->params_[1].value, T(0));
   }
 
   void forward(const tensor<T>& x, tensor<T>& y, const context& /*ctx*/) override { infer(x, y); }
