@@ -79,8 +79,12 @@ struct gemm_args {
 };
 
 // kernel traits: MR x NR tile, blocking, and the micro-kernel
+// fast_pack_a / fast_pack_b: the transposing packs (row-major A, trans B) when the ISA has them.
 struct scalar_f32_traits {
   using value_type = float;
+  static constexpr bool fast_pack = false;
+  static void fast_pack_a(const float*, std::size_t, std::size_t, std::size_t, float*) {}
+  static void fast_pack_b(const float*, std::size_t, std::size_t, std::size_t, float*) {}
   static constexpr std::size_t mr = 4, nr = 8, kc = 256, mc = 128, nc = 2048;
   static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
                      float alpha, float beta) {
@@ -89,6 +93,9 @@ struct scalar_f32_traits {
 };
 struct scalar_f64_traits {
   using value_type = double;
+  static constexpr bool fast_pack = false;
+  static void fast_pack_a(const double*, std::size_t, std::size_t, std::size_t, double*) {}
+  static void fast_pack_b(const double*, std::size_t, std::size_t, std::size_t, double*) {}
   static constexpr std::size_t mr = 4, nr = 8, kc = 256, mc = 96, nc = 1024;
   static void kernel(std::size_t k, const double* a, const double* b, double* c, std::size_t ldc,
                      double alpha, double beta) {
@@ -98,6 +105,9 @@ struct scalar_f64_traits {
 #if HOUSENET_SIMD_X86
 struct avx2_traits {
   using value_type = float;
+  static constexpr bool fast_pack = false;
+  static void fast_pack_a(const float*, std::size_t, std::size_t, std::size_t, float*) {}
+  static void fast_pack_b(const float*, std::size_t, std::size_t, std::size_t, float*) {}
   static constexpr std::size_t mr = avx2::mr, nr = avx2::nr, kc = 256, mc = 144, nc = 3072;
   static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
                      float alpha, float beta) {
@@ -106,6 +116,13 @@ struct avx2_traits {
 };
 struct avx512_traits {
   using value_type = float;
+  static constexpr bool fast_pack = true;
+  static void fast_pack_a(const float* a, std::size_t lda, std::size_t rows, std::size_t kc, float* out) {
+    avx512::pack_a_rows(a, lda, rows, kc, out);
+  }
+  static void fast_pack_b(const float* b, std::size_t ldb, std::size_t cols, std::size_t kc, float* out) {
+    avx512::pack_b_cols(b, ldb, cols, kc, out);
+  }
   static constexpr std::size_t mr = avx512::mr, nr = avx512::nr, kc = 384, mc = 240, nc = 3072;
   static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
                      float alpha, float beta) {
@@ -165,9 +182,14 @@ void pack_b(const gemm_args<T>& g, std::size_t j0, std::size_t nr, std::size_t p
     if (nr < NR)
       for (std::size_t p = 0; p < kc; ++p)
         for (std::size_t j = nr; j < NR; ++j) out[p * NR + j] = T(0);
-    for (std::size_t j = 0; j < nr; ++j) {
-      const T* src = g.b + (j0 + j) * g.ldb + p0;
-      for (std::size_t p = 0; p < kc; ++p) out[p * NR + j] = src[p];
+    // 16 deep at a time: the touched output lines (16 x NR) and source lines stay in L1
+    constexpr std::size_t PB = 16;
+    for (std::size_t pb = 0; pb < kc; pb += PB) {
+      const std::size_t pe = std::min(kc, pb + PB);
+      for (std::size_t j = 0; j < nr; ++j) {
+        const T* src = g.b + (j0 + j) * g.ldb + p0;
+        for (std::size_t p = pb; p < pe; ++p) out[p * NR + j] = src[p];
+      }
     }
   }
 }
@@ -182,7 +204,9 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
   static_assert(MC % MR == 0 && NC % NR == 0, "blocking must be a multiple of the tile");
   if (i0 >= i1 || j0 >= j1) return;
   thread_local scratch<T> bufa, bufb;
-  const std::size_t kc_max = std::min(KC, g.k);
+  // K in equal blocks of at most KC (784 = 392 + 392, not 384 + 384 + 16): fewer passes over C
+  const std::size_t kblocks = (g.k + KC - 1) / KC;
+  const std::size_t kc_max = (g.k + kblocks - 1) / kblocks;
   const std::size_t nc_max = std::min(NC, (j1 - j0 + NR - 1) / NR * NR);
   const std::size_t mc_max = std::min(MC, (i1 - i0 + MR - 1) / MR * MR);
   T* bp = bufb.get(kc_max * nc_max);
@@ -191,15 +215,23 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
 
   for (std::size_t jc = j0; jc < j1; jc += NC) {
     const std::size_t nc = std::min(NC, j1 - jc);
-    for (std::size_t pc = 0; pc < g.k; pc += KC) {
-      const std::size_t kc = std::min(KC, g.k - pc);
+    for (std::size_t pc = 0; pc < g.k; pc += kc_max) {
+      const std::size_t kc = std::min(kc_max, g.k - pc);
       const T beta = pc == 0 ? g.beta : T(1);
-      for (std::size_t jr = 0; jr < nc; jr += NR)
-        pack_b<T, NR>(g, jc + jr, std::min(NR, nc - jr), pc, kc, bp + jr * kc);
+      for (std::size_t jr = 0; jr < nc; jr += NR) {
+        if (K::fast_pack && g.tb)
+          K::fast_pack_b(g.b + (jc + jr) * g.ldb + pc, g.ldb, std::min(NR, nc - jr), kc, bp + jr * kc);
+        else
+          pack_b<T, NR>(g, jc + jr, std::min(NR, nc - jr), pc, kc, bp + jr * kc);
+      }
       for (std::size_t ic = i0; ic < i1; ic += MC) {
         const std::size_t mc = std::min(MC, i1 - ic);
-        for (std::size_t ir = 0; ir < mc; ir += MR)
-          pack_a<T, MR>(g, ic + ir, std::min(MR, mc - ir), pc, kc, ap + ir * kc);
+        for (std::size_t ir = 0; ir < mc; ir += MR) {
+          if (K::fast_pack && !g.ta)
+            K::fast_pack_a(g.a + (ic + ir) * g.lda + pc, g.lda, std::min(MR, mc - ir), kc, ap + ir * kc);
+          else
+            pack_a<T, MR>(g, ic + ir, std::min(MR, mc - ir), pc, kc, ap + ir * kc);
+        }
         for (std::size_t jr = 0; jr < nc; jr += NR) {
           const std::size_t nr = std::min(NR, nc - jr);
           const T* bpanel = bp + jr * kc;

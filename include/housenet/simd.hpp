@@ -265,6 +265,11 @@ __attribute__((target("avx512f,avx2,fma"))) inline void sgemm_kernel(std::size_t
   __m512 c90 = _mm512_setzero_ps(), c91 = _mm512_setzero_ps();
   __m512 c100 = _mm512_setzero_ps(), c101 = _mm512_setzero_ps();
   __m512 c110 = _mm512_setzero_ps(), c111 = _mm512_setzero_ps();
+  // the C tile is read/written only after the loop: fetch its 24 lines now
+  for (int i = 0; i < mr; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + std::size_t(i) * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + std::size_t(i) * ldc + 31), _MM_HINT_T0);
+  }
   for (std::size_t p = 0; p < kc; ++p) {
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
     __m512 t;
@@ -398,6 +403,80 @@ __attribute__((target("avx512f,avx2,fma"))) inline void rows_dot(
       float& out = y[i * ldy + j];
       out = beta == 0.0f ? v : v + beta * out;
     }
+}
+
+
+// ---- packing with 16x16 transposes (the layouts whose reduction index is contiguous) ----------
+// r[0..15] rows in, r[j] = column j out.
+__attribute__((target("avx512f,avx2,fma"), always_inline)) inline void transpose16(__m512* r) {
+  // the maskz forms (all lanes) avoid GCC 12's false "may be used uninitialized" on the plain ones
+  const __mmask16 all = 0xFFFF;
+  const __mmask8 all8 = 0xFF;
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_maskz_unpacklo_ps(all, r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_maskz_unpackhi_ps(all, r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i + 0] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(all8, a, c));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(all8, a, c));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(all8, b, d));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(all8, b, d));
+  }
+  // now lane L of r[4i + c] holds column 4L + c of rows 4i .. 4i+3
+  for (int c = 0; c < 4; ++c) {
+    const __m512 u = _mm512_maskz_shuffle_f32x4(all, r[c], r[4 + c], 0x88);
+    const __m512 v = _mm512_maskz_shuffle_f32x4(all, r[c], r[4 + c], 0xdd);
+    const __m512 w = _mm512_maskz_shuffle_f32x4(all, r[8 + c], r[12 + c], 0x88);
+    const __m512 x = _mm512_maskz_shuffle_f32x4(all, r[8 + c], r[12 + c], 0xdd);
+    t[0 + c] = _mm512_maskz_shuffle_f32x4(all, u, w, 0x88);
+    t[4 + c] = _mm512_maskz_shuffle_f32x4(all, v, x, 0x88);
+    t[8 + c] = _mm512_maskz_shuffle_f32x4(all, u, w, 0xdd);
+    t[12 + c] = _mm512_maskz_shuffle_f32x4(all, v, x, 0xdd);
+  }
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
+// out[p*ostride + q] = src[q*ld + p] for q < rows (<= 16), p < kc; lanes q >= rows of each
+// output row are written as 0 when q < width (width <= 16 lanes are stored per output row).
+__attribute__((target("avx512f,avx2,fma"))) inline void pack_transposed(const float* src, std::size_t ld,
+                                                                         std::size_t rows,
+                                                                         std::size_t kc, float* out,
+                                                                         std::size_t ostride,
+                                                                         unsigned width) {
+  const __mmask16 store_mask = __mmask16((1u << width) - 1u);
+  __m512 r[16];
+  for (std::size_t p0 = 0; p0 < kc; p0 += 16) {
+    const std::size_t left = kc - p0;
+    const __mmask16 load_mask = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
+    if (left >= 16 && rows == 16)
+      for (std::size_t q = 0; q < 16; ++q) r[q] = _mm512_loadu_ps(src + q * ld + p0);
+    else
+      for (std::size_t q = 0; q < 16; ++q)
+        r[q] = q < rows ? _mm512_maskz_loadu_ps(load_mask, src + q * ld + p0) : _mm512_setzero_ps();
+    transpose16(r);
+    const std::size_t np = left >= 16 ? 16 : left;
+    if (width == 16)
+      for (std::size_t p = 0; p < np; ++p) _mm512_storeu_ps(out + (p0 + p) * ostride, r[p]);
+    else
+      for (std::size_t p = 0; p < np; ++p) _mm512_mask_storeu_ps(out + (p0 + p) * ostride, store_mask, r[p]);
+  }
+}
+
+// packed A micro-panel (12 rows) from row-major A: out[p*12 + i] = a[i*lda + p]
+__attribute__((target("avx512f,avx2,fma"))) inline void pack_a_rows(const float* a, std::size_t lda,
+                                                                     std::size_t rows, std::size_t kc,
+                                                                     float* out) {
+  pack_transposed(a, lda, rows, kc, out, mr, mr);
+}
+// packed B micro-panel (32 columns) from B^T stored row-major: out[p*32 + j] = b[j*ldb + p]
+__attribute__((target("avx512f,avx2,fma"))) inline void pack_b_cols(const float* b, std::size_t ldb,
+                                                                     std::size_t cols, std::size_t kc,
+                                                                     float* out) {
+  pack_transposed(b, ldb, cols < 16 ? cols : 16, kc, out, nr, 16);
+  pack_transposed(b + 16 * ldb, ldb, cols > 16 ? cols - 16 : 0, kc, out + 16, nr, 16);
 }
 
 }  // namespace avx512
