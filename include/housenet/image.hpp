@@ -202,10 +202,24 @@ inline void fill_rect_clipped(image& img, int x0, int y0, int x1, int y1, colour
 inline image load_from_memory(const unsigned char* bytes, std::size_t n, const std::string& name = "<memory>") {
   HOUSENET_CHECK(n > 0, "image: cannot read '", name, "': empty file");
   HOUSENET_CHECK(n <= std::size_t(0x7fffffff), "image: cannot read '", name, "': file too large");
+  // PNG sizes are 32-bit: check them here, as stb_image's own "too large" answer is lost when
+  // stbi_info goes on to try the other formats.
+  static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (n >= 24 && std::memcmp(bytes, png_sig, 8) == 0) {
+    const auto be32 = [&](std::size_t o) {
+      return (std::uint32_t(bytes[o]) << 24) | (std::uint32_t(bytes[o + 1]) << 16) | (std::uint32_t(bytes[o + 2]) << 8) |
+             std::uint32_t(bytes[o + 3]);
+    };
+    const std::uint64_t pw = be32(16), ph = be32(20);
+    HOUSENET_CHECK(pw * ph <= std::uint64_t(max_image_pixels), "image: cannot read '", name, "': ", pw, "x", ph,
+                   " pixels exceeds the limit of ", max_image_pixels, " pixels");
+  }
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes, int(n), &w, &h, &comp)) {
     const char* why = stbi_failure_reason();
-    detail::fail(detail::concat("image: cannot read '", name, "': ", why ? why : "unknown format"));
+    const std::string reason = why ? why : "unknown image type";
+    detail::fail(detail::concat("image: cannot read '", name, "': ", reason,
+                                reason == "unknown image type" ? " (not a JPEG, PNG, BMP, GIF or PGM/PPM file)" : ""));
   }
   HOUSENET_CHECK(w > 0 && h > 0, "image: cannot read '", name, "': empty image (", w, "x", h, ")");
   HOUSENET_CHECK((std::int64_t)w * h <= max_image_pixels, "image: cannot read '", name, "': ", w, "x", h,
@@ -215,7 +229,8 @@ inline image load_from_memory(const unsigned char* bytes, std::size_t n, const s
   unsigned char* px = stbi_load_from_memory(bytes, int(n), &w2, &h2, &comp2, want);
   if (!px) {
     const char* why = stbi_failure_reason();
-    detail::fail(detail::concat("image: cannot read '", name, "': ", why ? why : "decoding failed"));
+    detail::fail(detail::concat("image: cannot read '", name, "': ", why ? why : "decoding failed",
+                                " (corrupt or truncated file)"));
   }
   struct guard {
     unsigned char* p;
@@ -412,7 +427,7 @@ inline void to_tensor(const image& img, tensor<float>& t) {
   const std::uint8_t* p = img.data();
   for (std::size_t y = 0; y < h; ++y)
     for (std::size_t x = 0; x < w; ++x)
-      for (std::size_t k = 0; k < c; ++k) out[(k * h + y) * w + x] = float(p[(y * w + x) * c + k]) * (1.0f / 255.0f);
+      for (std::size_t k = 0; k < c; ++k) out[(k * h + y) * w + x] = float(p[(y * w + x) * c + k]) / 255.0f;
 }
 
 HOUSENET_END_NAMESPACE

@@ -1,0 +1,406 @@
+// Tests of housenet/image.hpp: load/save round trips, formats, EXIF orientation, gray, crop,
+// resize, drawing at any size, to_tensor, and bad files.
+#include <doctest/doctest.h>
+
+#include <housenet/vision.hpp>
+
+#include <stb_image_write.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace hn = housenet;
+
+namespace {
+
+std::string temp_dir() {
+  static std::string dir;
+  if (dir.empty()) {
+    char tmpl[] = "/tmp/housenet-test-image-XXXXXX";
+    const char* d = ::mkdtemp(tmpl);
+    REQUIRE(d != nullptr);
+    dir = d;
+  }
+  return dir;
+}
+
+std::vector<std::string> list_dir(const std::string& d) {
+  std::vector<std::string> out;
+  DIR* dp = ::opendir(d.c_str());
+  if (!dp) return out;
+  while (dirent* e = ::readdir(dp))
+    if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) out.push_back(e->d_name);
+  ::closedir(dp);
+  return out;
+}
+
+void write_file(const std::string& path, const std::vector<unsigned char>& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const hn::error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("NOT a housenet::error: ") + e.what();
+  }
+  return "no error";
+}
+bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+hn::image pattern(int w, int h, int c) {
+  hn::image img(w, h, c);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int k = 0; k < c; ++k) img.at(x, y, k) = std::uint8_t((x * 7 + y * 13 + k * 85) & 255);
+  return img;
+}
+
+const hn::colour red{255, 0, 0}, green{0, 255, 0}, blue{0, 0, 255}, white{255, 255, 255};
+
+// 64x32 RGB: quadrants top-left red, top-right green, bottom-left blue, bottom-right white.
+hn::image quadrants() {
+  hn::image img(64, 32, 3);
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 64; ++x) {
+      const hn::colour c = y < 16 ? (x < 32 ? red : green) : (x < 32 ? blue : white);
+      img.at(x, y, 0) = c.r;
+      img.at(x, y, 1) = c.g;
+      img.at(x, y, 2) = c.b;
+    }
+  return img;
+}
+
+// The JPEG bytes with an APP1 Exif segment (TIFF byte order II or MM) holding Orientation = o,
+// inserted right after SOI.
+std::vector<unsigned char> with_exif(const std::vector<unsigned char>& jpeg, int o, bool big_endian) {
+  std::vector<unsigned char> tiff;
+  auto u16 = [&](unsigned v) {
+    if (big_endian) {
+      tiff.push_back((unsigned char)(v >> 8));
+      tiff.push_back((unsigned char)v);
+    } else {
+      tiff.push_back((unsigned char)v);
+      tiff.push_back((unsigned char)(v >> 8));
+    }
+  };
+  auto u32 = [&](unsigned v) {
+    if (big_endian) {
+      u16(v >> 16);
+      u16(v & 0xffff);
+    } else {
+      u16(v & 0xffff);
+      u16(v >> 16);
+    }
+  };
+  tiff.push_back(big_endian ? 'M' : 'I');
+  tiff.push_back(big_endian ? 'M' : 'I');
+  u16(42);
+  u32(8);  // IFD0 offset
+  u16(2);  // two entries: an unrelated one first
+  u16(0x010F); u16(2); u32(4); tiff.insert(tiff.end(), {'A', 'B', 'C', 0});  // Make, ASCII, inline
+  u16(0x0112); u16(3); u32(1); u16(unsigned(o)); u16(0);                     // Orientation, SHORT
+  u32(0);  // no next IFD
+  std::vector<unsigned char> seg = {'E', 'x', 'i', 'f', 0, 0};
+  seg.insert(seg.end(), tiff.begin(), tiff.end());
+  const std::size_t len = seg.size() + 2;
+  std::vector<unsigned char> out = {0xFF, 0xD8, 0xFF, 0xE1, (unsigned char)(len >> 8), (unsigned char)len};
+  out.insert(out.end(), seg.begin(), seg.end());
+  out.insert(out.end(), jpeg.begin() + 2, jpeg.end());
+  return out;
+}
+
+hn::colour pixel(const hn::image& img, int x, int y) {
+  return hn::colour{img.at(x, y, 0), img.at(x, y, 1), img.at(x, y, 2)};
+}
+bool near(hn::colour a, hn::colour b) {
+  return std::abs(a.r - b.r) < 40 && std::abs(a.g - b.g) < 40 && std::abs(a.b - b.b) < 40;
+}
+
+}  // namespace
+
+TEST_CASE("image: PNG round trips (RGB and gray), atomically written") {
+  const std::string dir = temp_dir() + "/png";
+  ::mkdir(dir.c_str(), 0700);
+  for (int c : {1, 3}) {
+    const hn::image img = pattern(37, 23, c);
+    const std::string path = dir + "/p" + std::to_string(c) + ".png";
+    hn::save(img, path);
+    const hn::image back = hn::load(path);
+    CHECK(back == img);
+    hn::save(pattern(5, 5, c), path);  // overwrite in place
+    CHECK(hn::load(path) == pattern(5, 5, c));
+  }
+  const auto files = list_dir(dir);
+  CHECK(files.size() == 2);  // no temporary files left behind
+  CHECK(has(error_of([&] { hn::save(pattern(4, 4, 3), dir + "/no/such/dir/x.png"); }), "image: cannot write"));
+  CHECK(has(error_of([&] { hn::save(pattern(4, 4, 3), dir + "/x.tiff"); }), "unknown format"));
+  CHECK(has(error_of([&] { hn::save(hn::image(), dir + "/x.png"); }), "empty image"));
+  CHECK(list_dir(dir).size() == 2);
+}
+
+TEST_CASE("image: JPEG round trip is close") {
+  const hn::image img = quadrants();
+  const std::string path = temp_dir() + "/q.jpg";
+  hn::save(img, path, 95);
+  const hn::image back = hn::load(path);
+  REQUIRE(back.width() == 64);
+  REQUIRE(back.height() == 32);
+  REQUIRE(back.channels() == 3);
+  double err = 0;
+  for (std::size_t i = 0; i < img.size_bytes(); ++i) err += std::abs(int(img.data()[i]) - int(back.data()[i]));
+  CHECK(err / double(img.size_bytes()) < 6.0);
+}
+
+TEST_CASE("image: BMP, GIF, PGM and PPM load") {
+  const hn::image img = pattern(9, 7, 3);
+  std::vector<unsigned char> bmp;
+  REQUIRE(stbi_write_bmp_to_func(hn::detail::write_bytes_cb, &bmp, 9, 7, 3, img.data()));
+  CHECK(hn::load_from_memory(bmp.data(), bmp.size(), "x.bmp") == img);
+
+  // PGM (P5) and PPM (P6), 3x2
+  std::vector<unsigned char> pgm = {'P', '5', '\n', '3', ' ', '2', '\n', '2', '5', '5', '\n', 0, 10, 20, 30, 40, 255};
+  const hn::image g = hn::load_from_memory(pgm.data(), pgm.size(), "x.pgm");
+  REQUIRE(g.channels() == 1);
+  CHECK(g.width() == 3);
+  CHECK(g.height() == 2);
+  CHECK(g.at(2, 1) == 255);
+  CHECK(g.at(1, 0) == 10);
+  std::vector<unsigned char> ppm = {'P', '6', ' ', '2', ' ', '1', ' ', '2', '5', '5', '\n', 1, 2, 3, 4, 5, 6};
+  const hn::image p = hn::load_from_memory(ppm.data(), ppm.size(), "x.ppm");
+  REQUIRE(p.channels() == 3);
+  CHECK(p.at(1, 0, 2) == 6);
+
+  // GIF89a, 2x1, global palette {black, white}, pixels white black (LZW min code size 2)
+  const unsigned char gif[] = {'G', 'I', 'F', '8', '9', 'a', 2, 0, 1, 0, 0x80, 0, 0, 0, 0, 0, 255, 255, 255,
+                               ',', 0, 0, 0, 0, 2, 0, 1, 0, 0, 2, 2, 0x4C, 0x01, 0, ';'};
+  const hn::image gi = hn::load_from_memory(gif, sizeof gif, "x.gif");
+  CHECK(gi.width() == 2);
+  CHECK(gi.height() == 1);
+  CHECK(gi.channels() == 3);
+}
+
+TEST_CASE("image: the EXIF orientation of a JPEG is applied (all 8, both byte orders)") {
+  const std::vector<unsigned char> jpeg = hn::encode(quadrants(), "jpg", 95);
+  // expected colours of the corners (top-left, top-right, bottom-left, bottom-right) after the
+  // transform; stored: TL red, TR green, BL blue, BR white.
+  struct expect {
+    int o;
+    hn::colour tl, tr, bl, br;
+  };
+  const expect table[] = {
+      {1, red, green, blue, white}, {2, green, red, white, blue},  // mirror horizontal
+      {3, white, blue, green, red},                                // rotate 180
+      {4, blue, white, red, green},                                // mirror vertical
+      {5, red, blue, green, white},                                // transpose
+      {6, blue, red, white, green},                                // rotate 90 clockwise
+      {7, white, green, blue, red},                                // transverse
+      {8, green, white, red, blue},                                // rotate 90 counter-clockwise
+  };
+  for (bool be : {false, true}) {
+    for (const expect& e : table) {
+      const std::vector<unsigned char> bytes = with_exif(jpeg, e.o, be);
+      CHECK(hn::detail::jpeg_exif_orientation(bytes.data(), bytes.size()) == e.o);
+      const hn::image img = hn::load_from_memory(bytes.data(), bytes.size(), "o.jpg");
+      INFO("orientation " << e.o << (be ? " MM" : " II"));
+      const bool swapped = e.o >= 5;
+      REQUIRE(img.width() == (swapped ? 32 : 64));
+      REQUIRE(img.height() == (swapped ? 64 : 32));
+      const int W = img.width() - 1, H = img.height() - 1;
+      CHECK(near(pixel(img, 3, 3), e.tl));
+      CHECK(near(pixel(img, W - 3, 3), e.tr));
+      CHECK(near(pixel(img, 3, H - 3), e.bl));
+      CHECK(near(pixel(img, W - 3, H - 3), e.br));
+    }
+  }
+  // every prefix of a JPEG with Exif parses without reading past the end (ASan) and gives 1..8
+  const std::vector<unsigned char> bytes = with_exif(jpeg, 6, false);
+  for (std::size_t n = 0; n <= 120 && n <= bytes.size(); ++n) {
+    const int o = hn::detail::jpeg_exif_orientation(bytes.data(), n);
+    CHECK((o >= 1 && o <= 8));
+  }
+  // corrupt values: out-of-range orientation, IFD offset past the end
+  std::vector<unsigned char> bad = with_exif(jpeg, 9, false);
+  CHECK(hn::detail::jpeg_exif_orientation(bad.data(), bad.size()) == 1);
+  bad = with_exif(jpeg, 6, false);
+  bad[6 + 6 + 4] = 0xF0;  // IFD0 offset low byte
+  CHECK(hn::detail::jpeg_exif_orientation(bad.data(), bad.size()) == 1);
+}
+
+TEST_CASE("image: rgb_to_gray uses OpenCV's fixed-point weights") {
+  hn::image img(256, 3, 3);
+  for (int x = 0; x < 256; ++x)
+    for (int y = 0; y < 3; ++y) {
+      img.at(x, y, 0) = std::uint8_t(x);
+      img.at(x, y, 1) = std::uint8_t((x * 3 + y * 50) & 255);
+      img.at(x, y, 2) = std::uint8_t((255 - x + y * 17) & 255);
+    }
+  const hn::image g = hn::rgb_to_gray(img);
+  REQUIRE(g.channels() == 1);
+  for (int y = 0; y < 3; ++y)
+    for (int x = 0; x < 256; ++x) {
+      const int r = img.at(x, y, 0), gg = img.at(x, y, 1), b = img.at(x, y, 2);
+      CHECK(g.at(x, y) == ((1868 * b + 9617 * gg + 4899 * r + 8192) >> 14));
+    }
+  // OpenCV's values for pure colours
+  hn::image px(4, 1, 3);
+  const hn::colour cs[] = {red, green, blue, white};
+  for (int i = 0; i < 4; ++i) {
+    px.at(i, 0, 0) = cs[i].r;
+    px.at(i, 0, 1) = cs[i].g;
+    px.at(i, 0, 2) = cs[i].b;
+  }
+  const hn::image pg = hn::rgb_to_gray(px);
+  CHECK(pg.at(0, 0) == 76);
+  CHECK(pg.at(1, 0) == 150);
+  CHECK(pg.at(2, 0) == 29);
+  CHECK(pg.at(3, 0) == 255);
+  CHECK(hn::rgb_to_gray(g) == g);
+}
+
+TEST_CASE("image: crop is clamped; resize") {
+  const hn::image img = pattern(20, 10, 3);
+  const hn::image c = hn::crop(img, hn::rect{15, 5, 10, 10});
+  REQUIRE(c.width() == 5);
+  REQUIRE(c.height() == 5);
+  CHECK(c.at(0, 0, 1) == img.at(15, 5, 1));
+  CHECK(c.at(4, 4, 2) == img.at(19, 9, 2));
+  const hn::image neg = hn::crop(img, hn::rect{-5, -5, 8, 8});
+  CHECK(neg.width() == 3);
+  CHECK(neg.at(0, 0) == img.at(0, 0));
+  CHECK(has(error_of([&] { hn::crop(img, hn::rect{30, 0, 5, 5}); }), "outside the 20x10 image"));
+  CHECK(has(error_of([&] { hn::crop(img, hn::rect{2, 2, 0, 5}); }), "image: crop"));
+
+  const hn::image flat(33, 17, 3, 77);
+  for (auto f : {hn::resize_filter::area, hn::resize_filter::bilinear}) {
+    const hn::image r = hn::resize(flat, 100, 100, f);
+    CHECK(r.width() == 100);
+    CHECK(r.height() == 100);
+    CHECK(r.channels() == 3);
+    bool all = true;
+    for (std::size_t i = 0; i < r.size_bytes(); ++i) all = all && r.data()[i] == 77;
+    CHECK(all);
+  }
+  // area: 2x2 blocks of 0/200 average to 100
+  hn::image cb(8, 8, 1);
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) cb.at(x, y) = ((x + y) & 1) ? 200 : 0;
+  const hn::image half = hn::resize(cb, 4, 4);
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 4; ++x) CHECK(std::abs(int(half.at(x, y)) - 100) <= 1);
+  CHECK(has(error_of([&] { hn::resize(cb, 0, 4); }), "image: resize"));
+  CHECK(has(error_of([&] { hn::resize(hn::image(), 4, 4); }), "empty image"));
+}
+
+TEST_CASE("image: drawing never leaves the image and scales with its size") {
+  for (int w : {1, 2, 3}) {
+    for (int c : {1, 3}) {
+      hn::image tiny(w, w + 1, c, 9);
+      hn::draw_rect(tiny, hn::rect{-10, -10, 100, 100}, red, 5);
+      hn::draw_rect(tiny, hn::rect{1, 1, 1, 1}, green);
+      hn::draw_rect(tiny, hn::rect{2147483000, 2147483000, 2000, 2000}, green);
+      hn::draw_text(tiny, -3, -4, "Gryffindor 99%", white);
+      hn::draw_text(tiny, 1000, 1000, "x", white, 40);
+      hn::draw_label(tiny, hn::rect{0, 0, 1, 1}, "Hufflepuff", blue);
+      hn::draw_label(tiny, hn::rect{-50, -50, 10, 10}, "", blue);
+      CHECK(tiny.width() == w);
+    }
+  }
+  CHECK(hn::drawing_scale(hn::image(300, 200, 1)) == 1);
+  CHECK(hn::drawing_scale(hn::image(4000, 3000, 1)) == 8);
+
+  // a box's outline is drawn inside it, with the scaled thickness
+  hn::image small(300, 200, 3);
+  hn::draw_rect(small, hn::rect{10, 20, 50, 40}, green);
+  CHECK(small.at(10, 20, 1) == 255);
+  CHECK(small.at(59, 59, 1) == 255);
+  CHECK(small.at(11, 21, 1) == 0);  // thickness 1
+  CHECK(small.at(60, 60, 1) == 0);
+
+  // the label's text on a 4000 px image is about 8x as tall as on a 300 px one
+  auto ink_rows = [](const hn::image& img) {
+    int top = img.height(), bottom = -1;
+    for (int y = 0; y < img.height(); ++y)
+      for (int x = 0; x < img.width(); ++x)
+        if (img.at(x, y, 0) == 255 && img.at(x, y, 1) == 255 && img.at(x, y, 2) == 255) {
+          top = std::min(top, y);
+          bottom = std::max(bottom, y);
+        }
+    return bottom - top + 1;
+  };
+  hn::image a(300, 300, 3), b(4000, 3000, 3);
+  hn::draw_label(a, hn::rect{50, 100, 100, 100}, "Ravenclaw", hn::colour{0, 0, 180});
+  hn::draw_label(b, hn::rect{500, 1000, 1000, 1000}, "Ravenclaw", hn::colour{0, 0, 180});
+  const int ha = ink_rows(a), hb = ink_rows(b);
+  CHECK(ha >= 6);
+  CHECK(hb >= 8 * 6);
+  CHECK(hb >= 6 * ha);
+}
+
+TEST_CASE("image: to_tensor gives 1 x C x H x W in [0, 1], R G B planes") {
+  const hn::image img = pattern(5, 4, 3);
+  hn::tensor<float> t;
+  hn::to_tensor(img, t);
+  REQUIRE(t.shape() == hn::shape{1, 3, 4, 5});
+  for (int k = 0; k < 3; ++k)
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 5; ++x) CHECK(t(0, std::size_t(k), std::size_t(y), std::size_t(x)) == float(img.at(x, y, k)) / 255.0f);
+  hn::to_tensor(pattern(2, 2, 1), t);
+  CHECK(t.shape() == hn::shape{1, 1, 2, 2});
+  CHECK(has(error_of([&] { hn::to_tensor(hn::image(), t); }), "image: to_tensor"));
+}
+
+TEST_CASE("image: bad files are one clear error") {
+  const std::string d = temp_dir();
+  CHECK(has(error_of([&] { hn::load(d + "/missing.jpg"); }), "image: cannot read '" + d + "/missing.jpg': cannot open"));
+  write_file(d + "/empty.jpg", {});
+  CHECK(has(error_of([&] { hn::load(d + "/empty.jpg"); }), "image: cannot read '" + d + "/empty.jpg': empty file"));
+  const std::string text = "this is not an image, just some text\n";
+  write_file(d + "/text.jpg", std::vector<unsigned char>(text.begin(), text.end()));
+  const std::string e = error_of([&] { hn::load(d + "/text.jpg"); });
+  CHECK(has(e, "image: cannot read '" + d + "/text.jpg': "));
+  CHECK(has(e, "not a JPEG, PNG"));
+
+  const std::vector<unsigned char> jpeg = hn::encode(pattern(64, 48, 3), "jpg");
+  const std::vector<unsigned char> png = hn::encode(pattern(64, 48, 3), "png");
+  for (const auto* bytes : {&jpeg, &png}) {
+    const std::string et = error_of([&] { hn::load_from_memory(bytes->data(), bytes->size() / 2, "half"); });
+    CHECK(has(et, "image: cannot read 'half': "));
+    CHECK(has(et, "corrupt or truncated"));
+  }
+
+  // A JPEG whose frame header claims 65535 x 65535 pixels (the most 16-bit JPEG sizes can say;
+  // 100000 x 100000 cannot be written in a JPEG header) is refused before decoding.
+  std::vector<unsigned char> big = jpeg;
+  std::size_t sof = 2;
+  while (sof + 9 < big.size() && !(big[sof] == 0xFF && (big[sof + 1] == 0xC0 || big[sof + 1] == 0xC2)))
+    sof += 2 + ((std::size_t(big[sof + 2]) << 8) | big[sof + 3]);
+  REQUIRE(sof + 9 < big.size());
+  big[sof + 5] = big[sof + 6] = big[sof + 7] = big[sof + 8] = 0xFF;  // height, width
+  const std::string eb = error_of([&] { hn::load_from_memory(big.data(), big.size(), "huge.jpg"); });
+  CHECK(has(eb, "image: cannot read 'huge.jpg': 65535x65535 pixels exceeds the limit of 100000000 pixels"));
+
+  // A PNG whose header claims 100000 x 100000 pixels (PNG sizes are 32-bit).
+  std::vector<unsigned char> bigpng = png;
+  const unsigned char dim[4] = {0x00, 0x01, 0x86, 0xA0};  // 100000
+  std::memcpy(&bigpng[16], dim, 4);
+  std::memcpy(&bigpng[20], dim, 4);
+  const std::string ep = error_of([&] { hn::load_from_memory(bigpng.data(), bigpng.size(), "huge.png"); });
+  CHECK(has(ep, "image: cannot read 'huge.png': "));
+  CHECK(has(ep, "image: cannot read 'huge.png': 100000x100000 pixels exceeds the limit of 100000000 pixels"));
+
+  // a 0x0 image cannot be made bigger than the limit either
+  CHECK(has(error_of([] { hn::image(20000, 20000, 3); }), "exceeds the limit"));
+  CHECK(has(error_of([] { hn::image(2, 2, 4); }), "channels must be 1 or 3"));
+}
