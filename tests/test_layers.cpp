@@ -3,14 +3,42 @@
 #include <doctest/doctest.h>
 
 #include <housenet/layers.hpp>
+#include <housenet/loss.hpp>
 #include <housenet/testing.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
 #include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
+
+// Counts every allocation of this test program, so that a test can assert that a layer's forward
+// and backward allocate nothing after the first batch.
+static std::atomic<long> g_allocations{0};
+void* operator new(std::size_t n) {
+  ++g_allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  ++g_allocations;
+  const std::size_t al = static_cast<std::size_t>(a);
+  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
+  throw std::bad_alloc();
+}
+// (GCC sees the replaced operator new inlined at call sites and warns about free(); it is correct
+// here, since every operator new above returns malloc'ed memory.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 using namespace housenet;
 using housenet::testing::check_layer;
@@ -395,6 +423,50 @@ TEST_CASE("flatten: layout c*H*W + y*W + x") {
   f.backward(x, y, y, dx);
   CHECK(dx.shape() == x.shape());
   CHECK(dx[17] == 17.0f);
+}
+
+// ---- no allocation after the first batch ------------------------------------------------------
+
+TEST_CASE("forward, infer and backward allocate nothing after the first batch") {
+  const shape s{4, 3, 9, 7};
+  std::vector<std::unique_ptr<layer<float>>> ls;
+  ls.push_back(std::make_unique<batch_norm2d<float>>());
+  ls.push_back(std::make_unique<max_pool2d<float>>(3, 2, 1, true));
+  ls.push_back(std::make_unique<relu<float>>());
+  ls.push_back(std::make_unique<dropout<float>>(0.5, 3));
+  ls.push_back(std::make_unique<flatten<float>>());
+  ls.push_back(std::make_unique<linear<float>>(5));
+  ls.push_back(std::make_unique<conv2d<float>>(4, 3, 2, 1));
+  for (auto& l : ls) {
+    INFO(l->kind());
+    const shape out = l->setup(s);
+    param_store<float> ps;
+    ps.bind(*l);
+    prng rng(2);
+    l->init(rng);
+    tensor<float> x(s), y, dy(out, 0.5f), dx;
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(rng.uniform(-1, 1));
+    context ctx;
+    for (int round = 0; round < 2; ++round) {
+      const long before = g_allocations.load();
+      l->forward(x, y, ctx);
+      l->backward(x, y, dy, dx);
+      l->infer(x, y);
+      ctx.step++;
+      const long allocated = g_allocations.load() - before;
+      if (round == 0) CHECK(allocated > 0);  // the counter works: the first batch allocates y, dx
+      if (round == 1) CHECK(allocated == 0);
+    }
+  }
+  softmax_cross_entropy<float> ce;
+  tensor<float> z(shape{6, 4}, 0.25f), dz;
+  const std::vector<int> t{0, 1, 2, 3, 0, 1};
+  ce.forward(z, t);
+  ce.backward(dz);
+  const long before = g_allocations.load();
+  ce.forward(z, t);
+  ce.backward(dz);
+  CHECK(g_allocations.load() - before == 0);
 }
 
 // ---- shape errors --------------------------------------------------------------------------
