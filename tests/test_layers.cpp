@@ -4,6 +4,7 @@
 
 #include <housenet/layers.hpp>
 #include <housenet/loss.hpp>
+#include <housenet/parallel.hpp>
 #include <housenet/testing.hpp>
 
 #include <atomic>
@@ -166,6 +167,63 @@ TEST_CASE("check_layer catches broken layers") {
   CHECK_FALSE(r.ok);
   CHECK(!r.message.empty());
   CHECK(r.max_abs_error > 1e-3);
+}
+
+TEST_CASE("check_layer catches an eval forward that updates batch-norm running statistics") {
+  struct always_train : batch_norm2d<double> {
+    void forward(const tensor<double>& x, tensor<double>& y, const context&) override {
+      batch_norm2d<double>::forward(x, y, context{});  // ignores the mode
+    }
+  } l;
+  check_options o;
+  o.train = false;
+  const check_result r = check_layer<double>(l, shape{2, 3, 4, 5}, 1, o);
+  CHECK_FALSE(r.ok);
+  CHECK(r.message.find("(eval)") != std::string::npos);
+}
+
+TEST_CASE("batch_norm2d, max_pool2d, dropout: the same bits with 1 and 2 threads") {
+  const shape s{3, 5, 11, 13};
+  std::vector<std::unique_ptr<layer<float>>> ls;
+  ls.push_back(std::make_unique<batch_norm2d<float>>());
+  ls.push_back(std::make_unique<max_pool2d<float>>(3, 2, 1, true));
+  ls.push_back(std::make_unique<dropout<float>>(0.3, 5));
+  ls.push_back(std::make_unique<relu<float>>());
+  const int threads = num_threads();
+  for (auto& l : ls) {
+    INFO(l->kind());
+    const shape out = l->setup(s);
+    param_store<float> ps;
+    ps.bind(*l);
+    prng rng(8);
+    l->init(rng);
+    tensor<float> x(s), dy(out), y1, y2, dx1, dx2;
+    for (float& v : x) v = float(rng.uniform(-1, 1));
+    for (float& v : dy) v = float(rng.uniform(-1, 1));
+    const std::vector<tensor<float>> state0 = [&] {
+      std::vector<tensor<float>> v;
+      for (std::size_t p = 0; p < ps.size(); ++p) v.push_back(ps.value(p).clone());
+      return v;
+    }();
+    std::vector<std::vector<float>> grads[2];
+    for (int t = 0; t < 2; ++t) {
+      set_num_threads(t + 1);
+      for (std::size_t p = 0; p < ps.size(); ++p) {
+        std::copy(state0[p].begin(), state0[p].end(), ps.value(p).begin());
+        ps.grad(p).zero();
+      }
+      l->forward(x, t ? y2 : y1, {});
+      l->backward(x, t ? y2 : y1, dy, t ? dx2 : dx1);
+      for (std::size_t p = 0; p < ps.size(); ++p)
+        grads[t].emplace_back(ps.grad(p).begin(), ps.grad(p).end());
+    }
+    bool same = y1.shape() == y2.shape() && dx1.shape() == dx2.shape();
+    for (std::size_t i = 0; same && i < y1.size(); ++i) same = y1[i] == y2[i];
+    for (std::size_t i = 0; same && i < dx1.size(); ++i) same = dx1[i] == dx2[i];
+    CHECK(same);
+    CHECK(grads[0] == grads[1]);
+  }
+  set_num_threads(threads);
 }
 
 // ---- hand-computed forwards ------------------------------------------------------------------
