@@ -74,11 +74,22 @@ double rel_err(const A& got, std::size_t got_n, const B& ref, std::size_t ref_n)
   return scale > 0 ? diff / scale : diff;
 }
 
+// The worst error seen per tolerance group (printed by the last test case).
+std::map<double, std::pair<double, std::string>>& worst() {
+  static std::map<double, std::pair<double, std::string>> w;
+  return w;
+}
+void record(double tol, double e, const std::string& what) {
+  auto& w = worst()[tol];
+  if (e >= w.first) w = {e, what};
+}
+
 void check_close(const std::string& what, const tensor<float>& got, const std::string& ref_name,
                  double tol) {
   const tensor<float> ref = load_ref(ref_name);
   INFO(what << " vs " << ref_name << " (got " << got.shape().str() << ", ref " << ref.shape().str() << ")");
   const double e = rel_err(got, got.size(), ref, ref.size());
+  record(tol, e, what);
   CHECK_MESSAGE(e <= tol, what << ": max |got - ref| / max |ref| = " << e << " > tol " << tol);
 }
 
@@ -87,6 +98,7 @@ void check_close_view(const std::string& what, const tensor_view<float>& got,
   const tensor<float> ref = load_ref(ref_name);
   INFO(what << " vs " << ref_name);
   const double e = rel_err(got, got.size(), ref, ref.size());
+  record(tol, e, what);
   CHECK_MESSAGE(e <= tol, what << ": max |got - ref| / max |ref| = " << e << " > tol " << tol);
 }
 
@@ -289,4 +301,13 @@ TEST_CASE("reference mini_seed: SGD update arithmetic from the stored gradients 
     const auto& v = net.param_by_name(std::string(bn) + ".batch_norm2d.running_var").value;
     CHECK(std::all_of(v.begin(), v.end(), [](float f) { return f == 1.0f; }));
   }
+}
+
+TEST_CASE("reference mini_seed: worst error per tolerance (report)") {
+  if (worst().empty()) return;
+  std::ostringstream os;
+  for (const auto& w : worst())
+    os << "\n  tol " << w.first << ": worst " << w.second.first << " (" << w.second.second << ")";
+  MESSAGE("max |got - ref| / max |ref| per group:" << os.str());
+  for (const auto& w : worst()) CHECK(w.second.first <= w.first);
 }
