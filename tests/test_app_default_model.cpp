@@ -1,0 +1,60 @@
+// The bundled default model (data/houses.hsnt, written by scripts/train-default-model.sh): it
+// loads, has the four houses in a fixed order, and sorts the bundled sample deterministically.
+// Skips (with a message) while the repository has no default model.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <housenet/model_io.hpp>
+#include <housenet/vision.hpp>
+
+#include "../examples/app/faces.hpp"
+#include "../examples/app/models.hpp"
+
+namespace {
+const std::string data_dir = std::string(HOUSENET_SOURCE_DIR) + "/data";
+
+// Probabilities of every face of the sample, in detection order.
+std::vector<std::vector<double>> sort_sample(const app::loaded_model& m) {
+  const housenet::cascade c = housenet::cascade::load(data_dir + "/haarcascade_frontalface_default.xml");
+  const housenet::image img = housenet::load(data_dir + "/samples/astronaut.png");
+  housenet::detect_options o;
+  o.min_size = {30, 30};
+  const std::vector<housenet::rect> faces = c.detect_multi_scale(housenet::rgb_to_gray(img), o);
+  std::vector<std::vector<double>> out;
+  const housenet::shape in = m.net.input_shape();
+  for (const auto& r : faces) {
+    housenet::tensor<float> x(in), logits;
+    app::face_to(img, r, in, x.data());
+    m.net.predict(x, logits);
+    out.push_back(app::softmax(logits.data(), logits.size()));
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("default model: loads, four houses in order, sorts the sample deterministically") {
+  const std::string path = data_dir + "/" + app::default_model_name;
+  if (!std::filesystem::exists(path)) {
+    MESSAGE("skipped: no default model at " << path << " (scripts/train-default-model.sh writes it)");
+    return;
+  }
+  const app::loaded_model m = app::load_model_file(path);
+  CHECK(m.classes == std::vector<std::string>{"Gryffindor", "Hufflepuff", "Ravenclaw", "Slytherin"});
+  CHECK(m.net.input_shape() == housenet::shape{1, 3, 100, 100});
+  CHECK(m.net.output_shape().sample_size() == 4);
+  CHECK(std::filesystem::file_size(path) <= 20u * 1000u * 1000u);
+
+  const auto a = sort_sample(m);
+  REQUIRE(a.size() == 1);  // one face on the astronaut portrait
+  double sum = 0;
+  for (double p : a[0]) {
+    CHECK(p >= 0.0);
+    sum += p;
+  }
+  CHECK(sum == doctest::Approx(1.0));
+  const app::loaded_model again = app::load_model_file(path);
+  CHECK(sort_sample(again) == a);  // same file, same bits
+}
