@@ -147,6 +147,14 @@ mkdir -p outdir
 "$HN" sort photos/noise/static__1.ppm -m m.hsnt --json -o noface.png > noface.json
 grep -q '"faces": \[\]' noface.json || fail "sort: a photo with no face"
 
+if [[ -f "$SRC/data/houses.hsnt" ]]; then
+  step "sort with the bundled default model (no -m)"
+  "$HN" sort "$SAMPLE" -o default.png --json > default.json
+  check_json default.json image faces
+  grep -q '"label": "' default.json || fail "sort: the default model labelled no face"
+  "$HN" info | grep -q Gryffindor || fail "info: the default model"
+fi
+
 step "info"
 "$HN" info m.hsnt > info.txt
 cat info.txt
