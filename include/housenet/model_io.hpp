@@ -287,6 +287,11 @@ inline void write_file_atomic(const std::string& path, const std::vector<std::ui
 }
 
 inline std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
+#if HOUSENET_POSIX_IO
+  struct ::stat st;
+  if (::stat(path.c_str(), &st) == 0)
+    HOUSENET_CHECK(!S_ISDIR(st.st_mode), path, ": is a directory, not a model file");
+#endif
   std::ifstream f(path, std::ios::binary);
   HOUSENET_CHECK(f.good(), path, ": cannot open: ", errno_text(errno));
   f.seekg(0, std::ios::end);

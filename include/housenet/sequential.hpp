@@ -156,6 +156,7 @@ class sequential {
     bool ok = s.rank() == in_.rank() && s.n() >= 1;
     for (std::size_t i = 1; ok && i < s.rank(); ++i) ok = s[i] == in_[i];
     HOUSENET_CHECK(ok, "model: input ", s.str(), ", expected Nx", in_.str().substr(2));
+    have_forward_ = false;  // until every layer succeeded
     input_.resize(s);
     if (s.size()) std::memcpy(input_.data(), x.data(), s.size() * sizeof(T));
     const tensor<T>* src = &input_;
