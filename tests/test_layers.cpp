@@ -572,6 +572,8 @@ TEST_CASE("config round-trips through make_layer for every layer") {
   auto ls = all_layers();
   ls.push_back(std::make_unique<dropout<double>>(0.1, 18446744073709551615ull));
   ls.push_back(std::make_unique<batch_norm2d<double>>(0.9, 1e-5));
+  ls.push_back(std::make_unique<batch_norm2d<double>>(0.1 + 0.2, 1.0 / 3));  // 17 digits needed
+  ls.push_back(std::make_unique<dropout<double>>(0.1 + 0.2, 0));
   for (auto& l : ls) {
     INFO(l->kind());
     auto m = make_layer<double>(l->kind(), l->version(), l->config());
@@ -583,6 +585,11 @@ TEST_CASE("config round-trips through make_layer for every layer") {
     auto f = make_layer<float>(l->kind(), l->version(), l->config());
     CHECK(f->config() == l->config());
   }
+  // numbers are written as the shortest decimal that reads back exactly
+  CHECK(batch_norm2d<float>().config() == layer_config{{"decay", "0.9"}, {"eps", "2e-05"}});
+  CHECK(dropout<float>(0.5, 7).config() == layer_config{{"ratio", "0.5"}, {"seed", "7"}});
+  auto bn = make_layer<double>("batch_norm2d", 1, {{"decay", "0.30000000000000004"}, {"eps", "0.25"}});
+  CHECK(static_cast<batch_norm2d<double>&>(*bn).decay() == 0.1 + 0.2);
   // same seed: same weights, whatever built the layer
   conv2d<float> c(6, 3, 1, 0, true, init_kind::he);
   auto c2 = make_layer<float>("conv2d", 1, c.config());

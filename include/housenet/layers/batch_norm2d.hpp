@@ -19,12 +19,14 @@
 //   inputs of a channel give bit-identical outputs (max-pool ties depend on it). Sums are
 //   accumulated in double. No allocation in forward/backward (per-channel buffers from setup()).
 //
-// CONFIG    decay, eps (printed with 17 significant digits); version 1.
+// CONFIG    decay, eps (the shortest decimal that reads back exactly); version 1.
 // THREAD SAFETY: see layer.hpp.
 #pragma once
 
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <locale>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -228,11 +230,18 @@ class batch_norm2d : public layer<T> {
   std::vector<double> mean_, invstd_;  // batch statistics of the last train forward
   bool trained_ = false;               // the last forward was in train mode
 
+  // The shortest of 15..17 significant digits that reads back as exactly v ("0.9", "2e-05").
   static std::string num(double v) {
-    std::ostringstream os;
-    os.precision(17);
-    os << v;
-    return os.str();
+    std::string s;
+    for (int digits = 15; digits <= 17; ++digits) {
+      std::ostringstream os;
+      os.imbue(std::locale::classic());
+      os.precision(digits);
+      os << v;
+      s = os.str();
+      if (std::strtod(s.c_str(), nullptr) == v) break;
+    }
+    return s;
   }
   void check_bound() const {
     HOUSENET_CHECK(this->params_.size() == 4u, this->name_,
