@@ -76,6 +76,7 @@ struct gemm_args {
   T beta;
   T* c;
   std::size_t ldc;
+  const T* row_bias = nullptr;  // internal: C[i][j] += row_bias[i] (conv bias), or null
 };
 
 // kernel traits: MR x NR tile, blocking, and the micro-kernel
@@ -85,10 +86,12 @@ struct scalar_f32_traits {
   static constexpr bool fast_pack = false;
   static void fast_pack_a(const float*, std::size_t, std::size_t, std::size_t, float*) {}
   static void fast_pack_b(const float*, std::size_t, std::size_t, std::size_t, float*) {}
+  static void fast_pack_a_t(const float*, std::size_t, std::size_t, std::size_t, float*) {}
+  static void fast_pack_b_n(const float*, std::size_t, std::size_t, std::size_t, float*) {}
   static constexpr std::size_t mr = 4, nr = 8, kc = 256, mc = 128, nc = 2048;
   static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
-                     float alpha, float beta) {
-    scalar::gemm_kernel<float, 4, 8>(k, a, b, c, ldc, alpha, beta);
+                     float alpha, float beta, const float* bias) {
+    scalar::gemm_kernel<float, 4, 8>(k, a, b, c, ldc, alpha, beta, bias);
   }
 };
 struct scalar_f64_traits {
@@ -96,10 +99,12 @@ struct scalar_f64_traits {
   static constexpr bool fast_pack = false;
   static void fast_pack_a(const double*, std::size_t, std::size_t, std::size_t, double*) {}
   static void fast_pack_b(const double*, std::size_t, std::size_t, std::size_t, double*) {}
+  static void fast_pack_a_t(const double*, std::size_t, std::size_t, std::size_t, double*) {}
+  static void fast_pack_b_n(const double*, std::size_t, std::size_t, std::size_t, double*) {}
   static constexpr std::size_t mr = 4, nr = 8, kc = 256, mc = 96, nc = 1024;
   static void kernel(std::size_t k, const double* a, const double* b, double* c, std::size_t ldc,
-                     double alpha, double beta) {
-    scalar::gemm_kernel<double, 4, 8>(k, a, b, c, ldc, alpha, beta);
+                     double alpha, double beta, const double* bias) {
+    scalar::gemm_kernel<double, 4, 8>(k, a, b, c, ldc, alpha, beta, bias);
   }
 };
 #if HOUSENET_SIMD_X86
@@ -108,10 +113,12 @@ struct avx2_traits {
   static constexpr bool fast_pack = false;
   static void fast_pack_a(const float*, std::size_t, std::size_t, std::size_t, float*) {}
   static void fast_pack_b(const float*, std::size_t, std::size_t, std::size_t, float*) {}
+  static void fast_pack_a_t(const float*, std::size_t, std::size_t, std::size_t, float*) {}
+  static void fast_pack_b_n(const float*, std::size_t, std::size_t, std::size_t, float*) {}
   static constexpr std::size_t mr = avx2::mr, nr = avx2::nr, kc = 256, mc = 144, nc = 3072;
   static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
-                     float alpha, float beta) {
-    avx2::sgemm_kernel(k, a, b, c, ldc, alpha, beta);
+                     float alpha, float beta, const float* bias) {
+    avx2::sgemm_kernel(k, a, b, c, ldc, alpha, beta, bias);
   }
 };
 struct avx512_traits {
@@ -123,10 +130,16 @@ struct avx512_traits {
   static void fast_pack_b(const float* b, std::size_t ldb, std::size_t cols, std::size_t kc, float* out) {
     avx512::pack_b_cols(b, ldb, cols, kc, out);
   }
+  static void fast_pack_a_t(const float* a, std::size_t lda, std::size_t rows, std::size_t kc, float* out) {
+    avx512::pack_a_cols(a, lda, rows, kc, out);
+  }
+  static void fast_pack_b_n(const float* b, std::size_t ldb, std::size_t cols, std::size_t kc, float* out) {
+    avx512::pack_b_rows(b, ldb, cols, kc, out);
+  }
   static constexpr std::size_t mr = avx512::mr, nr = avx512::nr, kc = 384, mc = 240, nc = 3072;
   static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
-                     float alpha, float beta) {
-    avx512::sgemm_kernel(k, a, b, c, ldc, alpha, beta);
+                     float alpha, float beta, const float* bias) {
+    avx512::sgemm_kernel(k, a, b, c, ldc, alpha, beta, bias);
   }
 };
 #endif
@@ -218,9 +231,12 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
     for (std::size_t pc = 0; pc < g.k; pc += kc_max) {
       const std::size_t kc = std::min(kc_max, g.k - pc);
       const T beta = pc == 0 ? g.beta : T(1);
+      const T* bias = pc == 0 ? g.row_bias : nullptr;
       for (std::size_t jr = 0; jr < nc; jr += NR) {
         if (K::fast_pack && g.tb)
           K::fast_pack_b(g.b + (jc + jr) * g.ldb + pc, g.ldb, std::min(NR, nc - jr), kc, bp + jr * kc);
+        else if (K::fast_pack)
+          K::fast_pack_b_n(g.b + pc * g.ldb + jc + jr, g.ldb, std::min(NR, nc - jr), kc, bp + jr * kc);
         else
           pack_b<T, NR>(g, jc + jr, std::min(NR, nc - jr), pc, kc, bp + jr * kc);
       }
@@ -229,6 +245,8 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
         for (std::size_t ir = 0; ir < mc; ir += MR) {
           if (K::fast_pack && !g.ta)
             K::fast_pack_a(g.a + (ic + ir) * g.lda + pc, g.lda, std::min(MR, mc - ir), kc, ap + ir * kc);
+          else if (K::fast_pack)
+            K::fast_pack_a_t(g.a + pc * g.lda + ic + ir, g.lda, std::min(MR, mc - ir), kc, ap + ir * kc);
           else
             pack_a<T, MR>(g, ic + ir, std::min(MR, mc - ir), pc, kc, ap + ir * kc);
         }
@@ -239,9 +257,12 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
             const std::size_t mr = std::min(MR, mc - ir);
             T* c = g.c + (ic + ir) * g.ldc + jc + jr;
             if (mr == MR && nr == NR) {
-              K::kernel(kc, ap + ir * kc, bpanel, c, g.ldc, g.alpha, beta);
+              K::kernel(kc, ap + ir * kc, bpanel, c, g.ldc, g.alpha, beta, bias ? bias + ic + ir : nullptr);
             } else {
-              K::kernel(kc, ap + ir * kc, bpanel, tmp, NR, g.alpha, T(0));
+              T tile_bias[MR] = {};
+              if (bias)
+                for (std::size_t i = 0; i < mr; ++i) tile_bias[i] = bias[ic + ir + i];
+              K::kernel(kc, ap + ir * kc, bpanel, tmp, NR, g.alpha, T(0), bias ? tile_bias : nullptr);
               for (std::size_t i = 0; i < mr; ++i)
                 for (std::size_t j = 0; j < nr; ++j) {
                   T& out = c[i * g.ldc + j];
@@ -259,10 +280,11 @@ template <class T>
 void scale_c(const gemm_args<T>& g) {
   for (std::size_t i = 0; i < g.m; ++i) {
     T* c = g.c + i * g.ldc;
+    const T bi = g.row_bias ? g.row_bias[i] : T(0);
     if (g.beta == T(0))
-      std::fill(c, c + g.n, T(0));
+      std::fill(c, c + g.n, bi);
     else
-      for (std::size_t j = 0; j < g.n; ++j) c[j] *= g.beta;
+      for (std::size_t j = 0; j < g.n; ++j) c[j] = c[j] * g.beta + bi;
   }
 }
 
@@ -339,6 +361,9 @@ void gemm(const gemm_args<T>& g, std::size_t threads) {
   }
   if (g.tb && !g.ta && g.m <= 4) {
     gemm_rows_dot(g, threads);
+    if (g.row_bias)
+      for (std::size_t i = 0; i < g.m; ++i)
+        for (std::size_t j = 0; j < g.n; ++j) g.c[i * g.ldc + j] += g.row_bias[i];
     return;
   }
   if constexpr (std::is_same<T, float>::value) {

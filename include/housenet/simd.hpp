@@ -17,7 +17,8 @@
 //   Micro-kernel contract (all ISAs), for the packed GEMM in gemm.hpp:
 //     a: packed A micro-panel, kc x MR  (a[p*MR + i])
 //     b: packed B micro-panel, kc x NR  (b[p*NR + j])
-//     c: MR x NR tile, row stride ldc:  c = alpha * (a^T b) + beta * c   (beta == 0: c not read)
+//     c: MR x NR tile, row stride ldc:  c = alpha * (a^T b) + beta * c + bias[i]
+//        (beta == 0: c not read; bias: MR values or null)
 //   dot-form kernel (GEMV, one image through a fully connected layer):
 //     rows_dot(m, k, x, ldx, w, ldw, j0, j1, y, ldy, alpha, beta):
 //        y[i*ldy + j] = alpha * dot(x[i*ldx..], w[j*ldw..]) + beta*y  for i < m, j in [j0, j1)
@@ -110,7 +111,8 @@ namespace scalar {
 
 template <class T, int MR, int NR>
 void gemm_kernel(std::size_t kc, const T* HOUSENET_RESTRICT a, const T* HOUSENET_RESTRICT b,
-                 T* HOUSENET_RESTRICT c, std::size_t ldc, T alpha, T beta) {
+                 T* HOUSENET_RESTRICT c, std::size_t ldc, T alpha, T beta,
+                 const T* bias = nullptr) {
   T acc[MR][NR] = {};
   for (std::size_t p = 0; p < kc; ++p) {
     const T* ap = a + p * MR;
@@ -120,10 +122,11 @@ void gemm_kernel(std::size_t kc, const T* HOUSENET_RESTRICT a, const T* HOUSENET
   }
   for (int i = 0; i < MR; ++i) {
     T* ci = c + std::size_t(i) * ldc;
+    const T bi = bias ? bias[i] : T(0);
     if (beta == T(0))
-      for (int j = 0; j < NR; ++j) ci[j] = alpha * acc[i][j];
+      for (int j = 0; j < NR; ++j) ci[j] = alpha * acc[i][j] + bi;
     else
-      for (int j = 0; j < NR; ++j) ci[j] = alpha * acc[i][j] + beta * ci[j];
+      for (int j = 0; j < NR; ++j) ci[j] = alpha * acc[i][j] + beta * ci[j] + bi;
   }
 }
 
@@ -160,7 +163,7 @@ constexpr int mr = 6, nr = 16;
 __attribute__((target("avx2,fma"))) inline void sgemm_kernel(std::size_t kc, const float* a,
                                                                const float* b, float* c,
                                                                std::size_t ldc, float alpha,
-                                                               float beta) {
+                                                               float beta, const float* bias) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -189,6 +192,11 @@ __attribute__((target("avx2,fma"))) inline void sgemm_kernel(std::size_t kc, con
     if (use_beta) {                                                         \
       x0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), x0);                   \
       x1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), x1);               \
+    }                                                                       \
+    if (bias) {                                                             \
+      const __m256 bb = _mm256_set1_ps(bias[i]);                            \
+      x0 = _mm256_add_ps(x0, bb);                                           \
+      x1 = _mm256_add_ps(x1, bb);                                           \
     }                                                                       \
     _mm256_storeu_ps(row, x0);                                              \
     _mm256_storeu_ps(row + 8, x1);                                          \
@@ -252,7 +260,7 @@ constexpr int mr = 12, nr = 32;
 __attribute__((target("avx512f,avx2,fma"))) inline void sgemm_kernel(std::size_t kc, const float* a,
                                                                       const float* b, float* c,
                                                                       std::size_t ldc, float alpha,
-                                                                      float beta) {
+                                                                      float beta, const float* bias) {
   __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
   __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
   __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
@@ -298,6 +306,11 @@ __attribute__((target("avx512f,avx2,fma"))) inline void sgemm_kernel(std::size_t
     if (use_beta) {                                                         \
       x0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row), x0);                   \
       x1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row + 16), x1);              \
+    }                                                                       \
+    if (bias) {                                                             \
+      const __m512 bb = _mm512_set1_ps(bias[i]);                            \
+      x0 = _mm512_add_ps(x0, bb);                                           \
+      x1 = _mm512_add_ps(x1, bb);                                           \
     }                                                                       \
     _mm512_storeu_ps(row, x0);                                              \
     _mm512_storeu_ps(row + 16, x1);                                         \
@@ -413,10 +426,12 @@ __attribute__((target("avx512f,avx2,fma"), always_inline)) inline void transpose
   const __mmask16 all = 0xFFFF;
   const __mmask8 all8 = 0xFF;
   __m512 t[16];
+  #pragma GCC unroll 16
   for (int i = 0; i < 8; ++i) {
     t[2 * i] = _mm512_maskz_unpacklo_ps(all, r[2 * i], r[2 * i + 1]);
     t[2 * i + 1] = _mm512_maskz_unpackhi_ps(all, r[2 * i], r[2 * i + 1]);
   }
+  #pragma GCC unroll 16
   for (int i = 0; i < 4; ++i) {
     const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
     const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
@@ -426,6 +441,7 @@ __attribute__((target("avx512f,avx2,fma"), always_inline)) inline void transpose
     r[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(all8, b, d));
   }
   // now lane L of r[4i + c] holds column 4L + c of rows 4i .. 4i+3
+  #pragma GCC unroll 16
   for (int c = 0; c < 4; ++c) {
     const __m512 u = _mm512_maskz_shuffle_f32x4(all, r[c], r[4 + c], 0x88);
     const __m512 v = _mm512_maskz_shuffle_f32x4(all, r[c], r[4 + c], 0xdd);
@@ -436,6 +452,7 @@ __attribute__((target("avx512f,avx2,fma"), always_inline)) inline void transpose
     t[8 + c] = _mm512_maskz_shuffle_f32x4(all, u, w, 0xdd);
     t[12 + c] = _mm512_maskz_shuffle_f32x4(all, v, x, 0xdd);
   }
+  #pragma GCC unroll 16
   for (int i = 0; i < 16; ++i) r[i] = t[i];
 }
 
@@ -448,21 +465,53 @@ __attribute__((target("avx512f,avx2,fma"))) inline void pack_transposed(const fl
                                                                          unsigned width) {
   const __mmask16 store_mask = __mmask16((1u << width) - 1u);
   __m512 r[16];
+  #pragma GCC unroll 16
   for (std::size_t p0 = 0; p0 < kc; p0 += 16) {
     const std::size_t left = kc - p0;
     const __mmask16 load_mask = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
     if (left >= 16 && rows == 16)
+      #pragma GCC unroll 16
       for (std::size_t q = 0; q < 16; ++q) r[q] = _mm512_loadu_ps(src + q * ld + p0);
     else
+      #pragma GCC unroll 16
       for (std::size_t q = 0; q < 16; ++q)
         r[q] = q < rows ? _mm512_maskz_loadu_ps(load_mask, src + q * ld + p0) : _mm512_setzero_ps();
     transpose16(r);
     const std::size_t np = left >= 16 ? 16 : left;
     if (width == 16)
+      #pragma GCC unroll 16
       for (std::size_t p = 0; p < np; ++p) _mm512_storeu_ps(out + (p0 + p) * ostride, r[p]);
     else
+      #pragma GCC unroll 16
       for (std::size_t p = 0; p < np; ++p) _mm512_mask_storeu_ps(out + (p0 + p) * ostride, store_mask, r[p]);
   }
+}
+
+// packed B micro-panel from row-major B: out[p*32 + j] = b[p*ldb + j], zero past cols
+__attribute__((target("avx512f,avx2,fma"))) inline void pack_b_rows(const float* b, std::size_t ldb,
+                                                                     std::size_t cols, std::size_t kc,
+                                                                     float* out) {
+  if (cols == nr) {
+    for (std::size_t p = 0; p < kc; ++p) {
+      _mm512_store_ps(out + p * nr, _mm512_loadu_ps(b + p * ldb));
+      _mm512_store_ps(out + p * nr + 16, _mm512_loadu_ps(b + p * ldb + 16));
+    }
+    return;
+  }
+  const __mmask16 m0 = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1u);
+  const __mmask16 m1 = cols <= 16 ? __mmask16(0) : __mmask16((1u << (cols - 16)) - 1u);
+  for (std::size_t p = 0; p < kc; ++p) {
+    _mm512_store_ps(out + p * nr, _mm512_maskz_loadu_ps(m0, b + p * ldb));
+    _mm512_store_ps(out + p * nr + 16, _mm512_maskz_loadu_ps(m1, b + p * ldb + 16));
+  }
+}
+// packed A micro-panel from A^T stored row-major: out[p*12 + i] = a[p*lda + i], zero past rows
+__attribute__((target("avx512f,avx2,fma"))) inline void pack_a_cols(const float* a, std::size_t lda,
+                                                                     std::size_t rows, std::size_t kc,
+                                                                     float* out) {
+  const __mmask16 load = __mmask16((1u << rows) - 1u), store = __mmask16((1u << mr) - 1u);
+  for (std::size_t p = 0; p < kc; ++p)
+    _mm512_mask_storeu_ps(out + p * mr, store, _mm512_maskz_loadu_ps(load, a + p * lda));
 }
 
 // packed A micro-panel (12 rows) from row-major A: out[p*12 + i] = a[i*lda + p]

@@ -35,6 +35,18 @@
 HOUSENET_BEGIN_NAMESPACE
 namespace detail {
 
+// sum of p[0 .. n) in 8 interleaved partial sums (vectorizes; the order is fixed)
+template <class T>
+T row_sum(const T* p, std::size_t n) {
+  T s[8] = {};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (std::size_t l = 0; l < 8; ++l) s[l] += p[i + l];
+  T r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; i < n; ++i) r += p[i];
+  return r;
+}
+
 // slot 0: col, 1: gathered dY / GEMM output, 2: partial dW (caller thread)
 template <class T>
 scratch<T>& kernel_scratch(int slot) {
@@ -98,16 +110,13 @@ void conv2d_forward(const conv_dims& d, const T* x, const T* w, const T* b, T* y
     const std::size_t n0 = grp * G, g = std::min(G, d.n - n0), cols = g * ohw;
     const T* col = conv_col(d, x, n0, g, gemm_threads);
     T* out = g == 1 ? y + n0 * out_sz : kernel_scratch<T>(1).get(d.k * cols);
-    gemm<T>(false, false, d.k, cols, ckk, T(1), w, ckk, col, cols, T(0), out, cols, gemm_threads);
-    for (std::size_t gi = 0; gi < g; ++gi)
-      for (std::size_t k = 0; k < d.k; ++k) {
-        T* dst = y + (n0 + gi) * out_sz + k * ohw;
-        if (g > 1) std::memcpy(dst, out + k * cols + gi * ohw, ohw * sizeof(T));
-        if (b) {
-          const T bk = b[k];
-          for (std::size_t i = 0; i < ohw; ++i) dst[i] += bk;
-        }
-      }
+    gemm_args<T> ga{false, false, d.k, cols, ckk, T(1), w, ckk, col, cols, T(0), out, cols};
+    ga.row_bias = b;  // the bias is added in the GEMM's epilogue
+    gemm<T>(ga, gemm_threads);
+    if (g > 1)
+      for (std::size_t gi = 0; gi < g; ++gi)
+        for (std::size_t k = 0; k < d.k; ++k)
+          std::memcpy(y + (n0 + gi) * out_sz + k * ohw, out + k * cols + gi * ohw, ohw * sizeof(T));
   };
   if (threads > 1 && groups >= threads)
     parallel_for(groups, [&](std::size_t g0, std::size_t g1) {
@@ -179,9 +188,7 @@ void conv2d_backward_weights(const conv_dims& d, const T* x, const T* dy, T* dw,
     }
     if (dbp)
       for (std::size_t k = 0; k < d.k; ++k) {
-        const T* row = dyg + k * cols;
-        T s = T(0);
-        for (std::size_t i = 0; i < cols; ++i) s += row[i];
+        const T s = row_sum(dyg + k * cols, cols);
         dbp[k] = accumulate ? dbp[k] + s : s;
       }
   };
