@@ -87,8 +87,7 @@ inline int cmd_sort(int argc, char** argv) {
   const loaded_model m = load_model_or_default(cli.get("model"));
   const face_detector det = make_detector(cli);
   const bool json = cli.has("json");
-  output_namer out(cli.get("output").empty() ? std::string() : cli.get("output"), cli.args().size(), "_sorted",
-                         /*always=*/true);
+  output_namer out(cli.get("output"), cli.args().size(), "_sorted", /*always=*/true);
   const std::size_t k = m.classes.size();
   for (const std::string& path : cli.args()) {
     housenet::image img = housenet::load(path);

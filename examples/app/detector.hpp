@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <housenet/parallel.hpp>
 #include <housenet/vision.hpp>
 
 #include "cli.hpp"
@@ -24,7 +25,8 @@ inline void add_detector_options(arg_parser& cli) {
       .option("scale-factor", "F", "1.1", "image pyramid step (> 1)")
       .option("min-neighbors", "N", "3", "overlapping detections needed to keep a face")
       .option("min-size", "N", "30", "smallest face side in pixels")
-      .option("max-size", "N", "0", "largest face side in pixels (0: no limit)");
+      .option("max-size", "N", "0", "largest face side in pixels (0: no limit)")
+      .option("threads", "N", "", "worker threads (default: HOUSENET_NUM_THREADS or all cores)");
 }
 
 class face_detector {
@@ -48,6 +50,7 @@ inline face_detector make_detector(const arg_parser& cli) {
                       data_dirs_list() + " (pass --cascade XML)");
     path = p.string();
   }
+  if (cli.has("threads")) housenet::set_num_threads(int(cli.get_int("threads", 1, 1024)));
   housenet::detect_options o;
   o.scale_factor = cli.get_double("scale-factor", 1.0001, 4.0);
   o.min_neighbors = int(cli.get_int("min-neighbors", 0, 1000));
