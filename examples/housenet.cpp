@@ -54,6 +54,8 @@ static int cmd_train(int argc, char** argv) {
       .option("test-count", "N", "20", "images held out for testing")
       .option("test-fraction", "F", "", "or: this fraction of the images held out")
       .option("split", "random|group", "random", "random images, or whole identities (name before '__')")
+      .option("folds", "N", "", "cross-validation: N stratified folds (with --fold)")
+      .option("fold", "K", "", "cross-validation: test on fold K of --folds N (1-based)")
       .flag("augment", "random flips, small shifts and colour jitter of the training images")
       .flag("balance", "class-weighted loss: each class counts as much as the others")
       .option("seed", "N", "1", "seed of the split, the initialisation, the shuffles and augmentation")
@@ -84,7 +86,11 @@ static int cmd_train(int argc, char** argv) {
   const std::size_t test_count =
       cli.has("test-fraction") ? std::size_t(double(n) * cli.get_double("test-fraction", 0.0, 0.95) + 0.5)
                                : std::size_t(cli.get_int("test-count", 0, 1000000000));
-  const app::split split = app::split_dataset(data, test_count, opt.split == "group", opt.seed);
+  if (cli.has("folds") != cli.has("fold")) cli.fail("--folds and --fold go together");
+  const app::split split =
+      cli.has("folds") ? app::fold_split(data, std::size_t(cli.get_int("folds", 2, 1000)),
+                                         std::size_t(cli.get_int("fold", 1, 1000)), opt.split == "group", opt.seed)
+                       : app::split_dataset(data, test_count, opt.split == "group", opt.seed);
   opt.data_signature = app::dataset_signature(data, split);
 
   hn::sequential<float> net = app::make_network(opt.arch, data.classes.size(), opt.seed);

@@ -179,3 +179,30 @@ TEST_CASE("write_file_atomic: replaces, leaves no temp file") {
   CHECK(app::file_hash("a") != app::file_hash("b"));
   std::filesystem::remove_all(d);
 }
+
+TEST_CASE("fold_split: the test folds partition the data, identities never straddle, classes spread") {
+  app::dataset_index ds;
+  ds.classes = {"x", "y"};
+  for (int id = 0; id < 20; ++id)
+    for (int k = 0; k <= id % 3; ++k)
+      ds.samples.push_back({"p" + std::to_string(id) + "__" + std::to_string(k) + ".png", id % 2, "p" + std::to_string(id)});
+  std::vector<int> times(ds.samples.size(), 0);
+  for (std::size_t f = 1; f <= 4; ++f) {
+    const auto s = app::fold_split(ds, 4, f, true, 9);
+    CHECK(s.train.size() + s.test.size() == ds.samples.size());
+    std::set<std::string> test_ids;
+    std::size_t per_class[2] = {0, 0};
+    for (auto i : s.test) {
+      ++times[i];
+      test_ids.insert(ds.samples[i].identity);
+      ++per_class[ds.samples[i].label];
+    }
+    for (auto i : s.train) CHECK(test_ids.count(ds.samples[i].identity) == 0);
+    CHECK(per_class[0] >= 2);
+    CHECK(per_class[1] >= 2);
+    CHECK(s.test == app::fold_split(ds, 4, f, true, 9).test);
+  }
+  for (int t : times) CHECK(t == 1);
+  CHECK_THROWS_AS(app::fold_split(ds, 4, 5, true, 9), app::app_error);
+  CHECK_THROWS_AS(app::fold_split(ds, 1, 1, true, 9), app::app_error);
+}

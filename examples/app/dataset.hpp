@@ -6,6 +6,9 @@
 //   scan_dataset(dir)          lists the samples; errors when there are no classes or no images.
 //   split_dataset(...)         train/test indices: random (the blog's) or grouped by identity (no
 //                              person on both sides). Deterministic from the seed.
+//   fold_split(...)            fold k of n for cross-validation: identities (group) or images
+//                              (random) dealt to folds so that each fold gets about the same
+//                              number of images of every class (stratified). Deterministic.
 //   augment(x, rng, ...)       in place on one CHW sample in [0,1]: horizontal flip, a small shift
 //                              (edge pixels repeated), colour jitter (brightness, contrast, per
 //                              channel gain). Deterministic from the generator it is given.
@@ -105,6 +108,47 @@ inline split split_dataset(const dataset_index& d, std::size_t test_count, bool 
   }
   for (std::size_t i = 0; i < n; ++i) (is_test[i] ? s.test : s.train).push_back(i);
   if (s.train.empty()) throw app_error("the split left no training images");
+  return s;
+}
+
+// Cross-validation: the test side is fold `fold` (1-based) of `folds`.
+inline split fold_split(const dataset_index& d, std::size_t folds, std::size_t fold, bool group, std::uint64_t seed) {
+  const std::size_t n = d.samples.size(), k = d.classes.size();
+  if (folds < 2 || fold < 1 || fold > folds)
+    throw app_error("--fold " + std::to_string(fold) + " of --folds " + std::to_string(folds) + ": need 1 <= fold <= folds, folds >= 2");
+  // Units: identities (group) or single images (random); each with its images and majority class.
+  std::map<std::string, std::vector<std::size_t>> by_id;
+  std::vector<std::vector<std::size_t>> units;
+  if (group) {
+    for (std::size_t i = 0; i < n; ++i) by_id[d.samples[i].identity].push_back(i);
+    for (auto& g : by_id) units.push_back(g.second);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) units.push_back({i});
+  }
+  if (units.size() < folds)
+    throw app_error("--folds " + std::to_string(folds) + ": only " + std::to_string(units.size()) +
+                    (group ? " identities" : " images"));
+  housenet::prng rng(seed ^ 0xf01d5eedull);
+  shuffle_in_place(units, rng);
+  // Largest units first (stable after the shuffle), each to the fold with the fewest images of
+  // its class so far (ties: fewest images overall, then the lowest fold).
+  std::stable_sort(units.begin(), units.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::vector<std::vector<std::size_t>> per_class(folds, std::vector<std::size_t>(k, 0));
+  std::vector<std::size_t> total(folds, 0), fold_of(n, 0);
+  for (const auto& u : units) {
+    const std::size_t c = std::size_t(d.samples[u[0]].label);
+    std::size_t best = 0;
+    for (std::size_t f = 1; f < folds; ++f)
+      if (per_class[f][c] < per_class[best][c] ||
+          (per_class[f][c] == per_class[best][c] && total[f] < total[best]))
+        best = f;
+    for (std::size_t i : u) fold_of[i] = best;
+    per_class[best][c] += u.size();
+    total[best] += u.size();
+  }
+  split s;
+  for (std::size_t i = 0; i < n; ++i) (fold_of[i] == fold - 1 ? s.test : s.train).push_back(i);
+  if (s.train.empty() || s.test.empty()) throw app_error("--fold " + std::to_string(fold) + ": an empty side");
   return s;
 }
 

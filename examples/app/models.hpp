@@ -62,7 +62,7 @@ inline std::string describe_model(const loaded_model& m) {
   std::error_code ec;
   const auto bytes = fs::file_size(m.path, ec);
   os << m.path << ": housenet model, format version " << m.info.format_version << ", "
-     << (ec ? 0 : bytes) << " bytes\n";
+     << (ec ? 0 : bytes) << " bytes, written by housenet " << m.info.housenet_version << "\n";
   os << "classes (" << m.classes.size() << "):";
   for (const auto& c : m.classes) os << " " << c;
   os << "\ninput: " << m.net.input_shape().str() << "\n";
