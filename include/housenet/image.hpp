@@ -33,6 +33,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -278,7 +279,7 @@ inline std::vector<unsigned char> encode(const image& img, const std::string& fo
 // Writes img to path (format by extension), atomically: temporary file + rename.
 inline void save(const image& img, const std::string& path, int jpeg_quality = 92) {
   const std::vector<unsigned char> bytes = encode(img, path, jpeg_quality);
-  static std::uint64_t counter = 0;
+  static std::atomic<std::uint64_t> counter{0};
   const std::string tmp = path + ".tmp-" + std::to_string(reinterpret_cast<std::uintptr_t>(&bytes)) + "-" +
                           std::to_string(++counter);
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
