@@ -1147,10 +1147,22 @@ inline std::vector<rect> cascade::detect_candidates(const image& img, const dete
   const image& gray = img.channels() == 1 ? img : gray_conv;
   const std::vector<float> scales = pyramid_scales(gray.width(), gray.height(), o);
   std::vector<rect> cand;
-  detail::level_data L;
-  for (float s : scales) {
-    build_level(gray, s, L);
-    scan_level(L, cand);
+  if (num_threads() > 1 && scales.size() > 1) {
+    // levels in parallel (largest first, handed out in order by the pool); the rows of a level
+    // then run inline in its thread. Each level's windows go to its own list: same result.
+    std::vector<std::vector<rect>> per_level(scales.size());
+    parallel_blocks(scales.size(), [&](std::size_t i) {
+      detail::level_data L;
+      build_level(gray, scales[i], L);
+      scan_level(L, per_level[i]);
+    });
+    for (const auto& v : per_level) cand.insert(cand.end(), v.begin(), v.end());
+  } else {
+    detail::level_data L;
+    for (float s : scales) {
+      build_level(gray, s, L);
+      scan_level(L, cand);
+    }
   }
   std::sort(cand.begin(), cand.end());
   return cand;
