@@ -250,26 +250,35 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
           else
             pack_a<T, MR>(g, ic + ir, std::min(MR, mc - ir), pc, kc, ap + ir * kc);
         }
-        for (std::size_t jr = 0; jr < nc; jr += NR) {
+        // one tile: C rows ic+ir.., columns jc+jr..
+        auto tile = [&](std::size_t ir, std::size_t jr) {
           const std::size_t nr = std::min(NR, nc - jr);
           const T* bpanel = bp + jr * kc;
-          for (std::size_t ir = 0; ir < mc; ir += MR) {
-            const std::size_t mr = std::min(MR, mc - ir);
-            T* c = g.c + (ic + ir) * g.ldc + jc + jr;
-            if (mr == MR && nr == NR) {
-              K::kernel(kc, ap + ir * kc, bpanel, c, g.ldc, g.alpha, beta, bias ? bias + ic + ir : nullptr);
-            } else {
-              T tile_bias[MR] = {};
-              if (bias)
-                for (std::size_t i = 0; i < mr; ++i) tile_bias[i] = bias[ic + ir + i];
-              K::kernel(kc, ap + ir * kc, bpanel, tmp, NR, g.alpha, T(0), bias ? tile_bias : nullptr);
-              for (std::size_t i = 0; i < mr; ++i)
-                for (std::size_t j = 0; j < nr; ++j) {
-                  T& out = c[i * g.ldc + j];
-                  out = beta == T(0) ? tmp[i * NR + j] : tmp[i * NR + j] + beta * out;
-                }
-            }
+          const std::size_t mr = std::min(MR, mc - ir);
+          T* c = g.c + (ic + ir) * g.ldc + jc + jr;
+          if (mr == MR && nr == NR) {
+            K::kernel(kc, ap + ir * kc, bpanel, c, g.ldc, g.alpha, beta, bias ? bias + ic + ir : nullptr);
+          } else {
+            T tile_bias[MR] = {};
+            if (bias)
+              for (std::size_t i = 0; i < mr; ++i) tile_bias[i] = bias[ic + ir + i];
+            K::kernel(kc, ap + ir * kc, bpanel, tmp, NR, g.alpha, T(0), bias ? tile_bias : nullptr);
+            for (std::size_t i = 0; i < mr; ++i)
+              for (std::size_t j = 0; j < nr; ++j) {
+                T& out = c[i * g.ldc + j];
+                out = beta == T(0) ? tmp[i * NR + j] : tmp[i * NR + j] + beta * out;
+              }
           }
+        };
+        if (kc * nc * sizeof(T) <= (std::size_t(512) << 10)) {
+          // the packed B block fits in L2: keep one A micro-panel in L1 and sweep C along its rows
+          // (streams C; best when K is short and C is large, e.g. a batch-32 weight gradient)
+          for (std::size_t ir = 0; ir < mc; ir += MR)
+            for (std::size_t jr = 0; jr < nc; jr += NR) tile(ir, jr);
+        } else {
+          // BLIS order: one B micro-panel reused across the A block (from L2)
+          for (std::size_t jr = 0; jr < nc; jr += NR)
+            for (std::size_t ir = 0; ir < mc; ir += MR) tile(ir, jr);
         }
       }
     }
