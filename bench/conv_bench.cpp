@@ -8,7 +8,8 @@
 //   Run (Release build, -DHOUSENET_BUILD_BENCH=ON), with OpenBLAS at its real speed:
 //     env -u OPENBLAS_CORETYPE build/bench/conv_bench
 //     env -u OPENBLAS_CORETYPE build/bench/conv_bench --benchmark_filter='sgemm|conv3'
-//   --skip_validation skips the up-front check.
+//   --skip_validation skips the up-front check. The machine is shared: for the tables in
+//   docs/performance.md run with --benchmark_repetitions=3 and take each case's best run.
 #include <benchmark/benchmark.h>
 
 #include <housenet/detail/im2col.hpp>
@@ -455,41 +456,40 @@ void add(const std::string& name, std::function<void(benchmark::State&)> fn) {
 }
 
 void register_all() {
-  std::vector<std::string> impls = {"housenet", "reference"};
-#if HOUSENET_BENCH_OPENBLAS
-  impls.push_back("openblas");
+  std::vector<std::string> impls = {"housenet", "openblas", "reference"};
+#if !HOUSENET_BENCH_OPENBLAS
+  impls.erase(impls.begin() + 1);
 #endif
-  // grouped by thread count (the pool is resized once per group), then by impl
+  // Grouped by thread count (the pool is resized once per group); within a group the impls of
+  // one case run back to back, so a ratio compares runs made seconds apart.
   for (int threads : {1, 2}) {
     const std::string th = "/threads:" + std::to_string(threads);
-    for (const auto& impl : impls) {
-      const bool ref = impl == "reference";
-      if (ref && threads != 1) continue;  // the reference is serial
-      for (std::size_t n : {std::size_t(1024), std::size_t(2048)}) {
-        if (ref && n > 1024) continue;
+    for (std::size_t n : {std::size_t(1024), std::size_t(2048)})
+      for (const auto& impl : impls) {
+        if (impl == "reference" && (threads != 1 || n > 1024)) continue;  // serial and slow
         add(impl + "/sgemm_" + std::to_string(n) + th,
             [=](benchmark::State& s) { bm_sgemm(s, impl, n, threads); });
       }
-      for (const auto& l : conv_layers)
-        for (std::size_t batch : {std::size_t(1), std::size_t(32)})
-          for (pass p : {pass::fwd, pass::bwd_data, pass::bwd_weights}) {
-            if (ref && (batch > 1 || std::string(l.name) == "conv3")) continue;
+    for (const auto& l : conv_layers)
+      for (std::size_t batch : {std::size_t(1), std::size_t(32)})
+        for (pass p : {pass::fwd, pass::bwd_data, pass::bwd_weights})
+          for (const auto& impl : impls) {
+            if (impl == "reference" && (threads != 1 || batch > 1 || std::string(l.name) == "conv3"))
+              continue;
             add(impl + "/" + l.name + "_" + pass_name(p) + "_b" + std::to_string(batch) + th,
                 [=](benchmark::State& s) { bm_conv(s, impl, l, p, batch, threads); });
           }
-      for (const auto& l : fc_layers)
-        for (std::size_t batch : {std::size_t(1), std::size_t(32)})
-          for (pass p : {pass::fwd, pass::bwd_data, pass::bwd_weights}) {
-            if (ref && (batch > 1 || p != pass::fwd)) continue;
+    for (const auto& l : fc_layers)
+      for (std::size_t batch : {std::size_t(1), std::size_t(32)})
+        for (pass p : {pass::fwd, pass::bwd_data, pass::bwd_weights})
+          for (const auto& impl : impls) {
+            if (impl == "reference" && (threads != 1 || batch > 1 || p != pass::fwd)) continue;
             add(impl + "/" + l.name + "_" + pass_name(p) + "_b" + std::to_string(batch) + th,
                 [=](benchmark::State& s) { bm_linear(s, impl, l, p, batch, threads); });
           }
-      if (impl == "housenet") {
-        add("housenet/stream_read" + th, [=](benchmark::State& s) { bm_stream_read(s, threads); });
-        add("housenet/infer_b1" + th, [=](benchmark::State& s) { bm_infer(s, threads); });
-        add("housenet/train_step_b32" + th, [=](benchmark::State& s) { bm_train_step(s, threads); });
-      }
-    }
+    add("housenet/stream_read" + th, [=](benchmark::State& s) { bm_stream_read(s, threads); });
+    add("housenet/infer_b1" + th, [=](benchmark::State& s) { bm_infer(s, threads); });
+    add("housenet/train_step_b32" + th, [=](benchmark::State& s) { bm_train_step(s, threads); });
   }
 }
 
@@ -503,6 +503,7 @@ int main(int argc, char** argv) {
       skip_validation = true;
     else
       args.push_back(argv[i]);
+    if (std::strncmp(argv[i], "--benchmark_list_tests", 22) == 0) skip_validation = true;
   }
   int n = int(args.size());
   benchmark::Initialize(&n, args.data());
