@@ -67,6 +67,22 @@ inline std::vector<rect> group_rectangles(const std::vector<rect>& rects, int mi
 namespace detail {
 
 inline int cv_round(double v) { return int(std::lrint(v)); }
+
+// Forces v to be rounded to its type here: an empty asm the compiler cannot see through, so
+// a * b + c is never contracted into one fused multiply-add (GCC contracts across statements
+// with -ffp-contract=fast, its default in GNU mode, whenever the target has FMA, e.g. with
+// -march=native). OpenCV's arithmetic rounds every product; so must ours. Costs no instruction.
+template <class T>
+HOUSENET_ALWAYS_INLINE T fp_round(T v) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
+  __asm__("" : "+x"(v));
+#elif defined(__GNUC__) && defined(__aarch64__)
+  __asm__("" : "+w"(v));
+#elif defined(__GNUC__)
+  __asm__("" : "+m"(v));
+#endif
+  return v;
+}
 inline int cv_round(float v) { return int(std::lrintf(v)); }
 
 struct cascade_rect {
@@ -523,7 +539,7 @@ struct linear_exact_axis {
     lo = 0;
     hi = dst;
     for (int v = 0; v < dst; ++v) {
-      const double f = scale * (double(v) + 0.5) - 0.5;
+      const double f = fp_round(scale * (double(v) + 0.5)) - 0.5;  // softdouble: never fused
       const int iv = int(std::floor(f));
       if (iv >= 0 && src > 1) {
         if (iv < src - 1) {
@@ -753,10 +769,15 @@ __attribute__((target("avx2"))) inline __m256d simd_u32_to_pd(__m128i v) {
 __attribute__((target("avx2"))) inline __m256 simd_haar_left(const std::uint32_t* p, __m256 inv, const simd_node& nd) {
   const __m256 f0 = _mm256_cvtepi32_ps(simd_sum4(p, nd.ofs));
   const __m256 f1 = _mm256_cvtepi32_ps(simd_sum4(p, nd.ofs + 4));
-  __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(nd.w[0]), f0), _mm256_mul_ps(_mm256_set1_ps(nd.w[1]), f1));
+  // each product rounded on its own (no FMA contraction, see fp_round)
+  __m256 a = _mm256_mul_ps(_mm256_set1_ps(nd.w[0]), f0), b = _mm256_mul_ps(_mm256_set1_ps(nd.w[1]), f1);
+  __asm__("" : "+x"(a), "+x"(b));
+  __m256 v = _mm256_add_ps(a, b);
   if (nd.three) {
     const __m256 f2 = _mm256_cvtepi32_ps(simd_sum4(p, nd.ofs + 8));
-    v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_set1_ps(nd.w[2]), f2));
+    __m256 c = _mm256_mul_ps(_mm256_set1_ps(nd.w[2]), f2);
+    __asm__("" : "+x"(c));
+    v = _mm256_add_ps(v, c);
   }
   v = _mm256_mul_ps(v, inv);
   return _mm256_cmp_ps(v, _mm256_set1_ps(nd.thr), _CMP_LT_OQ);
@@ -849,8 +870,11 @@ __attribute__((target("avx2"))) inline void simd_row(const simd_level& S, int y,
       const __m256d s1hi = _mm256_cvtepi32_pd(_mm256_extracti128_si256(s1, 1));
       const __m256d s2lo = simd_u32_to_pd(_mm256_castsi256_si128(s2));
       const __m256d s2hi = simd_u32_to_pd(_mm256_extracti128_si256(s2, 1));
-      const __m256d nflo = _mm256_sub_pd(_mm256_mul_pd(area, s2lo), _mm256_mul_pd(s1lo, s1lo));
-      const __m256d nfhi = _mm256_sub_pd(_mm256_mul_pd(area, s2hi), _mm256_mul_pd(s1hi, s1hi));
+      __m256d alo = _mm256_mul_pd(area, s2lo), blo = _mm256_mul_pd(s1lo, s1lo);
+      __m256d ahi = _mm256_mul_pd(area, s2hi), bhi = _mm256_mul_pd(s1hi, s1hi);
+      __asm__("" : "+x"(alo), "+x"(blo), "+x"(ahi), "+x"(bhi));  // no FMA contraction
+      const __m256d nflo = _mm256_sub_pd(alo, blo);
+      const __m256d nfhi = _mm256_sub_pd(ahi, bhi);
       const __m256d one = _mm256_set1_pd(1.0);
       const __m128 ilo = _mm256_cvtpd_ps(_mm256_div_pd(one, _mm256_sqrt_pd(nflo)));
       const __m128 ihi = _mm256_cvtpd_ps(_mm256_div_pd(one, _mm256_sqrt_pd(nfhi)));
@@ -1069,8 +1093,8 @@ inline void cascade::scan_level(const detail::level_data& L, std::vector<rect>& 
     return int(std::int32_t(p[o[0]] - p[o[1]] - p[o[2]] + p[o[3]]));
   };
   auto haar_value = [&](const std::uint32_t* p, const opt_haar& o, float inv) -> float {
-    float v = o.weight[0] * float(sum4(p, o.ofs[0])) + o.weight[1] * float(sum4(p, o.ofs[1]));
-    if (o.weight[2] != 0.0f) v += o.weight[2] * float(sum4(p, o.ofs[2]));
+    float v = fp_round(o.weight[0] * float(sum4(p, o.ofs[0]))) + fp_round(o.weight[1] * float(sum4(p, o.ofs[1])));
+    if (o.weight[2] != 0.0f) v += fp_round(o.weight[2] * float(sum4(p, o.ofs[2])));
     return v * inv;
   };
   auto lbp_code = [](const std::uint32_t* p, const opt_lbp& f) -> int {
@@ -1090,7 +1114,7 @@ inline void cascade::scan_level(const detail::level_data& L, std::vector<rect>& 
       const std::uint32_t* q = Q + std::size_t(y) * st + x;
       const int s1 = int(std::int32_t(p[n0] - p[n1] - p[n2] + p[n3]));
       const std::uint32_t s2 = q[n0] - q[n1] - q[n2] + q[n3];
-      double nf = area * double(s2) - double(s1) * double(s1);
+      double nf = detail::fp_round(area * double(s2)) - detail::fp_round(double(s1) * double(s1));
       if (!(nf > 0.)) return -1;
       nf = std::sqrt(nf);
       inv = float(1. / nf);
