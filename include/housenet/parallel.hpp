@@ -126,8 +126,9 @@ class thread_pool {
     }
   }
 
-  void worker_loop() {
-    std::size_t seen = 0;
+  // seen: the job generation already handled when this worker starts (workers started by
+  // set_num_threads after earlier jobs must not run those again).
+  void worker_loop(std::size_t seen) {
     for (;;) {
       {
         std::unique_lock<std::mutex> lk(m_);
@@ -146,7 +147,8 @@ class thread_pool {
   void start_workers() {
 #if !HOUSENET_NO_THREADS
     stop_ = false;
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
+    const std::size_t gen = generation_;
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
 #endif
   }
   void stop_workers() {
