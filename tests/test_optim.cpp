@@ -126,9 +126,7 @@ TEST_CASE_TEMPLATE("adam: PyTorch's update with bias correction", T, float, doub
 }
 
 TEST_CASE("optimizer step is independent of the thread count (bitwise)") {
-  // The pool's default count, then 1 (set_num_threads() is only called to go to 1: restarting
-  // pool workers after jobs have run trips UBSan in parallel.hpp, reported); later tests run
-  // serially.
+  // The pool's default count, then 1; later tests run serially.
   std::vector<std::vector<float>> results;
   for (const int threads : {num_threads(), 1}) {
     if (threads != num_threads()) set_num_threads(threads);

@@ -309,8 +309,7 @@ TEST_CASE("predict() on a const model from 4 threads equals the serial result") 
 
 TEST_CASE("determinism: same seed and thread count => identical bits; N vs 1 thread => close") {
   // Runs at the pool's default count (HOUSENET_NUM_THREADS or the cores: 2 here), then at 1, and
-  // leaves it at 1 (the last test of this file). set_num_threads() is only called to go to 1:
-  // restarting pool workers after jobs have run trips UBSan in parallel.hpp (reported).
+  // leaves it at 1 (the last test of this file, so nothing else depends on the count).
   const int n = num_threads();
   const auto run = [](int threads) {
     if (threads != num_threads()) set_num_threads(threads);
