@@ -182,7 +182,7 @@ float train_pass(sequential<float>& net, const tensor<float>& x, const std::vect
   const float loss = float(ce.forward(logits, t));
   ce.backward(dlogits);
   net.zero_grad();
-  net.backward(dlogits);
+  net.backward(dlogits, /*input_grad=*/true);
   return loss;
 }
 

@@ -331,3 +331,26 @@ TEST_CASE("determinism: same seed and thread count => identical bits; N vs 1 thr
   }
   CHECK(diff <= 1e-4 * scale);
 }
+
+TEST_CASE("backward: skipping the input gradient leaves parameter gradients unchanged") {
+  sequential<float> a = small_net(2), b = small_net(2);
+  prng rng(9);
+  tensor<float> x, d;
+  std::vector<int> t;
+  make_batch(rng, 5, x, t);
+  softmax_cross_entropy<float> ce;
+  ce.forward(a.forward(x), t);
+  ce.backward(d);
+  a.zero_grad();
+  a.backward(d, /*input_grad=*/true);
+  double dx_norm = 0;
+  for (float v : a.input_grad()) dx_norm += std::fabs(v);
+  CHECK(dx_norm > 0);
+  CHECK(a[0].input_grad_needed());
+  ce.forward(b.forward(x), t);
+  ce.backward(d);
+  b.zero_grad();
+  b.backward(d);  // training default: no input gradient
+  CHECK_FALSE(b[0].input_grad_needed());
+  for (std::size_t i = 0; i < a.arena_size(); ++i) REQUIRE(b.grads()[i] == a.grads()[i]);
+}

@@ -113,3 +113,10 @@ TEST_CASE("block_range: contiguous, balanced") {
   }
   CHECK(prev == 10);
 }
+
+TEST_CASE("prng: from_state continues the stream") {
+  prng a(11);
+  for (int i = 0; i < 5; ++i) a.next_u64();
+  prng b = prng::from_state(a.state());
+  for (int i = 0; i < 10; ++i) CHECK(a.next_u64() == b.next_u64());
+}

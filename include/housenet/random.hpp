@@ -52,7 +52,14 @@ class prng {
   // An independent generator derived from this one (advances this one by one step).
   prng fork() { return prng(next_u64() ^ 0xD1B54A32D192ED03ull); }
 
+  // The stream position; from_state(g.state()) continues g's stream exactly (a pending
+  // Box-Muller value is dropped, so call it between whole normal() pairs or use uniforms only).
   std::uint64_t state() const { return state_; }
+  static prng from_state(std::uint64_t state) {
+    prng g;
+    g.state_ = state;
+    return g;
+  }
 
  private:
   std::uint64_t state_;

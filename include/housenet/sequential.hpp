@@ -169,8 +169,10 @@ class sequential {
   }
 
   // dloss: gradient of the loss w.r.t. the last output (same shape). Accumulates parameter
-  // gradients; returns the gradient w.r.t. the input of the last forward.
-  const tensor<T>& backward(const tensor<T>& dloss) {
+  // gradients. With input_grad = true also computes the gradient w.r.t. the input of the last
+  // forward (returned, and input_grad()); training does not need it and skips the first layer's
+  // backward-data (the returned tensor's contents are then unspecified).
+  const tensor<T>& backward(const tensor<T>& dloss, bool input_grad = false) {
     require_setup("backward");
     HOUSENET_CHECK(have_forward_, "model: backward() without a forward() before it");
     HOUSENET_CHECK(dloss.shape() == outputs_.back().shape(), "model: backward(): gradient ",
@@ -178,6 +180,7 @@ class sequential {
     const std::size_t L = layers_.size();
     dgrads_[L - 1].resize(dloss.shape());
     if (dloss.size()) std::memcpy(dgrads_[L - 1].data(), dloss.data(), dloss.size() * sizeof(T));
+    layers_[0]->set_input_grad_needed(input_grad);
     for (std::size_t i = L; i-- > 0;) {
       const tensor<T>& x = i == 0 ? input_ : outputs_[i - 1];
       tensor<T>& dx = i == 0 ? dinput_ : dgrads_[i - 1];

@@ -85,7 +85,8 @@ class conv2d : public layer<T> {
     HOUSENET_CHECK(dy.shape() == (shape{d.n, d.k, d.oh, d.ow}), this->name_, ": gradient ",
                    dy.shape().str(), ", expected ", shape{d.n, d.k, d.oh, d.ow}.str());
     dx.resize(x.shape());
-    detail::conv2d_backward_data(d, dy.data(), this->params_[0].value.data(), dx.data());
+    if (this->input_grad_needed())
+      detail::conv2d_backward_data(d, dy.data(), this->params_[0].value.data(), dx.data());
     detail::conv2d_backward_weights(d, x.data(), dy.data(), this->params_[0].grad.data(),
                                     bias_ ? this->params_[1].grad.data() : static_cast<T*>(nullptr));
   }

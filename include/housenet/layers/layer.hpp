@@ -22,7 +22,10 @@
 //                           from several threads at once.
 //   backward(x, y, dy, dx)  x, y are the tensors of the last forward. dx is resized and ASSIGNED;
 //                           parameter gradients are ACCUMULATED (+=), so zero_grad is one memset
-//                           over the arena.
+//                           over the arena. When input_grad_needed() is false (the model's first
+//                           layer while training) a layer may skip dx: it is then resized but
+//                           its contents are unspecified (conv1's backward-data is a third of its
+//                           backward time, for a gradient nobody reads).
 //   config()/kind()/version()  the hyperparameters as "key=value" pairs, the kind tag ("conv2d",
 //                           named after PyTorch) and the layer version: what the model file stores.
 //
@@ -89,6 +92,10 @@ class layer {
   const std::vector<param<T>>& params() const { return params_; }
   std::vector<param<T>>& params() { return params_; }
 
+  // Whether backward must compute dx (default true; see the contract above).
+  bool input_grad_needed() const { return need_dx_; }
+  void set_input_grad_needed(bool need) { need_dx_ = need; }
+
   // "conv2d #3": the prefix of every error message about this layer (set by the model).
   const std::string& name() const { return name_; }
   void set_name(std::string n) { name_ = std::move(n); }
@@ -99,6 +106,7 @@ class layer {
   std::string name_ = "layer";
   shape in_, out_;
   std::vector<param<T>> params_;
+  bool need_dx_ = true;
 
   // Throws "<name>: input AxBxCxD, expected ..." unless x has the sample shape of setup's input.
   void check_input(const tensor<T>& x) const {

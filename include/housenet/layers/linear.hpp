@@ -77,7 +77,7 @@ class linear : public layer<T> {
     HOUSENET_CHECK(dy.shape() == (shape{d.n, d.out}), this->name_, ": gradient ",
                    dy.shape().str(), ", expected ", shape{d.n, d.out}.str());
     dx.resize(x.shape());
-    detail::linear_backward_data(d, dy.data(), this->params_[0].value.data(), dx.data());
+    if (this->input_grad_needed()) detail::linear_backward_data(d, dy.data(), this->params_[0].value.data(), dx.data());
     detail::linear_backward_weights(d, x.data(), dy.data(), this->params_[0].grad.data(),
                                     bias_ ? this->params_[1].grad.data() : static_cast<T*>(nullptr));
   }
