@@ -10,10 +10,14 @@
 //   Requires: lda >= (trans_a ? m : k), ldb >= (trans_b ? k : n), ldc >= n (checked: error).
 //
 // HOW
-//   Loops jc (NC columns) / pc (KC depth) / ic (MC rows) around packed panels: B's KC x NC block
-//   and A's MC x KC block are copied into contiguous, zero-padded micro-panels, then an
-//   MR x NR register-blocked FMA micro-kernel (AVX-512 12x32, AVX2 6x16, scalar 4x8) runs over
-//   them. The float ISA is active_isa() (simd.hpp); double uses the portable kernel.
+//   Loops jc (NC columns) / pc (K in equal blocks of at most KC) / ic (MC rows) around packed
+//   panels: B's KC x NC block and A's MC x KC block are copied into contiguous, zero-padded
+//   micro-panels (AVX-512: 16x16 transposes for the layouts whose k index is contiguous), then
+//   an MR x NR register-blocked FMA micro-kernel (AVX-512 12x32, AVX2 6x16, scalar 4x8) runs
+//   over them: B micro-panel outer / A micro-panel inner (BLIS), or, when the packed B block
+//   fits in L2 (short K), A micro-panel outer so that C is swept along its rows.
+//   The float ISA is active_isa() (simd.hpp); double uses the portable kernel.
+//   Internal extension (gemm_args::row_bias): C[i][j] += bias[i] in the kernel's epilogue.
 //   Small-m products with trans_b (a fully connected layer at batch 1..4) go to a dot-product
 //   path that streams B once at memory bandwidth.
 //   Threads: the library pool splits C into one block of whole MR-row (or NR-column) tiles per
