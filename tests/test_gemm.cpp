@@ -133,6 +133,9 @@ TEST_CASE("sgemm: blocking edges (several KC, MC and NC blocks)") {
     CAPTURE(isa_name(path));
     check_case<float>({false, false, 263, 3100, 5, 0, 0, 0, 1.0, 0.0}, 1, "wide");
     check_case<float>({true, true, 300, 45, 800, 0, 0, 0, 1.0, 1.0}, 2, "deep");
+    // packed B block larger than L2: the B-panel-outer (BLIS) loop order
+    check_case<float>({false, true, 50, 401, 384, 0, 0, 0, 1.0, 0.5}, 1, "blis order");
+    check_case<float>({true, false, 29, 700, 500, 3, 2, 1, 0.5, 0.0}, 2, "blis order, threads");
   }
 }
 

@@ -123,6 +123,7 @@ const conv_dims conv_cases[] = {
     conv_dims::make(1, 2, 3, 3, 2, 3, 3, 3, 0),    // 1x1 output
     conv_dims::make(5, 17, 10, 10, 13, 3, 3, 1, 0),  // conv5-like, odd channels
     conv_dims::make(2, 3, 20, 20, 17, 7, 7, 1, 0),   // conv1-like
+    conv_dims::make(1, 17, 32, 32, 13, 3, 3, 1, 0),  // large packed B: the other GEMM loop order
 };
 
 const linear_dims linear_cases[] = {
