@@ -19,16 +19,25 @@
 
 namespace {
 
+// The per-process scratch folder, removed at exit.
+struct scratch_folder {
+  app::fs::path path;
+  ~scratch_folder() {
+    std::error_code ec;
+    if (!path.empty()) app::fs::remove_all(path, ec);
+  }
+};
+
 app::fs::path scratch() {
-  static const app::fs::path dir = [] {
+  static const scratch_folder dir{[] {
     const char* base = std::getenv("HOUSENET_FUZZ_TMP");
     std::error_code ec;
     const char* dflt = app::fs::is_directory("/dev/shm", ec) ? "/dev/shm" : "/tmp";
     app::fs::path p = app::fs::path(base && *base ? base : dflt) /
                       ("housenet-fuzz-dataset-" + std::to_string(::getpid()));
     return p;
-  }();
-  return dir;
+  }()};
+  return dir.path;
 }
 
 std::string clean(std::string s) {
