@@ -23,12 +23,16 @@
 #  define HOUSENET_NO_THREADS 0
 #endif
 
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#  define HOUSENET_X86_DISPATCH 1
+#else
+#  define HOUSENET_X86_DISPATCH 0
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
-#  define HOUSENET_X86_DISPATCH (defined(__x86_64__) || defined(__i386__))
 #  define HOUSENET_RESTRICT __restrict__
 #  define HOUSENET_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
-#  define HOUSENET_X86_DISPATCH 0
 #  define HOUSENET_RESTRICT
 #  define HOUSENET_ALWAYS_INLINE inline
 #endif
