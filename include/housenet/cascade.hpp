@@ -300,11 +300,12 @@ inline cascade_feature cascade_haar_feature(const xml::document& doc, const xml:
   }
   for (int i = 0; i < f.nrects; ++i) {
     const cascade_rect& r = f.r[i];
+    const long long x = r.x, y = r.y, w = r.w, h = r.h;  // 64-bit: no overflow for any int read
     bool ok;
     if (!f.tilted)
-      ok = r.x >= 0 && r.y >= 0 && r.w > 0 && r.h > 0 && r.x + r.w <= W && r.y + r.h <= H;
+      ok = x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= W && y + h <= H;
     else
-      ok = r.w > 0 && r.h > 0 && r.x - r.h >= 0 && r.y >= 0 && r.x + r.w <= W && r.y + r.w + r.h <= H;
+      ok = w > 0 && h > 0 && x - h >= 0 && y >= 0 && x + w <= W && y + w + h <= H;
     if (!ok)
       doc.fail_at(fe.line, concat("rectangle ", r.x, " ", r.y, " ", r.w, " ", r.h, (f.tilted ? " (tilted)" : ""),
                                   " lies outside the ", W, "x", H, " window"));
@@ -416,7 +417,7 @@ inline void cascade::parse_new(const detail::xml::document& doc, const detail::x
         n.right = cascade_int(doc, in, p[1], "node right");
         n.feature = cascade_int(doc, in, p[2], "node feature index");
         for (int child : {n.left, n.right})
-          if (!((child > k && child < nc) || (child <= 0 && -child <= nc)))
+          if (!((child > k && child < nc) || (child <= 0 && child >= -nc)))  // (no -INT_MIN)
             doc.fail_at(in.line, concat("node ", k, " has child ", child, ", expected a later node (", k + 1, "..", nc - 1,
                                         ") or a leaf (0..-", nc, ")"));
         if (n.feature < 0 || std::size_t(n.feature) >= features_.size())
