@@ -6,7 +6,8 @@
 //   where the element starts. It accepts an optional UTF-8 BOM, the <?xml ... ?> declaration and
 //   other processing instructions, comments and CDATA sections; it rejects DOCTYPE (no entity
 //   expansion, no external references), mismatched or unclosed tags, duplicate attributes,
-//   unknown entities, text outside the root element, nesting deeper than max_depth, and anything
+//   unknown entities, text outside the root element, nesting deeper than max_depth, more than
+//   max_attributes attributes on one element, and anything
 //   after the root element other than whitespace, comments and processing instructions.
 //
 // ERRORS
@@ -32,6 +33,7 @@ namespace detail {
 namespace xml {
 
 constexpr int max_depth = 256;
+constexpr std::size_t max_attributes = 64;  // per element (the duplicate check is quadratic)
 constexpr std::uint32_t npos = 0xffffffffu;
 
 struct element {
@@ -168,6 +170,8 @@ class parser {
           }
           if (pos_ >= s_.size()) fail("unterminated value of attribute " + an);
           advance(1);
+          if (e.attributes.size() >= max_attributes)
+            fail("more than " + std::to_string(max_attributes) + " attributes in <" + e.name + ">");
           for (const auto& a : e.attributes)
             if (a.first == an) fail("duplicate attribute " + an + " in <" + e.name + ">");
           e.attributes.emplace_back(std::move(an), std::move(value));
