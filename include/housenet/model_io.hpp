@@ -44,6 +44,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -470,6 +471,9 @@ decoded<T> decode(const std::uint8_t* data, std::size_t size, const std::string&
   for (std::uint64_t i = 0; i < nlayers; ++i) {
     const std::string& v = expect_key("layer");
     const auto tokens = split(v, ' ');
+    // (bounded: make_layer's duplicate-key check is quadratic in the number of keys)
+    HOUSENET_CHECK(tokens.size() <= 65, f, ": layer ", i + 1, ": ", tokens.size() - 1,
+                   " key=value items (at most 64)");
     const std::size_t slash = tokens[0].find('/');
     std::uint64_t lv = 0;
     HOUSENET_CHECK(slash != std::string::npos && slash > 0 &&
@@ -507,6 +511,8 @@ decoded<T> decode(const std::uint8_t* data, std::size_t size, const std::string&
   rr.skip(r.pos());
   const auto& params = model.parameters();
   std::vector<bool> seen(params.size(), false);
+  std::unordered_map<std::string, std::size_t> by_name;  // one lookup per record, not a scan
+  for (std::size_t j = 0; j < params.size(); ++j) by_name.emplace(params[j].name, j);
   T* arena = model.values().data();
   for (std::uint64_t k = 0; k < nrec; ++k) {
     rr.set_context(concat("record ", k + 1, " "));
@@ -540,9 +546,8 @@ decoded<T> decode(const std::uint8_t* data, std::size_t size, const std::string&
       out.opt_shapes.push_back(s);
       continue;
     }
-    std::size_t idx = params.size();
-    for (std::size_t j = 0; j < params.size(); ++j)
-      if (params[j].name == rname) idx = j;
+    const auto named = by_name.find(rname);
+    const std::size_t idx = named == by_name.end() ? params.size() : named->second;
     HOUSENET_CHECK(idx < params.size(), f, ": record '", rname, "' is not a parameter of the network");
     HOUSENET_CHECK(!seen[idx], f, ": record '", rname, "' appears twice");
     HOUSENET_CHECK(s == params[idx].spec.shape, f, ": record '", rname, "' has dims ", s.str(),
@@ -704,15 +709,17 @@ loaded_checkpoint<T> checkpoint_from_bytes(const void* data, std::size_t size, o
   std::vector<std::pair<std::string, tensor<T>>> fresh;
   const auto slots = opt.state();
   std::vector<bool> used(d.opt_records.size(), false);
+  std::unordered_map<std::string, std::size_t> record_of;  // first record of each name
+  for (std::size_t j = d.opt_records.size(); j-- > 0;) record_of[d.opt_records[j].first] = j;
   for (const auto& slot : slots) {
     tensor<T> t(shape{model.trainable_size()}, T(0));
     std::size_t found = 0;
     for (const param_info& p : model.parameters()) {
       if (!p.spec.trainable) continue;
       const std::string rn = "optimizer." + slot.first + "." + p.name;
-      std::size_t j = 0;
-      while (j < d.opt_records.size() && d.opt_records[j].first != rn) ++j;
-      if (j == d.opt_records.size()) continue;
+      const auto named = record_of.find(rn);
+      if (named == record_of.end()) continue;
+      const std::size_t j = named->second;
       HOUSENET_CHECK(!used[j], f, ": record '", rn, "' appears twice");
       HOUSENET_CHECK(d.opt_shapes[j] == p.spec.shape, f, ": record '", rn, "' has dims ",
                      d.opt_shapes[j].str(), ", the network needs ", p.spec.shape.str());
