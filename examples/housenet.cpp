@@ -81,7 +81,11 @@ static int cmd_train(int argc, char** argv) {
   if (cli.has("threads")) hn::set_num_threads(int(cli.get_int("threads", 1, 1024)));
 
   // 1. The data: every image, resized to the network's input, as one N x 3 x H x W tensor.
-  const app::dataset_index data = app::scan_dataset(cli.args()[0]);
+  app::dataset_index data = app::scan_dataset(cli.args()[0]);
+  if (data.classes.size() < 2)
+    throw app::app_error("train: '" + cli.args()[0] + "' has one class folder ('" + data.classes[0] +
+                         "'); a classifier needs at least two");
+  app::drop_unreadable(data, "train");  // each unreadable file: one warning, then left out
   const std::size_t n = data.samples.size();
   const std::size_t test_count =
       cli.has("test-fraction") ? std::size_t(double(n) * cli.get_double("test-fraction", 0.0, 0.95) + 0.5)
@@ -118,6 +122,15 @@ static int cmd_train(int argc, char** argv) {
                  state.epoch + 1, state.batch);
   }
 
+  // A NaN or infinite loss (or weight) means the training diverged: stop before any of it is
+  // written, so MODEL and MODEL.ckpt keep the last finished epoch.
+  const auto diverged = [&](const std::string& what, int epoch, std::size_t batch) {
+    return app::app_error("train: " + what + " at epoch " + std::to_string(epoch + 1) + ", batch " +
+                          std::to_string(batch) + " (the training diverged: try a lower --lr); stopped, " +
+                          (state.epoch > 0 ? model_path + " and " + ckpt_path + " keep epoch " + std::to_string(state.epoch)
+                                           : std::string("no finished epoch to keep")));
+  };
+
   // 5. The training loop.
   app::install_interrupt_handler();
   const std::size_t interrupt_after = app::env_size("HOUSENET_APP_INTERRUPT_AFTER");  // tests: a Ctrl-C after N batches
@@ -152,6 +165,8 @@ static int cmd_train(int argc, char** argv) {
       // 5b. Forward, loss, backward, step.
       const hn::tensor<float>& logits = net.forward(x);
       const double batch_loss = loss.forward(logits, labels);
+      if (!std::isfinite(batch_loss))
+        throw diverged(std::string("the loss became ") + (std::isnan(batch_loss) ? "NaN" : "infinite"), epoch, b + 1);
       loss.backward(dlogits);
       net.zero_grad();
       net.backward(dlogits);
@@ -186,6 +201,10 @@ static int cmd_train(int argc, char** argv) {
     state.rows.push_back(row);
     bar.finish(row.train_loss, row.train_error, row.test_loss, row.test_error, row.test_balanced_accuracy,
                state.mean_epoch_seconds() * double(opt.epochs - epoch - 1));
+
+    if (!split.test.empty() && !std::isfinite(test.loss)) throw diverged("the test loss became NaN", epoch, batches);
+    for (const float v : net.values())
+      if (!std::isfinite(v)) throw diverged("a weight became NaN or infinite", epoch, batches);
 
     // 5e. What the epoch leaves on disk: the best model, the curves, the checkpoint.
     if (state.best_epoch == 0 || split.test.empty() || row.test_error < state.best_error) {

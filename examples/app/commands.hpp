@@ -239,7 +239,8 @@ inline int cmd_eval(int argc, char** argv) {
   if (cli.help_requested()) return std::cout << cli.help(), 0;
   if (cli.has("threads")) housenet::set_num_threads(int(cli.get_int("threads", 1, 1024)));
   loaded_model m = load_model_or_default(cli.get("model"));
-  const dataset_index data = scan_dataset(cli.args()[0]);
+  dataset_index data = scan_dataset(cli.args()[0]);
+  drop_unreadable(data, "eval");  // each unreadable file: one warning, then left out
   if (data.classes != m.classes) {
     std::string a, b;
     for (const auto& c : data.classes) a += (a.empty() ? "" : ",") + c;

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,26 @@ inline void face_to(const housenet::image& img, const housenet::rect& r, const h
   housenet::to_tensor(face, t);
   HOUSENET_CHECK(t.size() == in.sample_size(), "app: face tensor ", t.shape().str(), ", expected ", in.str());
   std::copy_n(t.data(), t.size(), out);
+}
+
+// Leaves out the samples whose file cannot be read as an image, with one warning line each on
+// stderr ("housenet <command>: skipping: <why>") and a count; throws when no image is left.
+inline std::size_t drop_unreadable(dataset_index& data, const char* command) {
+  std::vector<sample> kept;
+  for (auto& s : data.samples) {
+    try {
+      (void)housenet::load(s.path.string());
+      kept.push_back(std::move(s));
+    } catch (const housenet::error& e) {
+      std::fprintf(stderr, "housenet %s: skipping: %s\n", command, e.what());
+    }
+  }
+  const std::size_t dropped = data.samples.size() - kept.size();
+  data.samples = std::move(kept);
+  if (dropped)
+    std::fprintf(stderr, "housenet %s: %zu unreadable file%s skipped\n", command, dropped, dropped == 1 ? "" : "s");
+  if (data.samples.empty()) throw app_error("no readable image in the class folders");
+  return dropped;
 }
 
 // Every image of the data set, whole, as the network sees it: N x C x H x W.
