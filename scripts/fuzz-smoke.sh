@@ -41,7 +41,7 @@ for t in "${TARGETS[@]}"; do
   log="$B/fuzz-$t.log"
   echo "== fuzz_$t for ${SECONDS_PER_TARGET}s (log: $log)"
   if "$B/fuzz_$t" "${args[@]}" "$B/corpus/$t" > "$log" 2>&1; then
-    grep -E '^#[0-9]+ +DONE' "$log" | tail -1 || true
+    grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true
     grep -E 'stat::number_of_executed_units' "$log" || true
   else
     status=1
