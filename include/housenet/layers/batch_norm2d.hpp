@@ -96,7 +96,9 @@ class batch_norm2d : public layer<T> {
   }
 
   std::string kind() const override { return "batch_norm2d"; }
-  layer_config config() const override { return {{"decay", num(decay_)}, {"eps", num(eps_)}}; }
+  layer_config config() const override {
+    return {{"decay", detail::config_number(decay_)}, {"eps", detail::config_number(eps_)}};
+  }
 
   shape setup(const shape& in) override {
     HOUSENET_CHECK((in.rank() == 4 || in.rank() == 2) && in.sample_size() >= 1, this->name_,
@@ -230,19 +232,6 @@ class batch_norm2d : public layer<T> {
   std::vector<double> mean_, invstd_;  // batch statistics of the last train forward
   bool trained_ = false;               // the last forward was in train mode
 
-  // The shortest of 15..17 significant digits that reads back as exactly v ("0.9", "2e-05").
-  static std::string num(double v) {
-    std::string s;
-    for (int digits = 15; digits <= 17; ++digits) {
-      std::ostringstream os;
-      os.imbue(std::locale::classic());
-      os.precision(digits);
-      os << v;
-      s = os.str();
-      if (std::strtod(s.c_str(), nullptr) == v) break;
-    }
-    return s;
-  }
   void check_bound() const {
     HOUSENET_CHECK(this->params_.size() == 4u, this->name_,
                    ": parameters not bound (call setup, then bind)");

@@ -60,7 +60,7 @@ class dropout : public layer<T> {
 
   std::string kind() const override { return "dropout"; }
   layer_config config() const override {
-    return {{"ratio", num(ratio_)}, {"seed", std::to_string(seed_)}};
+    return {{"ratio", detail::config_number(ratio_)}, {"seed", std::to_string(seed_)}};
   }
 
   shape setup(const shape& in) override {
@@ -118,19 +118,6 @@ class dropout : public layer<T> {
   bool train_ = false;       // the last forward applied a mask
   std::uint64_t step_ = 0;   // ... at this step
 
-  // The shortest of 15..17 significant digits that reads back as exactly v ("0.9", "2e-05").
-  static std::string num(double v) {
-    std::string s;
-    for (int digits = 15; digits <= 17; ++digits) {
-      std::ostringstream os;
-      os.imbue(std::locale::classic());
-      os.precision(digits);
-      os << v;
-      s = os.str();
-      if (std::strtod(s.c_str(), nullptr) == v) break;
-    }
-    return s;
-  }
   // 32-bit key of a step and of a run of 2^32 elements
   std::uint32_t key(std::uint64_t step, std::uint64_t hi) const {
     const std::uint64_t z = detail::mix64(detail::mix64(seed_ ^ 0xD6E8FEB86659FD93ull) + step);
