@@ -6,6 +6,7 @@
 #include <housenet/detail/kernels.hpp>
 #include <housenet/detail/reference.hpp>
 #include <housenet/parallel.hpp>
+#include <housenet/random.hpp>
 #include <housenet/simd.hpp>
 
 #include <cmath>
@@ -19,16 +20,12 @@ using housenet::detail::linear_dims;
 
 namespace {
 
+// deterministic values in [-1, 1), from the library's own generator
 template <class T>
 std::vector<T> random_vec(std::size_t count, std::uint64_t seed) {
   std::vector<T> v(count);
-  std::uint64_t s = seed * 0x9E3779B97F4A7C15ull + 7;
-  for (auto& x : v) {
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    x = T(double(s >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0);
-  }
+  prng g(seed);
+  for (auto& x : v) x = T(g.uniform(-1.0, 1.0));
   return v;
 }
 
