@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -41,9 +42,11 @@ static int cmd_train(int argc, char** argv) {
   app::arg_parser cli("train", "housenet train DATA_DIR -o MODEL [options]",
                       "Trains a network on DATA_DIR/<class>/<image> (any size; resized to the network's input).\n"
                       "MODEL gets the epoch with the lowest test error, MODEL.last the last epoch;\n"
-                      "MODEL.csv and MODEL.svg the learning curves; MODEL.ckpt a resumable checkpoint.\n"
-                      "Ctrl-C stops after the current batch and leaves the checkpoint; --resume goes on\n"
-                      "from it with the same result as an uninterrupted run.");
+                      "MODEL.csv and MODEL.svg the learning curves; MODEL.ckpt a resumable checkpoint,\n"
+                      "written when the training ends, on Ctrl-C, and otherwise at the end of an epoch at\n"
+                      "most every --checkpoint-every seconds (it holds the optimizer state too: 485 MB for\n"
+                      "--arch seed). Ctrl-C stops after the current batch and leaves the checkpoint;\n"
+                      "--resume goes on from it with the same result as an uninterrupted run.");
   cli.option("output", "MODEL", "", "the model file to write (required)", "o")
       .option("arch", "seed|small", "seed", "seed: the blog's network; small: a smaller one")
       .option("epochs", "N", "100", "training epochs")
@@ -60,6 +63,8 @@ static int cmd_train(int argc, char** argv) {
       .flag("balance", "class-weighted loss: each class counts as much as the others")
       .option("seed", "N", "1", "seed of the split, the initialisation, the shuffles and augmentation")
       .option("threads", "N", "", "worker threads (default: HOUSENET_NUM_THREADS or all cores)")
+      .option("checkpoint-every", "SECONDS", "600",
+              "write MODEL.ckpt after an epoch only when this long since the last one (0: every epoch)")
       .flag("resume", "continue from MODEL.ckpt (same options required)")
       .positionals(1, 1);
   cli.parse(argc, argv, 2);
@@ -79,6 +84,8 @@ static int cmd_train(int argc, char** argv) {
   opt.balance = cli.has("balance");
   opt.seed = std::uint64_t(cli.get_int("seed", 0, 0x7fffffffffffffffL));
   if (cli.has("threads")) hn::set_num_threads(int(cli.get_int("threads", 1, 1024)));
+  // When MODEL.ckpt is written, never what it holds: the run's result does not depend on it.
+  const double checkpoint_every = double(cli.get_int("checkpoint-every", 0, 1000000000));
 
   // 1. The data: every image, resized to the network's input, as one N x 3 x H x W tensor.
   app::dataset_index data = app::scan_dataset(cli.args()[0]);
@@ -121,19 +128,27 @@ static int cmd_train(int argc, char** argv) {
     std::fprintf(stderr, "housenet train: resuming %s at epoch %d, batch %zu\n", ckpt_path.c_str(),
                  state.epoch + 1, state.batch);
   }
+  // Where MODEL.ckpt is (for the messages), and when it was last written.
+  std::string ckpt_at = !cli.has("resume") ? std::string()
+                        : state.batch ? "epoch " + std::to_string(state.epoch + 1) + ", batch " + std::to_string(state.batch)
+                                      : "the end of epoch " + std::to_string(state.epoch);
+  auto last_checkpoint = std::chrono::steady_clock::now();
 
   // A NaN or infinite loss (or weight) means the training diverged: stop before any of it is
-  // written, so MODEL and MODEL.ckpt keep the last finished epoch.
+  // written, so MODEL keeps the best finished epoch and MODEL.ckpt the last one it was written at.
   const auto diverged = [&](const std::string& what, int epoch, std::size_t batch) {
+    std::string kept;
+    if (state.best_epoch > 0) kept = model_path + " keeps epoch " + std::to_string(state.best_epoch) + " (the best)";
+    if (!ckpt_at.empty()) kept += (kept.empty() ? "" : ", ") + ckpt_path + " holds " + ckpt_at;
     return app::app_error("train: " + what + " at epoch " + std::to_string(epoch + 1) + ", batch " +
                           std::to_string(batch) + " (the training diverged: try a lower --lr); stopped, " +
-                          (state.epoch > 0 ? model_path + " and " + ckpt_path + " keep epoch " + std::to_string(state.epoch)
-                                           : std::string("no finished epoch to keep")));
+                          (kept.empty() ? std::string("no finished epoch to keep") : kept));
   };
 
   // 5. The training loop.
   app::install_interrupt_handler();
   const std::size_t interrupt_after = app::env_size("HOUSENET_APP_INTERRUPT_AFTER");  // tests: a Ctrl-C after N batches
+  const std::size_t crash_after = app::env_size("HOUSENET_APP_CRASH_AFTER_EPOCH");     // tests: a kill -9 after epoch N
   std::size_t batches_run = 0;
   app::progress_bar bar;
   hn::tensor<float> x, dlogits;
@@ -206,7 +221,8 @@ static int cmd_train(int argc, char** argv) {
     for (const float v : net.values())
       if (!std::isfinite(v)) throw diverged("a weight became NaN or infinite", epoch, batches);
 
-    // 5e. What the epoch leaves on disk: the best model, the curves, the checkpoint.
+    // 5e. What the epoch leaves on disk: the best model, the curves and (the last epoch, or
+    //     --checkpoint-every seconds after the last one) the checkpoint.
     if (state.best_epoch == 0 || split.test.empty() || row.test_error < state.best_error) {
       state.best_epoch = row.epoch;
       state.best_error = row.test_error;
@@ -216,7 +232,12 @@ static int cmd_train(int argc, char** argv) {
     app::write_file_atomic(model_path + ".svg",
                            app::curves_svg(state.rows, "housenet train: " + opt.arch + ", " + opt.split + " split"));
     state.next_epoch(epoch + 1);
-    app::save_checkpoint(ckpt_path, opt, net, *optim, data.classes, state);
+    if (epoch + 1 == opt.epochs || checkpoint_every == 0 || app::seconds_since(last_checkpoint) >= checkpoint_every) {
+      app::save_checkpoint(ckpt_path, opt, net, *optim, data.classes, state);
+      last_checkpoint = std::chrono::steady_clock::now();
+      ckpt_at = "the end of epoch " + std::to_string(epoch + 1);
+    }
+    if (crash_after && std::size_t(epoch + 1) == crash_after) std::_Exit(137);
   }
 
   // 6. The last epoch's model beside the best one.

@@ -129,6 +129,26 @@ cmp m.hsnt.last r.hsnt.last || fail "resume: last model differs from the uninter
 cmp m.hsnt r.hsnt || fail "resume: best model differs from the uninterrupted run"
 diff <(cut -d, -f1-5,7 m.hsnt.csv) <(cut -d, -f1-5,7 r.hsnt.csv) || fail "resume: curves differ"
 
+step "train: MODEL.ckpt at the end, and after an epoch only when --checkpoint-every says so"
+[[ -s m.hsnt.ckpt ]] || fail "checkpoint: not written at the end of the run"
+# HOUSENET_APP_CRASH_AFTER_EPOCH=N: the process dies (no Ctrl-C handling) after epoch N's files.
+set +e
+HOUSENET_APP_CRASH_AFTER_EPOCH=2 "$HN" train synth -o k.hsnt "${common[@]}" --checkpoint-every 100000 2> crash.txt
+rc=$?
+set -e
+[[ $rc -eq 137 ]] || { cat crash.txt; fail "crash hook: exit status $rc"; }
+[[ -s k.hsnt && $(wc -l < k.hsnt.csv) -eq 3 ]] || fail "crash: MODEL and MODEL.csv are still written every epoch"
+[[ ! -e k.hsnt.ckpt ]] || fail "checkpoint: written after epoch 1 or 2 although --checkpoint-every 100000"
+set +e
+HOUSENET_APP_CRASH_AFTER_EPOCH=2 "$HN" train synth -o c.hsnt "${common[@]}" --checkpoint-every 0 2> crash0.txt
+rc=$?
+set -e
+[[ $rc -eq 137 && -s c.hsnt.ckpt ]] || fail "checkpoint: --checkpoint-every 0 did not write it after epoch 2"
+"$HN" train synth -o c.hsnt "${common[@]}" --resume 2> resume0.txt || { cat resume0.txt; fail "resume after a crash"; }
+grep -q "resuming c.hsnt.ckpt at epoch 3, batch 0" resume0.txt || { cat resume0.txt; fail "resume: not from epoch 3"; }
+cmp m.hsnt.last c.hsnt.last || fail "resume after a crash: last model differs from the uninterrupted run"
+cmp m.hsnt c.hsnt || fail "resume after a crash: best model differs from the uninterrupted run"
+
 step "eval --json"
 "$HN" eval synth -m m.hsnt --json > eval.json
 cat eval.json
