@@ -86,31 +86,32 @@ static int cmd_train(int argc, char** argv) {
   if (cli.has("threads")) hn::set_num_threads(int(cli.get_int("threads", 1, 1024)));
   // When MODEL.ckpt is written, never what it holds: the run's result does not depend on it.
   const double checkpoint_every = double(cli.get_int("checkpoint-every", 0, 1000000000));
+  const double test_fraction = cli.has("test-fraction") ? cli.get_double("test-fraction", 0.0, 0.95) : -1.0;
+  const std::size_t test_count_option = std::size_t(cli.get_int("test-count", 0, 1000000000));
+  if (cli.has("folds") != cli.has("fold")) cli.fail("--folds and --fold go together");
+  const std::size_t folds = cli.has("folds") ? std::size_t(cli.get_int("folds", 2, 1000)) : 0;
+  const std::size_t fold = cli.has("fold") ? std::size_t(cli.get_int("fold", 1, 1000)) : 0;
 
   // 1. The data: every image, resized to the network's input, as one N x 3 x H x W tensor.
   app::dataset_index data = app::scan_dataset(cli.args()[0]);
   if (data.classes.size() < 2)
     throw app::app_error("train: '" + cli.args()[0] + "' has one class folder ('" + data.classes[0] +
                          "'); a classifier needs at least two");
-  app::drop_unreadable(data, "train");  // each unreadable file: one warning, then left out
-  const std::size_t n = data.samples.size();
-  const std::size_t test_count =
-      cli.has("test-fraction") ? std::size_t(double(n) * cli.get_double("test-fraction", 0.0, 0.95) + 0.5)
-                               : std::size_t(cli.get_int("test-count", 0, 1000000000));
-  if (cli.has("folds") != cli.has("fold")) cli.fail("--folds and --fold go together");
-  const app::split split =
-      cli.has("folds") ? app::fold_split(data, std::size_t(cli.get_int("folds", 2, 1000)),
-                                         std::size_t(cli.get_int("fold", 1, 1000)), opt.split == "group", opt.seed)
-                       : app::split_dataset(data, test_count, opt.split == "group", opt.seed);
-  opt.data_signature = app::dataset_signature(data, split);
-
   hn::sequential<float> net = app::make_network(opt.arch, data.classes.size(), opt.seed);
   const hn::shape in = net.input_shape();  // 1 x 3 x 100 x 100 for both architectures
+  // Each image decoded once; each unreadable file: one warning, then left out.
+  hn::tensor<float> images = app::load_faces(data, in, "train");  // N x 3 x H x W in [0, 1]
+  const std::size_t sample = in.sample_size();
+  const std::size_t n = data.samples.size();
+  const std::size_t test_count =
+      test_fraction >= 0 ? std::size_t(double(n) * test_fraction + 0.5) : test_count_option;
+  const app::split split = folds ? app::fold_split(data, folds, fold, opt.split == "group", opt.seed)
+                                 : app::split_dataset(data, test_count, opt.split == "group", opt.seed);
+  opt.data_signature = app::dataset_signature(data, split);
+
   std::fprintf(stderr, "housenet train: %zu classes, %zu images (%zu train, %zu test, %s split), %s network, %zu parameters\n",
                data.classes.size(), n, split.train.size(), split.test.size(), opt.split.c_str(),
                opt.arch.c_str(), net.num_params());
-  hn::tensor<float> images = app::load_faces(data, in);  // N x 3 x H x W in [0, 1]
-  const std::size_t sample = in.sample_size();
 
   // 2. The loss: softmax cross-entropy, optionally weighted per class (--balance).
   //    With --balance each class weighs N / (K * n_class): the classes count equally.

@@ -240,7 +240,8 @@ inline int cmd_eval(int argc, char** argv) {
   if (cli.has("threads")) housenet::set_num_threads(int(cli.get_int("threads", 1, 1024)));
   loaded_model m = load_model_or_default(cli.get("model"));
   dataset_index data = scan_dataset(cli.args()[0]);
-  drop_unreadable(data, "eval");  // each unreadable file: one warning, then left out
+  // Each image decoded once; each unreadable file: one warning, then left out.
+  const housenet::tensor<float> images = load_faces(data, m.net.input_shape(), "eval");
   if (data.classes != m.classes) {
     std::string a, b;
     for (const auto& c : data.classes) a += (a.empty() ? "" : ",") + c;
@@ -248,7 +249,6 @@ inline int cmd_eval(int argc, char** argv) {
     throw app_error("eval: '" + cli.args()[0] + "' has " + std::to_string(data.classes.size()) + " classes (" + a +
                     "), the model has " + std::to_string(m.classes.size()) + " (" + b + ")");
   }
-  const housenet::tensor<float> images = load_faces(data, m.net.input_shape());
   std::vector<std::size_t> all(data.samples.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   const eval_result r = evaluate(m.net, images, data, all);

@@ -2,8 +2,9 @@
 // the loss, and scoring a data set.
 //
 //   make_network(arch, classes, seed)      "seed" (the blog's network) or "small"
-//   load_faces(data, input_shape)          every image of the data set, resized to the network's
-//                                          input, RGB in [0, 1]: one N x 3 x H x W tensor
+//   load_faces(data, input_shape, command) every image of the data set, decoded once and resized
+//                                          to the network's input, RGB in [0, 1]: one N x 3 x H x W
+//                                          tensor; unreadable files warned about and left out
 //   face_tensor(img, input_shape)          one image the same way (sort)
 //   softmax_cross_entropy(...)             per-class weighted, numerically stable (log-sum-exp)
 //   evaluate(net, images, data, indices)   eval-mode loss, error rate and predictions
@@ -59,34 +60,35 @@ inline void face_to(const housenet::image& img, const housenet::rect& r, const h
   std::copy_n(t.data(), t.size(), out);
 }
 
-// Leaves out the samples whose file cannot be read as an image, with one warning line each on
-// stderr ("housenet <command>: skipping: <why>") and a count; throws when no image is left.
-inline std::size_t drop_unreadable(dataset_index& data, const char* command) {
+// Every readable image of the data set, whole, as the network sees it: N x C x H x W. Each file
+// is read and decoded once. A file that cannot be read as an image gets one warning line on stderr
+// ("housenet <command>: skipping: <why>") and is left out of data.samples (the others keep their
+// order and labels); a count follows the warnings. Throws when no image is left.
+inline housenet::tensor<float> load_faces(dataset_index& data, const housenet::shape& in, const char* command) {
+  const std::size_t per_image = in.sample_size();
+  housenet::tensor<float> all(in.with_n(data.samples.size()));
   std::vector<sample> kept;
+  kept.reserve(data.samples.size());
   for (auto& s : data.samples) {
+    housenet::image img;
     try {
-      (void)housenet::load(s.path.string());
-      kept.push_back(std::move(s));
+      img = housenet::load(s.path.string());
     } catch (const housenet::error& e) {
       std::fprintf(stderr, "housenet %s: skipping: %s\n", command, e.what());
+      continue;
     }
+    face_to(img, housenet::rect{0, 0, img.width(), img.height()}, in, all.data() + kept.size() * per_image);
+    kept.push_back(std::move(s));
   }
   const std::size_t dropped = data.samples.size() - kept.size();
   data.samples = std::move(kept);
   if (dropped)
     std::fprintf(stderr, "housenet %s: %zu unreadable file%s skipped\n", command, dropped, dropped == 1 ? "" : "s");
   if (data.samples.empty()) throw app_error("no readable image in the class folders");
-  return dropped;
-}
-
-// Every image of the data set, whole, as the network sees it: N x C x H x W.
-inline housenet::tensor<float> load_faces(const dataset_index& data, const housenet::shape& in) {
-  housenet::tensor<float> all(in.with_n(data.samples.size()));
-  for (std::size_t i = 0; i < data.samples.size(); ++i) {
-    const housenet::image img = housenet::load(data.samples[i].path.string());
-    face_to(img, housenet::rect{0, 0, img.width(), img.height()}, in, all.data() + i * in.sample_size());
-  }
-  return all;
+  if (!dropped) return all;
+  housenet::tensor<float> out(in.with_n(data.samples.size()));
+  std::copy_n(all.data(), out.size(), out.data());
+  return out;
 }
 
 // The house colours (by class name, case-insensitive); other classes get a fixed palette.

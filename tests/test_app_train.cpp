@@ -1,0 +1,96 @@
+// Unit tests of the housenet app's training side (examples/app/faces.hpp, checkpoint.hpp): loading
+// a data set folder (one decode per file, unreadable files left out), the eval JSON, and the
+// checkpoint's hand-editable fields.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <housenet/image.hpp>
+#include <housenet/model_io.hpp>
+
+#include "../examples/app/checkpoint.hpp"
+#include "../examples/app/dataset.hpp"
+#include "../examples/app/faces.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct scratch {
+  fs::path dir;
+  explicit scratch(const std::string& name)
+      : dir(fs::temp_directory_path() / ("housenet_test_app_train_" + name + "_" + std::to_string(::getpid()))) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~scratch() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  std::string operator()(const std::string& rel) const { return (dir / rel).string(); }
+};
+
+housenet::image solid(int w, int h, std::uint8_t v) {
+  housenet::image img(w, h, 3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) img.at(x, y, c) = std::uint8_t(v + 10 * c + (x + y) % 7);
+  return img;
+}
+
+void write_text(const std::string& path, const std::string& s) { std::ofstream(path, std::ios::binary) << s; }
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("load_faces: one tensor of the readable images; unreadable ones left out, order and labels kept") {
+  scratch d("load");
+  fs::create_directories(d.dir / "a");
+  fs::create_directories(d.dir / "b");
+  housenet::save(solid(20, 16, 10), d("a/a1.png"));
+  write_text(d("a/a2.png"), "not an image");
+  housenet::save(solid(30, 30, 100), d("a/a3.png"));
+  write_text(d("b/b1.png"), "");
+  housenet::save(solid(12, 40, 200), d("b/b2.png"));
+  app::dataset_index data = app::scan_dataset(d.dir);
+  REQUIRE(data.samples.size() == 5);
+  const housenet::shape in{1, 3, 8, 8};
+  const housenet::tensor<float> t = app::load_faces(data, in, "test");
+  REQUIRE(data.samples.size() == 3);
+  CHECK(data.samples[0].path.filename() == "a1.png");
+  CHECK(data.samples[1].path.filename() == "a3.png");
+  CHECK(data.samples[2].path.filename() == "b2.png");
+  CHECK(data.samples[0].label == 0);
+  CHECK(data.samples[1].label == 0);
+  CHECK(data.samples[2].label == 1);
+  CHECK(t.shape() == in.with_n(3));
+  // Row i is exactly what face_to makes of sample i's file.
+  for (std::size_t i = 0; i < 3; ++i) {
+    const housenet::image img = housenet::load(data.samples[i].path.string());
+    std::vector<float> one(in.sample_size());
+    app::face_to(img, housenet::rect{0, 0, img.width(), img.height()}, in, one.data());
+    CHECK(std::equal(one.begin(), one.end(), t.data() + i * in.sample_size()));
+  }
+
+  // Nothing readable: one clear error.
+  scratch e("none");
+  fs::create_directories(e.dir / "a");
+  write_text(e("a/x.png"), "nope");
+  app::dataset_index bad = app::scan_dataset(e.dir);
+  CHECK(error_of([&] { app::load_faces(bad, in, "test"); }) == "no readable image in the class folders");
+}
