@@ -71,6 +71,7 @@ static int cmd_train(int argc, char** argv) {
   if (cli.help_requested()) return std::cout << cli.help(), 0;
   const std::string model_path = cli.get("output");
   if (model_path.empty()) cli.fail("-o MODEL is required");
+  app::check_writable(model_path);  // a missing or read-only folder: said now, not after epoch 1
 
   app::train_options opt;  // everything that must match when resuming
   opt.arch = cli.get_choice("arch", {"seed", "small"});

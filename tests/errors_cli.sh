@@ -102,16 +102,20 @@ row "empty data folder" "housenet: 'empty' has no class sub-folders (expected DA
 if [[ $rc -ne 0 && $(wc -l < err.txt) -eq 1 && "$(cat err.txt)" == "housenet: image: cannot write 'no/dir/x.png': cannot create no/dir/x.png.tmp-"* ]]; then
   echo "ok   missing output directory (sort): $(cat err.txt)"
 else echo "FAIL missing output directory (sort): exit $rc: $(cat err.txt)"; failures=$((failures + 1)); fi
-last_line "missing output directory (train)" \
+row "missing output directory (train, said before loading the data)" \
   "housenet: no/dir/m.hsnt: cannot create a temporary file next to it: No such file or directory" \
   "$HN" train synth -o no/dir/m.hsnt --arch small --epochs 1 --test-count 2 --threads 1
+row "missing output directory (train): checked before the data folder is looked at" \
+  "housenet: no/dir/m.hsnt: cannot create a temporary file next to it: No such file or directory" \
+  "$HN" train no-such-data -o no/dir/m.hsnt --arch small --epochs 1
 "$HN" sort "$SAMPLE" -m m.hsnt -o $RO/x.png > out.txt 2> err.txt; rc=$?
 if [[ $rc -ne 0 && $(wc -l < err.txt) -eq 1 && "$(cat err.txt)" == "housenet: image: cannot write '$RO/x.png': cannot create $RO/x.png.tmp-"* ]]; then
   echo "ok   read-only output path (sort): $(cat err.txt)"
 else echo "FAIL read-only output path (sort): exit $rc: $(cat err.txt)"; failures=$((failures + 1)); fi
 "$HN" train synth -o $RO/m.hsnt --arch small --epochs 1 --test-count 2 --threads 1 > out.txt 2> err.txt; rc=$?
-if [[ $rc -ne 0 && "$(tail -n 1 err.txt)" == "housenet: $RO/m.hsnt: cannot create a temporary file next to it: "* ]]; then
-  echo "ok   read-only output path (train): $(tail -n 1 err.txt)"
+if [[ $rc -eq 1 && $(wc -l < err.txt) -eq 1 && "$(cat err.txt)" == "housenet: $RO/m.hsnt: cannot create a temporary file next to it: "* ]] &&
+   ! ls $RO/m.hsnt* > /dev/null 2>&1; then
+  echo "ok   read-only output path (train, said before loading the data): $(cat err.txt)"
 else echo "FAIL read-only output path (train): exit $rc: $(cat err.txt)"; failures=$((failures + 1)); fi
 
 # unreadable files mixed in (crop): skipped with one warning each, counted in the table, exit 0
@@ -126,6 +130,8 @@ else
 fi
 
 # data folder with one class (train)
+row "output path is a folder (train)" "housenet: synth: is a folder (expected a file name)" \
+  "$HN" train synth -o synth --arch small --epochs 1
 row "data folder with one class" \
   "housenet: train: 'one' has one class folder ('only'); a classifier needs at least two" \
   "$HN" train one -o one.hsnt --arch small --epochs 1 --test-count 0

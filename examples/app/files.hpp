@@ -3,6 +3,7 @@
 //   write_file_atomic(path, bytes)   temp file in the same folder, fsync, rename: a reader (or a
 //                                    crash, or Ctrl-C) sees the old file or the new one, never half.
 //   read_file(path)                  the whole file, or app_error.
+//   check_writable(path)             app_error unless a file can be written at path (tried).
 //   file_hash(bytes)                 64-bit FNV-1a; used with the size to find exact duplicates.
 //   is_image_name(path)              by extension (png, jpg, jpeg, bmp, ppm, pgm, pnm, tga, gif).
 //   find_data_file(name)             the bundled data (cascade, default model, samples): see below.
@@ -66,6 +67,19 @@ inline void write_file_atomic(const std::string& path, const std::string& bytes)
     ::unlink(tmp.c_str());
     throw app_error("cannot write '" + path + "': " + why);
   }
+}
+
+// Fails early, before any work, when no file can be written at path: a folder there, or its folder
+// missing or read-only (tried by creating and removing a temporary file beside it). The message is
+// the one the library's writers give: "<path>: cannot create a temporary file next to it: <why>".
+inline void check_writable(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw app_error(path + ": is a folder (expected a file name)");
+  const std::string tmp = path + ".tmp-check-" + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw app_error(path + ": cannot create a temporary file next to it: " + std::strerror(errno));
+  ::close(fd);
+  ::unlink(tmp.c_str());
 }
 
 inline std::uint64_t file_hash(const std::string& bytes) {
