@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,8 @@ static int cmd_train(int argc, char** argv) {
   app::arg_parser cli("train", "housenet train DATA_DIR -o MODEL [options]",
                       "Trains a network on DATA_DIR/<class>/<image> (any size; resized to the network's input).\n"
                       "MODEL gets the epoch with the lowest test error, MODEL.last the last epoch;\n"
-                      "MODEL.csv and MODEL.svg the learning curves; MODEL.ckpt a resumable checkpoint,\n"
+                      "MODEL.csv and MODEL.svg the learning curves; MODEL.test.json the last epoch's\n"
+                      "confusion matrix on the test side (eval --json's object); MODEL.ckpt a resumable checkpoint,\n"
                       "written when the training ends, on Ctrl-C, and otherwise at the end of an epoch at\n"
                       "most every --checkpoint-every seconds (it holds the optimizer state too: 485 MB for\n"
                       "--arch seed). Ctrl-C stops after the current batch and leaves the checkpoint;\n"
@@ -154,6 +156,7 @@ static int cmd_train(int argc, char** argv) {
   std::size_t batches_run = 0;
   app::progress_bar bar;
   hn::tensor<float> x, dlogits;
+  std::optional<app::eval_result> last_test;  // the test side at the last epoch run
   std::vector<int> labels;
   const std::size_t batches = (split.train.size() + opt.batch - 1) / opt.batch;
   for (int epoch = state.epoch; epoch < opt.epochs; ++epoch) {
@@ -207,6 +210,7 @@ static int cmd_train(int argc, char** argv) {
 
     // 5d. The test side, in eval mode (batch norm running statistics, no dropout).
     const app::eval_result test = app::evaluate(net, images, data, split.test);
+    last_test = test;
     app::epoch_row row;
     row.epoch = epoch + 1;
     row.train_loss = state.seen ? state.loss_sum / double(state.seen) : 0.0;
@@ -242,8 +246,17 @@ static int cmd_train(int argc, char** argv) {
     if (crash_after && std::size_t(epoch + 1) == crash_after) std::_Exit(137);
   }
 
-  // 6. The last epoch's model beside the best one.
+  // 6. The last epoch's model beside the best one, and its confusion matrix on the test side:
+  //    MODEL.test.json, the object `housenet eval --json` prints (none without a test side).
   app::save_model(net, data.classes, model_path + ".last");
+  const std::string test_json = model_path + ".test.json";
+  if (!split.test.empty()) {
+    if (!last_test) last_test = app::evaluate(net, images, data, split.test);  // a finished run resumed
+    app::write_file_atomic(test_json, app::eval_json(app::summarize(*last_test, data, split.test), data.classes) + "\n");
+  } else {
+    std::error_code ec;
+    app::fs::remove(test_json, ec);  // not one of an earlier run with a test side
+  }
   double total = 0;
   for (const auto& r : state.rows) total += r.seconds;
   const app::epoch_row& best = state.rows.at(std::size_t(state.best_epoch - 1));

@@ -120,6 +120,16 @@ for f in m.hsnt m.hsnt.last m.hsnt.csv m.hsnt.svg; do [[ -s $f ]] || fail "train
 [[ $(head -1 m.hsnt.csv) == "epoch,train_loss,train_error,test_loss,test_error,seconds,test_balanced_accuracy" ]] || fail "train: csv header"
 [[ $(wc -l < m.hsnt.csv) -eq 4 ]] || fail "train: csv rows"
 grep -q '<svg' m.hsnt.svg || fail "train: svg"
+# MODEL.test.json: eval --json's object for the test side at the last epoch, one line.
+[[ -s m.hsnt.test.json && $(wc -l < m.hsnt.test.json) -eq 1 ]] || fail "train: m.hsnt.test.json missing or not one line"
+cat m.hsnt.test.json
+check_json m.hsnt.test.json accuracy balanced_accuracy per_class confusion classes
+grep -q '"classes": \["bright", "dark"\]' m.hsnt.test.json || fail "train: test.json class names"
+tested=$(sed -n 's/.* train, \([0-9]*\) test, .*/\1/p' train.txt)
+in_matrix=$(grep -o '"confusion": \[[][0-9, ]*\]' m.hsnt.test.json | grep -o '[0-9][0-9]*' | awk '{s += $1} END {print s + 0}')
+[[ -n $tested && $tested -gt 0 && $in_matrix -eq $tested ]] ||
+  fail "train: the confusion matrix holds $in_matrix images, train printed ${tested:-nothing} test images"
+echo "   ok: the confusion matrix holds the $tested test images"
 
 step "train: interrupted after 2 batches, then --resume: the same files byte for byte"
 HOUSENET_APP_INTERRUPT_AFTER=2 "$HN" train synth -o r.hsnt "${common[@]}" 2> int.txt && fail "interrupt: exit 0"
@@ -127,6 +137,7 @@ HOUSENET_APP_INTERRUPT_AFTER=2 "$HN" train synth -o r.hsnt "${common[@]}" 2> int
 "$HN" train synth -o r.hsnt "${common[@]}" --resume 2> resume.txt || { cat resume.txt; fail "resume"; }
 cmp m.hsnt.last r.hsnt.last || fail "resume: last model differs from the uninterrupted run"
 cmp m.hsnt r.hsnt || fail "resume: best model differs from the uninterrupted run"
+cmp m.hsnt.test.json r.hsnt.test.json || fail "resume: test.json differs from the uninterrupted run"
 diff <(cut -d, -f1-5,7 m.hsnt.csv) <(cut -d, -f1-5,7 r.hsnt.csv) || fail "resume: curves differ"
 
 step "train: MODEL.ckpt at the end, and after an epoch only when --checkpoint-every says so"
@@ -148,6 +159,11 @@ set -e
 grep -q "resuming c.hsnt.ckpt at epoch 3, batch 0" resume0.txt || { cat resume0.txt; fail "resume: not from epoch 3"; }
 cmp m.hsnt.last c.hsnt.last || fail "resume after a crash: last model differs from the uninterrupted run"
 cmp m.hsnt c.hsnt || fail "resume after a crash: best model differs from the uninterrupted run"
+
+step "train --test-count 0: no MODEL.test.json (an earlier one removed)"
+echo '{}' > z.hsnt.test.json
+"$HN" train synth -o z.hsnt --arch small --epochs 1 --batch 8 --test-count 0 --threads 2 2> z.txt || { cat z.txt; fail "train --test-count 0"; }
+[[ -s z.hsnt && ! -e z.hsnt.test.json ]] || fail "train --test-count 0: z.hsnt.test.json exists"
 
 step "eval --json"
 "$HN" eval synth -m m.hsnt --json > eval.json

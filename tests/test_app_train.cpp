@@ -94,3 +94,21 @@ TEST_CASE("load_faces: one tensor of the readable images; unreadable ones left o
   app::dataset_index bad = app::scan_dataset(e.dir);
   CHECK(error_of([&] { app::load_faces(bad, in, "test"); }) == "no readable image in the class folders");
 }
+
+TEST_CASE("summarize + eval_json: the one line of eval --json and MODEL.test.json") {
+  app::dataset_index data;
+  data.classes = {"a", "b", "c"};
+  for (int label : {0, 0, 1, 1, 1, 0}) data.samples.push_back({fs::path("x.png"), label, "x"});
+  const std::vector<std::size_t> idx = {0, 2, 3, 4, 5};  // sample 1 not scored
+  app::eval_result r;
+  r.predicted = {0, 1, 0, 1, 1};  // true: 0 1 1 1 0
+  r.error = 2.0 / 5.0;
+  r.loss = 0.5;
+  const app::eval_summary s = app::summarize(r, data, idx);
+  CHECK(s.confusion == std::vector<std::vector<std::size_t>>{{1, 1, 0}, {1, 2, 0}, {0, 0, 0}});
+  CHECK(s.per_class_images == std::vector<std::size_t>{2, 3, 0});
+  CHECK(s.balanced_accuracy == doctest::Approx((0.5 + 2.0 / 3.0) / 2));  // c has no image: not counted
+  CHECK(app::eval_json(s, data.classes) ==
+        R"({"accuracy": 0.6, "balanced_accuracy": 0.583333, "per_class": {"a": 0.5, "b": 0.666667, "c": null}, )"
+        R"("confusion": [[1, 1, 0], [1, 2, 0], [0, 0, 0]], "classes": ["a", "b", "c"], "images": 5, "loss": 0.5})");
+}

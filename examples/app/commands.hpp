@@ -232,7 +232,7 @@ inline int cmd_eval(int argc, char** argv) {
                  "classes): accuracy, balanced accuracy (the mean of the per-class accuracies, which an\n"
                  "always-the-largest-class guess cannot inflate), per-class accuracy, confusion matrix.");
   cli.option("model", "MODEL", "", "the model file (default: the bundled one)", "m")
-      .flag("json", "one JSON line: accuracy, balanced_accuracy, per_class, confusion, classes")
+      .flag("json", "one JSON line: accuracy, balanced_accuracy, per_class, confusion, classes, images, loss")
       .option("threads", "N", "", "worker threads");
   cli.positionals(1, 1);
   cli.parse(argc, argv, 2);
@@ -251,46 +251,19 @@ inline int cmd_eval(int argc, char** argv) {
   }
   std::vector<std::size_t> all(data.samples.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  const eval_result r = evaluate(m.net, images, data, all);
+  const eval_summary r = summarize(evaluate(m.net, images, data, all), data, all);
   const std::size_t k = data.classes.size();
-  std::vector<std::vector<std::size_t>> confusion(k, std::vector<std::size_t>(k, 0));
-  for (std::size_t i = 0; i < all.size(); ++i) ++confusion[std::size_t(data.samples[i].label)][std::size_t(r.predicted[i])];
-  std::vector<double> per_class(k, 0.0);
-  double balanced = 0;
-  std::size_t present = 0;
-  for (std::size_t c = 0; c < k; ++c) {
-    std::size_t n = 0;
-    for (std::size_t p = 0; p < k; ++p) n += confusion[c][p];
-    per_class[c] = n ? double(confusion[c][c]) / double(n) : std::nan("");
-    if (n) balanced += per_class[c], ++present;
-  }
-  balanced = present ? balanced / double(present) : 0.0;
-  const double accuracy = 1.0 - r.error;
   if (cli.has("json")) {
-    json_writer j;
-    j.begin_object().field("accuracy", accuracy).field("balanced_accuracy", balanced).key("per_class").begin_object();
-    for (std::size_t c = 0; c < k; ++c) j.field(data.classes[c], per_class[c]);
-    j.end_object().key("confusion").begin_array();
-    for (const auto& rowv : confusion) {
-      j.begin_array();
-      for (std::size_t v : rowv) j.value(v);
-      j.end_array();
-    }
-    j.end_array().key("classes").begin_array();
-    for (const auto& c : data.classes) j.value(c);
-    j.end_array().field("images", all.size()).field("loss", r.loss).end_object();
-    std::cout << j.str() << "\n";
+    std::cout << eval_json(r, data.classes) << "\n";
     return 0;
   }
   std::printf("%zu images, %zu classes\naccuracy          %.3f\nbalanced accuracy %.3f   (mean of the per-class accuracies)\n"
               "mean loss         %.4f\n\n",
-              all.size(), k, accuracy, balanced, r.loss);
+              r.images, k, r.accuracy, r.balanced_accuracy, r.loss);
   std::printf("%-16s %8s %8s   confusion (rows: true class, columns: predicted)\n", "class", "images", "accuracy");
   for (std::size_t c = 0; c < k; ++c) {
-    std::size_t n = 0;
-    for (std::size_t v : confusion[c]) n += v;
-    std::printf("%-16s %8zu %8.3f  ", data.classes[c].c_str(), n, per_class[c]);
-    for (std::size_t v : confusion[c]) std::printf(" %5zu", v);
+    std::printf("%-16s %8zu %8.3f  ", data.classes[c].c_str(), r.per_class_images[c], r.per_class[c]);
+    for (std::size_t v : r.confusion[c]) std::printf(" %5zu", v);
     std::printf("\n");
   }
   return 0;

@@ -8,6 +8,8 @@
 //   face_tensor(img, input_shape)          one image the same way (sort)
 //   softmax_cross_entropy(...)             per-class weighted, numerically stable (log-sum-exp)
 //   evaluate(net, images, data, indices)   eval-mode loss, error rate and predictions
+//   summarize(result, data, indices)       accuracy, balanced accuracy, per-class, confusion matrix
+//   eval_json(summary, classes)            the one JSON line of `eval --json` (and MODEL.test.json)
 #pragma once
 
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include <housenet/vision.hpp>
 
 #include "dataset.hpp"
+#include "json.hpp"
 
 namespace app {
 
@@ -217,6 +220,57 @@ inline eval_result evaluate(housenet::sequential<float>& net, const housenet::te
   r.loss = loss / double(indices.size());
   r.error = double(errors) / double(indices.size());
   return r;
+}
+
+// What `housenet eval` reports about a scored set (and train's MODEL.test.json).
+struct eval_summary {
+  std::vector<std::vector<std::size_t>> confusion;  // [true class][predicted class]
+  std::vector<double> per_class;                    // accuracy per true class; NaN with no image
+  std::vector<std::size_t> per_class_images;
+  double accuracy = 0, balanced_accuracy = 0, loss = 0;
+  std::size_t images = 0;
+};
+
+// r: evaluate(net, images, data, indices) of the same indices.
+inline eval_summary summarize(const eval_result& r, const dataset_index& data, const std::vector<std::size_t>& indices) {
+  const std::size_t k = data.classes.size();
+  eval_summary s;
+  s.confusion.assign(k, std::vector<std::size_t>(k, 0));
+  for (std::size_t i = 0; i < indices.size(); ++i)
+    ++s.confusion[std::size_t(data.samples[indices[i]].label)][std::size_t(r.predicted[i])];
+  s.per_class.assign(k, 0.0);
+  s.per_class_images.assign(k, 0);
+  std::size_t present = 0;
+  for (std::size_t c = 0; c < k; ++c) {
+    std::size_t n = 0;
+    for (std::size_t p = 0; p < k; ++p) n += s.confusion[c][p];
+    s.per_class_images[c] = n;
+    s.per_class[c] = n ? double(s.confusion[c][c]) / double(n) : std::nan("");
+    if (n) s.balanced_accuracy += s.per_class[c], ++present;
+  }
+  s.balanced_accuracy = present ? s.balanced_accuracy / double(present) : 0.0;
+  s.accuracy = 1.0 - r.error;
+  s.loss = r.loss;
+  s.images = indices.size();
+  return s;
+}
+
+// One line: {"accuracy", "balanced_accuracy", "per_class", "confusion", "classes", "images", "loss"}.
+inline std::string eval_json(const eval_summary& s, const std::vector<std::string>& classes) {
+  json_writer j;
+  j.begin_object().field("accuracy", s.accuracy).field("balanced_accuracy", s.balanced_accuracy);
+  j.key("per_class").begin_object();
+  for (std::size_t c = 0; c < classes.size(); ++c) j.field(classes[c], s.per_class[c]);
+  j.end_object().key("confusion").begin_array();
+  for (const auto& row : s.confusion) {
+    j.begin_array();
+    for (std::size_t v : row) j.value(v);
+    j.end_array();
+  }
+  j.end_array().key("classes").begin_array();
+  for (const auto& c : classes) j.value(c);
+  j.end_array().field("images", s.images).field("loss", s.loss).end_object();
+  return j.str();
 }
 
 }  // namespace app
