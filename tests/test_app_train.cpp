@@ -112,3 +112,58 @@ TEST_CASE("summarize + eval_json: the one line of eval --json and MODEL.test.jso
         R"({"accuracy": 0.6, "balanced_accuracy": 0.583333, "per_class": {"a": 0.5, "b": 0.666667, "c": null}, )"
         R"("confusion": [[1, 1, 0], [1, 2, 0], [0, 0, 0]], "classes": ["a", "b", "c"], "images": 5, "loss": 0.5})");
 }
+
+TEST_CASE("load_checkpoint: a hand-edited field is one clear error naming the file and the field") {
+  scratch d("ckpt");
+  const std::string path = d("m.hsnt.ckpt");
+  app::train_options o;
+  o.arch = "small";
+  o.optimizer = "sgd";
+  o.split = "random";
+  const std::vector<std::string> classes = {"a", "b"};
+  housenet::sequential<float> net = app::make_network(o.arch, classes.size(), 1);
+  auto optim = app::make_optimizer(o);
+  app::train_state st;
+  st.epoch = 1;
+  st.batch = 3;
+  st.loss_sum = 1.25;
+  st.errors = 2;
+  st.seen = 24;
+  st.best_epoch = 1;
+  st.best_error = 0.5;
+  st.rows.push_back(app::epoch_row{1, 0.7, 0.4, 0.8, 0.5, 1.5, 0.5});
+  app::save_checkpoint(path, o, net, *optim, classes, st);
+
+  {  // as written: loads
+    housenet::sequential<float> n2 = app::make_network(o.arch, classes.size(), 2);
+    auto opt2 = app::make_optimizer(o);
+    const app::train_state back = app::load_checkpoint(path, o, n2, *opt2);
+    CHECK(back.batch == 3);
+    CHECK(back.loss_sum == 1.25);
+    CHECK(back.best_epoch == 1);
+    CHECK(back.rows.size() == 1);
+  }
+  // Rewrites the checkpoint with one metadata field changed (the library keeps the CRC right).
+  const auto edited = [&](const std::string& key, const std::string& value) {
+    auto opt2 = app::make_optimizer(o);
+    housenet::loaded_checkpoint<float> c = housenet::load_checkpoint<float>(path, *opt2);
+    bool found = false;
+    for (auto& kv : c.state.meta)
+      if (kv.first == key) kv.second = value, found = true;
+    REQUIRE(found);
+    const std::string out = d("edited.ckpt");
+    housenet::save_checkpoint(out, c.model, *opt2, classes, c.state);
+    housenet::sequential<float> n2 = app::make_network(o.arch, classes.size(), 2);
+    auto opt3 = app::make_optimizer(o);
+    return error_of([&] { app::load_checkpoint(out, o, n2, *opt3); });
+  };
+  const std::string f = d("edited.ckpt");
+  CHECK(edited("batch_in_epoch", "12x") == "checkpoint: " + f + ": field 'batch_in_epoch' is not a number ('12x')");
+  CHECK(edited("batch_in_epoch", "-1") == "checkpoint: " + f + ": field 'batch_in_epoch' is not a number ('-1')");
+  CHECK(edited("seen", "99999999999999999999999") ==
+        "checkpoint: " + f + ": field 'seen' is out of range ('99999999999999999999999')");
+  CHECK(edited("loss_sum", "1.5e") == "checkpoint: " + f + ": field 'loss_sum' is not a number ('1.5e')");
+  CHECK(edited("best_error", "nan") == "checkpoint: " + f + ": field 'best_error' is not a number ('nan')");
+  CHECK(edited("best_epoch", "5") == "checkpoint: " + f + ": field 'best_epoch' is out of range ('5')");
+  CHECK(edited("best_epoch", "0") == "checkpoint: " + f + ": field 'best_epoch' is out of range ('0')");
+}

@@ -7,12 +7,18 @@
 //   make_optimizer     sgd (momentum 0.9) or adam over the model's arena
 //   save_checkpoint / load_checkpoint
 //       MODEL.ckpt: the library's checkpoint file (housenet/model_io.hpp), with the app's state as
-//       metadata (doubles as %.17g, so they round-trip exactly). Written atomically.
+//       metadata (doubles as %.17g, so they round-trip exactly). Written atomically. Read back,
+//       each field is checked whole: "checkpoint: FILE: field 'seen' is not a number ('12x')".
 //   Since the order of every epoch and every augmentation derive from (seed, epoch, sample) and the
 //   dropout masks from the model's step count, these bytes are all a resumed run needs.
 #pragma once
 
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -157,15 +163,37 @@ inline train_state load_checkpoint(const std::string& path, const train_options&
     if (v.empty()) throw app_error("--resume: " + path + ": no '" + k + "' (not written by housenet train?)");
     return v;
   };
+  // The header is text a person can edit: every field is checked whole, with one line naming it.
+  const auto bad = [&](const char* k, const std::string& v, const char* what) {
+    return app_error("checkpoint: " + path + ": field '" + k + "' " + what + " ('" + v + "')");
+  };
+  const auto count = [&](const char* k, std::uint64_t max) -> std::uint64_t {
+    const std::string v = num(k);
+    errno = 0;
+    char* end = nullptr;
+    const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
+    if (!std::isdigit(static_cast<unsigned char>(v[0])) || *end != '\0') throw bad(k, v, "is not a number");
+    if (errno == ERANGE || x > max) throw bad(k, v, "is out of range");
+    return std::uint64_t(x);
+  };
+  const auto real = [&](const char* k) -> double {
+    const std::string v = num(k);
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    if (end == v.c_str() || *end != '\0' || !std::isfinite(x)) throw bad(k, v, "is not a number");
+    return x;
+  };
   train_state s;
+  if (st.epoch > 100000000) throw bad("epoch", std::to_string(st.epoch), "is out of range");
   s.epoch = int(st.epoch);
-  s.batch = std::stoull(num("batch_in_epoch"));
-  s.loss_sum = std::stod(num("loss_sum"));
-  s.errors = std::stoull(num("errors"));
-  s.seen = std::stoull(num("seen"));
-  s.epoch_seconds_so_far = std::stod(num("epoch_seconds"));
-  s.best_epoch = std::stoi(num("best_epoch"));
-  s.best_error = std::stod(num("best_error"));
+  s.batch = std::size_t(count("batch_in_epoch", std::numeric_limits<std::size_t>::max()));
+  s.loss_sum = real("loss_sum");
+  s.errors = std::size_t(count("errors", std::numeric_limits<std::size_t>::max()));
+  s.seen = std::size_t(count("seen", std::numeric_limits<std::size_t>::max()));
+  s.epoch_seconds_so_far = real("epoch_seconds");
+  s.best_epoch = int(count("best_epoch", std::uint64_t(s.epoch)));
+  if (s.epoch > 0 && s.best_epoch == 0) throw bad("best_epoch", "0", "is out of range");
+  s.best_error = real("best_error");
   for (int e = 1; e <= s.epoch; ++e) {
     epoch_row r;
     r.epoch = e;
