@@ -60,6 +60,10 @@ printf 'these are my notes, not a photo\n' > notes.jpg
 head -c 20000 "$SAMPLE" > half.png
 # A PNG signature + IHDR claiming 100000 x 100000 RGB (CRC not checked by stb).
 printf '\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x02\x00\x00\x00\x00\x00\x00\x00' > huge.png
+# A JPEG cut inside its header (SOI, then a DQT segment cut short); a 2x2 TGA (stb_image reads it,
+# the library's contract does not list it).
+printf '\xff\xd8\xff\xdb\x00\x43\x00\x08\x06' > head.jpg
+{ printf '\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x02\x00\x18\x00'; head -c 12 < <(yes x); } > x.tga
 sed 's/<featureType>HAAR</<featureType>HOG</' "$SRC/fuzz/seeds/cascade/mini_haar.xml" > hog.xml
 XML="$SRC/data/haarcascade_frontalface_default.xml"
 head -c $(( $(wc -c < "$XML") / 2 )) "$XML" > half.xml
@@ -84,6 +88,10 @@ row "empty model file" "housenet: empty.jpg: not a housenet model file (empty)" 
 row "truncated PNG" "housenet: image: cannot read 'half.png': outofdata (corrupt or truncated file)" "$HN" detect half.png
 row "header claiming 100000x100000" \
   "housenet: image: cannot read 'huge.png': 100000x100000 pixels exceeds the limit of 100000000 pixels" "$HN" detect huge.png
+row "JPEG cut inside its header" \
+  "housenet: image: cannot read 'head.jpg': corrupt or truncated JPEG: no SOF" "$HN" detect head.jpg
+row "a TGA file (a format the library does not read)" \
+  "housenet: image: cannot read 'x.tga': unsupported format TGA (JPEG, PNG, BMP, GIF and PGM/PPM are read)" "$HN" detect x.tga
 row "text file named .jpg" \
   "housenet: image: cannot read 'notes.jpg': unknown image type (not a JPEG, PNG, BMP, GIF or PGM/PPM file)" \
   "$HN" detect notes.jpg

@@ -404,3 +404,99 @@ TEST_CASE("image: bad files are one clear error") {
   CHECK(has(error_of([] { hn::image(20000, 20000, 3); }), "exceeds the limit"));
   CHECK(has(error_of([] { hn::image(2, 2, 4); }), "channels must be 1 or 3"));
 }
+
+TEST_CASE("image: a failed save says why (strerror of the failing call)") {
+  const std::string d = temp_dir();
+  const hn::image img = pattern(4, 4, 3);
+  const std::string missing = d + "/no/such/dir/x.png";
+  const std::string e = error_of([&] { hn::save(img, missing); });
+  CHECK(e.rfind("image: cannot write '" + missing + "': cannot create " + missing + ".tmp-", 0) == 0);
+  CHECK(e.size() > std::strlen(": No such file or directory"));
+  CHECK(e.compare(e.size() - std::strlen(": No such file or directory"), std::string::npos, ": No such file or directory") == 0);
+  // A folder where the file should go: the rename fails, and says why; no temporary file is left.
+  const std::string dir = d + "/a-folder.png";
+  REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+  const std::string er = error_of([&] { hn::save(img, dir); });
+  CHECK(er.rfind("image: cannot write '" + dir + "': cannot rename " + dir + ".tmp-", 0) == 0);
+  CHECK(has(er, " to it: Is a directory"));
+  for (const auto& f : list_dir(d)) CHECK(f.find(".tmp-") == std::string::npos);
+  // A read-only place (as root, permissions do not stop writes: /proc does).
+  std::string ro = d + "/ro";
+  REQUIRE(::mkdir(ro.c_str(), 0555) == 0);
+  if (::geteuid() == 0) ro = "/proc";
+  const std::string eo = error_of([&] { hn::save(img, ro + "/x.png"); });
+  CHECK(eo.rfind("image: cannot write '" + ro + "/x.png': cannot create " + ro + "/x.png.tmp-", 0) == 0);
+  const std::size_t colon = eo.rfind(": ");
+  REQUIRE(colon != std::string::npos);
+  CHECK(eo.substr(colon + 2).size() > 3);                     // the reason
+  CHECK(eo.substr(colon + 2).find(".tmp-") == std::string::npos);  // ... not the file name
+}
+
+TEST_CASE("image: a JPEG or PNG cut inside its header is called a corrupt or truncated JPEG / PNG") {
+  const std::vector<unsigned char> jpeg = hn::encode(pattern(64, 48, 3), "jpg");
+  const std::vector<unsigned char> png = hn::encode(pattern(64, 48, 3), "png");
+  for (const std::size_t cut : {3, 20, 100}) {
+    const std::string e = error_of([&] { hn::load_from_memory(jpeg.data(), cut, "head.jpg"); });
+    CHECK(e.rfind("image: cannot read 'head.jpg': corrupt or truncated JPEG: ", 0) == 0);
+    CHECK(e.size() > std::strlen("image: cannot read 'head.jpg': corrupt or truncated JPEG: "));  // a reason
+  }
+  for (const std::size_t cut : {4, 12, 20}) {
+    const std::string e = error_of([&] { hn::load_from_memory(png.data(), cut, "head.png"); });
+    CHECK(e.rfind("image: cannot read 'head.png': corrupt or truncated PNG: ", 0) == 0);
+  }
+  // Cut right after its IHDR chunk: the header is whole, the decoder's reason is "" (an all-NUL
+  // chunk type): still a reason in the message.
+  CHECK(error_of([&] { hn::load_from_memory(png.data(), 33, "ihdr.png"); }) ==
+        "image: cannot read 'ihdr.png': decoding failed (corrupt or truncated file)");
+  // Cut in their data, they still say what stb_image found (docs/errors.md rows 4, 5).
+  CHECK(has(error_of([&] { hn::load_from_memory(png.data(), png.size() / 2, "half.png"); }),
+            "outofdata (corrupt or truncated file)"));
+  // A JPEG cut in its scan data where stb_image's decoder sets no reason: not the PNG probe's
+  // stale "bad png sig".
+  const std::string e300 = error_of([&] { hn::load_from_memory(jpeg.data(), 300, "cut.jpg"); });
+  CHECK(e300.rfind("image: cannot read 'cut.jpg': ", 0) == 0);
+  CHECK(has(e300, "(corrupt or truncated file)"));
+  CHECK(!has(e300, "png"));
+  // Named .jpg, but a PNG: read as what it is.
+  CHECK(hn::load_from_memory(png.data(), png.size(), "really-a-png.jpg") == pattern(64, 48, 3));
+}
+
+TEST_CASE("image: formats stb_image knows but the contract does not list are refused by their magic") {
+  const hn::image img = pattern(9, 7, 3);
+  std::vector<unsigned char> tga;
+  REQUIRE(stbi_write_tga_to_func(hn::detail::write_bytes_cb, &tga, 9, 7, 3, img.data()));
+  {  // stb_image itself would decode it: this is a refusal, not a failure
+    int w = 0, h = 0, c = 0;
+    unsigned char* px = stbi_load_from_memory(tga.data(), int(tga.size()), &w, &h, &c, 3);
+    CHECK(px != nullptr);
+    if (px) stbi_image_free(px);
+  }
+  const std::string tail = " (JPEG, PNG, BMP, GIF and PGM/PPM are read)";
+  CHECK(error_of([&] { hn::load_from_memory(tga.data(), tga.size(), "x.tga"); }) ==
+        "image: cannot read 'x.tga': unsupported format TGA" + tail);
+  CHECK(error_of([&] { hn::load_from_memory(tga.data(), tga.size(), "x.png"); }) ==
+        "image: cannot read 'x.png': unsupported format TGA" + tail);
+  std::vector<unsigned char> psd = {'8', 'B', 'P', 'S', 0, 1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 7, 0, 0, 0, 9, 0, 8, 0, 3};
+  psd.resize(64, 0);
+  CHECK(error_of([&] { hn::load_from_memory(psd.data(), psd.size(), "x.psd"); }) ==
+        "image: cannot read 'x.psd': unsupported format PSD" + tail);
+  const std::string hdr = "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 1 +X 1\n\x80\x80\x80\x81";
+  CHECK(error_of([&] { hn::load_from_memory(reinterpret_cast<const unsigned char*>(hdr.data()), hdr.size(), "x.hdr"); }) ==
+        "image: cannot read 'x.hdr': unsupported format HDR" + tail);
+  std::vector<unsigned char> pic = {0x53, 0x80, 0xF6, 0x34};
+  pic.resize(120, 0);
+  CHECK(error_of([&] { hn::load_from_memory(pic.data(), pic.size(), "x.pic"); }) ==
+        "image: cannot read 'x.pic': unsupported format PIC" + tail);
+  // ASCII PGM/PPM (P2/P3) is not read by stb_image: unknown, as before.
+  const std::string p3 = "P3\n1 1\n255\n1 2 3\n";
+  CHECK(has(error_of([&] { hn::load_from_memory(reinterpret_cast<const unsigned char*>(p3.data()), p3.size(), "x.ppm"); }),
+            "unknown image type (not a JPEG, PNG, BMP, GIF or PGM/PPM file)"));
+  // The sniffer on the formats that are read (their loading is tested above).
+  const std::vector<unsigned char> jpeg = hn::encode(img, "jpg"), png = hn::encode(img, "png");
+  std::vector<unsigned char> bmp;
+  REQUIRE(stbi_write_bmp_to_func(hn::detail::write_bytes_cb, &bmp, 9, 7, 3, img.data()));
+  CHECK(std::string(hn::detail::sniff_image_format(jpeg.data(), jpeg.size())) == "JPEG");
+  CHECK(std::string(hn::detail::sniff_image_format(png.data(), png.size())) == "PNG");
+  CHECK(std::string(hn::detail::sniff_image_format(bmp.data(), bmp.size())) == "BMP");
+  CHECK(std::string(hn::detail::sniff_image_format(tga.data(), tga.size())) == "TGA");
+}

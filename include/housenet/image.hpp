@@ -11,11 +11,17 @@
 //       channels) give a 1-channel image, colour sources a 3-channel RGB image (alpha dropped).
 //       The header dimensions are checked BEFORE decoding: more than max_image_pixels pixels is
 //       refused. The EXIF Orientation of a JPEG (1..8) is applied, so the result is upright.
-//       Errors: "image: cannot read 'x.jpg': <reason>" (missing, empty, not an image, truncated,
-//       too large).
+//       The format is decided from the file's first bytes (magic numbers), not its name, BEFORE
+//       stb_image sees it: formats stb_image also knows but this contract does not list (PSD, HDR,
+//       Softimage PIC, TGA) are refused ("unsupported format TGA (...)"), anything else that is
+//       none of the five is "unknown image type". A JPEG or PNG whose header is damaged or cut
+//       short says so: "corrupt or truncated JPEG: <stb_image's reason>".
+//       Errors: "image: cannot read 'x.jpg': <reason>" (missing, empty, not an image, unsupported,
+//       truncated, too large).
 //   save(img, path [, jpeg_quality])
 //       .png, .jpg/.jpeg by extension; written to a temporary file in the same directory and
-//       renamed over path, so a reader never sees a half-written file.
+//       renamed over path, so a reader never sees a half-written file. A failure says why, e.g.
+//       "image: cannot write 'a/x.png': cannot create a/x.png.tmp-<n>-<k>: No such file or directory".
 //   rgb_to_gray(img)         OpenCV's fixed-point weights: Y = (4899 R + 9617 G + 1868 B + 8192) >> 14
 //   crop(img, r)             r clamped to the image; an empty intersection is an error
 //   resize(img, w, h, f)     stb_image_resize; filter area (box, default) or bilinear (triangle)
@@ -34,6 +40,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -168,6 +175,48 @@ inline bool ends_with_ci(const std::string& s, const char* suffix) {
   return true;
 }
 
+// The image format of a file from its first bytes: one of the formats load() reads ("JPEG",
+// "PNG", "BMP", "GIF", "PNM" for binary PGM/PPM), one that stb_image would decode but load()
+// refuses ("PSD", "HDR", "PIC", "TGA"), or "" (unknown).
+inline const char* sniff_image_format(const unsigned char* b, std::size_t n) {
+  const auto starts = [&](const char* magic, std::size_t len) { return n >= len && std::memcmp(b, magic, len) == 0; };
+  if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return "JPEG";
+  if (starts("\x89PNG", 4)) return "PNG";
+  if (starts("BM", 2)) return "BMP";
+  if (starts("GIF8", 4)) return "GIF";
+  if (n >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) return "PNM";
+  if (starts("8BPS", 4)) return "PSD";
+  if (starts("#?RADIANCE", 10) || starts("#?RGBE", 6)) return "HDR";
+  if (starts("\x53\x80\xF6\x34", 4)) return "PIC";
+  // TGA has no magic number: stb_image's own header test (colour-map type, image type, sizes, depth).
+  if (n >= 18) {
+    const unsigned cmap = b[1], type = b[2];
+    const unsigned w = unsigned(b[12]) | (unsigned(b[13]) << 8), h = unsigned(b[14]) | (unsigned(b[15]) << 8);
+    const unsigned bpp = b[16], entry = b[7];
+    const auto depth_ok = [](unsigned d) { return d == 8 || d == 15 || d == 16 || d == 24 || d == 32; };
+    bool tga = cmap <= 1 && w >= 1 && h >= 1 && depth_ok(bpp);
+    if (cmap == 1) tga = tga && (type == 1 || type == 9) && depth_ok(entry) && (bpp == 8 || bpp == 16);
+    else tga = tga && (type == 2 || type == 3 || type == 10 || type == 11);
+    if (tga) return "TGA";
+  }
+  return "";
+}
+
+// stb_image's failure reason when it is the decoder's own, else "". stbi_load probes PNG first
+// and JPEG before PNM, and those probes leave their reasons ("bad png sig", "no SOI"), which a
+// decoder that fails without one of its own (a PNG's all-NUL chunk type gives "") does not replace.
+inline std::string stb_reason(const std::string& format) {
+  const char* why = stbi_failure_reason();
+  const std::string r = why ? why : "";
+  if (r == "unknown image type" || (r == "bad png sig" && format != "PNG") || (r == "no SOI" && format != "JPEG"))
+    return "";
+  return r;
+}
+
+inline bool readable_format(const std::string& f) {
+  return f == "JPEG" || f == "PNG" || f == "BMP" || f == "GIF" || f == "PNM";
+}
+
 inline void write_bytes_cb(void* ctx, void* data, int size) {
   auto* v = static_cast<std::vector<unsigned char>*>(ctx);
   const auto* p = static_cast<const unsigned char*>(data);
@@ -215,12 +264,24 @@ inline image load_from_memory(const unsigned char* bytes, std::size_t n, const s
     HOUSENET_CHECK(pw * ph <= std::uint64_t(max_image_pixels), "image: cannot read '", name, "': ", pw, "x", ph,
                    " pixels exceeds the limit of ", max_image_pixels, " pixels");
   }
+  // The format from the magic numbers, before stb_image tries its own list (which is longer than
+  // this contract's, and which forgets why a damaged JPEG or PNG failed).
+  const std::string format = detail::sniff_image_format(bytes, n);
+  HOUSENET_CHECK(format.empty() || detail::readable_format(format), "image: cannot read '", name,
+                 "': unsupported format ", format, " (JPEG, PNG, BMP, GIF and PGM/PPM are read)");
+  HOUSENET_CHECK(!format.empty(), "image: cannot read '", name,
+                 "': unknown image type (not a JPEG, PNG, BMP, GIF or PGM/PPM file)");
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes, int(n), &w, &h, &comp)) {
-    const char* why = stbi_failure_reason();
-    const std::string reason = why ? why : "unknown image type";
-    detail::fail(detail::concat("image: cannot read '", name, "': ", reason,
-                                reason == "unknown image type" ? " (not a JPEG, PNG, BMP, GIF or PGM/PPM file)" : ""));
+    // The header is damaged or cut short. stbi_info's reason is its last format's ("unknown
+    // image type"); stbi_load goes straight to this format's decoder, which stops in the same
+    // header (nothing is decoded or allocated) and leaves the real reason.
+    int w2 = 0, h2 = 0, c2 = 0;
+    unsigned char* px = stbi_load_from_memory(bytes, int(n), &w2, &h2, &c2, 0);
+    if (px) stbi_image_free(px);  // not expected: stbi_info refused the header
+    const std::string reason = detail::stb_reason(format);
+    detail::fail(detail::concat("image: cannot read '", name, "': corrupt or truncated ",
+                                format == "PNM" ? "PGM/PPM" : format, ": ", reason.empty() ? "bad header" : reason));
   }
   HOUSENET_CHECK(w > 0 && h > 0, "image: cannot read '", name, "': empty image (", w, "x", h, ")");
   HOUSENET_CHECK((std::int64_t)w * h <= max_image_pixels, "image: cannot read '", name, "': ", w, "x", h,
@@ -229,8 +290,8 @@ inline image load_from_memory(const unsigned char* bytes, std::size_t n, const s
   int w2 = 0, h2 = 0, comp2 = 0;
   unsigned char* px = stbi_load_from_memory(bytes, int(n), &w2, &h2, &comp2, want);
   if (!px) {
-    const char* why = stbi_failure_reason();
-    detail::fail(detail::concat("image: cannot read '", name, "': ", why ? why : "decoding failed",
+    const std::string reason = detail::stb_reason(format);
+    detail::fail(detail::concat("image: cannot read '", name, "': ", reason.empty() ? "decoding failed" : reason,
                                 " (corrupt or truncated file)"));
   }
   struct guard {
@@ -282,18 +343,26 @@ inline void save(const image& img, const std::string& path, int jpeg_quality = 9
   static std::atomic<std::uint64_t> counter{0};
   const std::string tmp = path + ".tmp-" + std::to_string(reinterpret_cast<std::uintptr_t>(&bytes)) + "-" +
                           std::to_string(++counter);
+  errno = 0;
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  HOUSENET_CHECK(f != nullptr, "image: cannot write '", path, "': cannot create ", tmp);
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  const bool flushed = std::fflush(f) == 0;
-  const bool closed = std::fclose(f) == 0;
-  if (!(written && flushed && closed)) {
+  HOUSENET_CHECK(f != nullptr, "image: cannot write '", path, "': cannot create ", tmp, ": ",
+                 errno ? std::strerror(errno) : "unknown reason");
+  errno = 0;
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  ok = std::fflush(f) == 0 && ok;
+  int err = errno;
+  ok = std::fclose(f) == 0 && ok;
+  if (!err) err = errno;
+  if (!ok) {
     std::remove(tmp.c_str());
-    detail::fail(detail::concat("image: cannot write '", path, "': write error"));
+    detail::fail(detail::concat("image: cannot write '", path, "': write error: ",
+                                err ? std::strerror(err) : "unknown reason"));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
     std::remove(tmp.c_str());
-    detail::fail(detail::concat("image: cannot write '", path, "': rename failed"));
+    detail::fail(detail::concat("image: cannot write '", path, "': cannot rename ", tmp, " to it: ",
+                                std::strerror(err)));
   }
 }
 
