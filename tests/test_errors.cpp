@@ -121,9 +121,9 @@ TEST_CASE("errors.md: truncated PNG and JPEG") {
         "image: cannot read '" + d("half.png") + "': outofdata (corrupt or truncated file)");
   CHECK(error_of([&] { load(d("half.jpg")); }) ==
         "image: cannot read '" + d("half.jpg") + "': expected marker (corrupt or truncated file)");
-  // Cut inside its header, a JPEG is not recognised at all.
+  // Cut inside its header: its first bytes say JPEG, and the message says so.
   CHECK(error_of([&] { load(d("head.jpg")); }) ==
-        "image: cannot read '" + d("head.jpg") + "': unknown image type (not a JPEG, PNG, BMP, GIF or PGM/PPM file)");
+        "image: cannot read '" + d("head.jpg") + "': corrupt or truncated JPEG: no SOF");
 }
 
 TEST_CASE("errors.md: an image header claiming 100000x100000 (or more pixels than the limit)") {
