@@ -7,6 +7,7 @@
 // Run-time settings come from the environment, read once, never from macros:
 //   HOUSENET_NUM_THREADS=n   thread count of the pool (default: hardware concurrency)
 //   HOUSENET_ISA=scalar|avx2|avx512   forces a SIMD path (default: the best the CPU has)
+//   HOUSENET_CONV=auto|direct|winograd  conv2d's algorithm (default auto: detail/winograd.hpp)
 #pragma once
 
 #include "version.hpp"

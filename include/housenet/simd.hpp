@@ -22,6 +22,10 @@
 //   dot-form kernel (GEMV, one image through a fully connected layer):
 //     rows_dot(m, k, x, ldx, w, ldw, j0, j1, y, ldy, alpha, beta):
 //        y[i*ldy + j] = alpha * dot(x[i*ldx..], w[j*ldw..]) + beta*y  for i < m, j in [j0, j1)
+//   lanes_sandwich (the Winograd tile transforms of detail/winograd.hpp), on 16 lanes at once:
+//     lanes_sandwich(L, A, I, R, B, J, in, out):
+//        out[(a*B + b)*16 + l] = sum_{i<I, j<J} L[a*8 + i] * in[(i*J + j)*16 + l] * R[b*8 + j]
+//        (A, I, B, J <= 8; L and R row-major with row stride 8; zero coefficients are skipped)
 //
 // THREAD SAFETY
 //   active_isa() is safe from any thread. set_isa() must not race with running kernels.
@@ -154,6 +158,73 @@ void rows_dot(std::size_t m, std::size_t k, const T* x, std::size_t ldx, const T
 
 }  // namespace scalar
 
+// The lane loops of lanes_sandwich, written once: each ISA's wrapper compiles them with its own
+// target, where they vectorize over the 16 lanes. The output width is a template parameter so
+// that each pass keeps W independent accumulators in registers (one FMA chain each).
+template <class T, int W>
+HOUSENET_ALWAYS_INLINE void lanes_left(const T* L, int A, int I, const T* HOUSENET_RESTRICT in,
+                                       T* HOUSENET_RESTRICT out) {  // out[a][w] = sum_i L[a][i] in[i][w]
+  constexpr int lanes = 16;
+  for (int a = 0; a < A; ++a) {
+    T acc[W][lanes] = {};
+    for (int i = 0; i < I; ++i) {
+      const T c = L[a * 8 + i];
+      if (c == T(0)) continue;
+      const T* src = in + i * W * lanes;
+      for (int w = 0; w < W; ++w)
+        for (int l = 0; l < lanes; ++l) acc[w][l] += c * src[w * lanes + l];
+    }
+    for (int w = 0; w < W; ++w)
+      for (int l = 0; l < lanes; ++l) out[(a * W + w) * lanes + l] = acc[w][l];
+  }
+}
+template <class T, int W>
+HOUSENET_ALWAYS_INLINE void lanes_right(const T* R, int A, int J, const T* HOUSENET_RESTRICT in,
+                                        T* HOUSENET_RESTRICT out) {  // out[a][w] = sum_j in[a][j] R[w][j]
+  constexpr int lanes = 16;
+  for (int a = 0; a < A; ++a) {
+    T acc[W][lanes] = {};
+    for (int j = 0; j < J; ++j) {
+      const T* src = in + (a * J + j) * lanes;
+      for (int w = 0; w < W; ++w) {
+        const T c = R[w * 8 + j];
+        for (int l = 0; l < lanes; ++l) acc[w][l] += c * src[l];
+      }
+    }
+    for (int w = 0; w < W; ++w)
+      for (int l = 0; l < lanes; ++l) out[(a * W + w) * lanes + l] = acc[w][l];
+  }
+}
+template <class T>
+HOUSENET_ALWAYS_INLINE void lanes_sandwich_generic(const T* L, int A, int I, const T* R, int B, int J,
+                                                   const T* HOUSENET_RESTRICT in,
+                                                   T* HOUSENET_RESTRICT out) {
+  alignas(64) T tmp[8 * 8 * 16];
+  switch (J) {
+#define HOUSENET_LANES_CASE(n) \
+  case n: lanes_left<T, n>(L, A, I, in, tmp); break;
+    HOUSENET_LANES_CASE(1) HOUSENET_LANES_CASE(2) HOUSENET_LANES_CASE(3) HOUSENET_LANES_CASE(4)
+    HOUSENET_LANES_CASE(5) HOUSENET_LANES_CASE(6) HOUSENET_LANES_CASE(7) HOUSENET_LANES_CASE(8)
+#undef HOUSENET_LANES_CASE
+    default: return;
+  }
+  switch (B) {
+#define HOUSENET_LANES_CASE(n) \
+  case n: lanes_right<T, n>(R, A, J, tmp, out); break;
+    HOUSENET_LANES_CASE(1) HOUSENET_LANES_CASE(2) HOUSENET_LANES_CASE(3) HOUSENET_LANES_CASE(4)
+    HOUSENET_LANES_CASE(5) HOUSENET_LANES_CASE(6) HOUSENET_LANES_CASE(7) HOUSENET_LANES_CASE(8)
+#undef HOUSENET_LANES_CASE
+    default: return;
+  }
+}
+
+namespace scalar {
+template <class T>
+void lanes_sandwich(const T* L, int A, int I, const T* R, int B, int J, const T* in, T* out) {
+  lanes_sandwich_generic(L, A, I, R, B, J, in, out);
+}
+}  // namespace scalar
+
 #if HOUSENET_SIMD_X86
 // ---- AVX2 + FMA: 6 x 16 tile (12 ymm accumulators) -----------------------------------------------
 namespace avx2 {
@@ -243,6 +314,12 @@ __attribute__((target("avx2,fma"))) inline void rows_dot(std::size_t m, std::siz
       float& out = y[i * ldy + j];
       out = beta == 0.0f ? v : v + beta * out;
     }
+}
+
+__attribute__((target("avx2,fma"))) inline void lanes_sandwich(const float* L, int A, int I,
+                                                                 const float* R, int B, int J,
+                                                                 const float* in, float* out) {
+  lanes_sandwich_generic(L, A, I, R, B, J, in, out);
 }
 
 }  // namespace avx2
@@ -528,8 +605,31 @@ __attribute__((target("avx512f,avx2,fma"))) inline void pack_b_cols(const float*
   pack_transposed(b + 16 * ldb, ldb, cols > 16 ? cols - 16 : 0, kc, out + 16, nr, 16);
 }
 
+__attribute__((target("avx512f,avx2,fma"))) inline void lanes_sandwich(const float* L, int A, int I,
+                                                                         const float* R, int B, int J,
+                                                                         const float* in, float* out) {
+  lanes_sandwich_generic(L, A, I, R, B, J, in, out);
+}
+
 }  // namespace avx512
 #endif  // HOUSENET_SIMD_X86
+
+// lanes_sandwich on the active ISA (float) or the portable path (double)
+inline void lanes_sandwich(const float* L, int A, int I, const float* R, int B, int J,
+                           const float* in, float* out) {
+#if HOUSENET_SIMD_X86
+  switch (active_isa()) {
+    case isa::avx512: return avx512::lanes_sandwich(L, A, I, R, B, J, in, out);
+    case isa::avx2: return avx2::lanes_sandwich(L, A, I, R, B, J, in, out);
+    default: break;
+  }
+#endif
+  scalar::lanes_sandwich(L, A, I, R, B, J, in, out);
+}
+inline void lanes_sandwich(const double* L, int A, int I, const double* R, int B, int J,
+                           const double* in, double* out) {
+  scalar::lanes_sandwich(L, A, I, R, B, J, in, out);
+}
 
 }  // namespace detail
 HOUSENET_END_NAMESPACE

@@ -10,6 +10,8 @@
 //     backward_data  dcol_g             = W^T * dY_g;   dx = col2im(dcol_g)
 //     backward_wts   dW [k, c*kh*kw]   += dY_g * col_g^T;   db += row sums of dY_g
 //   1x1 / stride 1 / pad 0 convolutions use x itself as the col matrix.
+//   Wide stride-1 layers with 3x3..5x5 kernels go to the Winograd kernels of detail/winograd.hpp
+//   instead (conv_use_winograd; conv_algorithm / HOUSENET_CONV choose).
 //   Threads (the library pool): when there are at least as many groups as threads, each thread
 //   takes a contiguous run of groups with a single-threaded GEMM (backward_weights: one partial
 //   dW per thread, summed in thread-block order); otherwise (batch 1) the GEMM itself is split.
@@ -31,6 +33,7 @@
 #include "../parallel.hpp"
 #include "im2col.hpp"
 #include "reference.hpp"
+#include "winograd.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
 namespace detail {
@@ -103,6 +106,7 @@ template <class T>
 void conv2d_forward(const conv_dims& d, const T* x, const T* w, const T* b, T* y) {
   const std::size_t ckk = d.c * d.kh * d.kw, ohw = d.oh * d.ow, out_sz = d.k * ohw;
   if (d.n == 0 || out_sz == 0) return;
+  if (conv_use_winograd(d)) return conv2d_forward_winograd(d, x, w, b, y);
   const std::size_t G = conv_group_size(d), groups = (d.n + G - 1) / G;
   const std::size_t threads = std::size_t(num_threads());
 
@@ -134,6 +138,7 @@ void conv2d_backward_data(const conv_dims& d, const T* dy, const T* w, T* dx) {
     std::fill(dx, dx + d.n * in_sz, T(0));
     return;
   }
+  if (conv_use_winograd(d)) return conv2d_backward_data_winograd(d, dy, w, dx);
   const std::size_t G = conv_group_size(d), groups = (d.n + G - 1) / G;
   const std::size_t threads = std::size_t(num_threads());
 
@@ -174,6 +179,7 @@ template <class T>
 void conv2d_backward_weights(const conv_dims& d, const T* x, const T* dy, T* dw, T* db) {
   const std::size_t ckk = d.c * d.kh * d.kw, ohw = d.oh * d.ow, wsz = d.k * ckk;
   if (d.n == 0 || ohw == 0 || d.k == 0) return;
+  if (conv_use_winograd(d)) return conv2d_backward_weights_winograd(d, x, dy, dw, db);
   const std::size_t G = conv_group_size(d), groups = (d.n + G - 1) / G;
   const std::size_t threads = std::size_t(num_threads());
 

@@ -1,0 +1,431 @@
+// housenet/detail/winograd.hpp: Winograd (Toom-Cook) convolution for wide stride-1 layers
+// (not API; may change). conv2d's kernels (detail/kernels.hpp) call it when it pays.
+//
+// WHAT THIS IS
+//   The minimal filtering algorithm F(m x m, r x r): an m x m block of outputs of an r x r
+//   correlation from an n x n input tile (n = m + r - 1 <= 8) with n*n multiplications instead of
+//   m*m*r*r:   Y = AT [ (G g GT) . (BT d B) ] A      (. = element-wise)
+//   Over channels the n*n element-wise products become n*n independent GEMMs:
+//     forward        M[p] (k x tiles)  = U[p] (k x c) * V[p] (c x tiles)     U = G w GT, V = BT x B
+//     backward_data  the forward on dY padded by r-1-pad, with the weights flipped and transposed
+//     backward_wts   dW[p] (k x c)    += Z[p] (k x tiles) * V[p]^T            Z = G' dYtile G'T,
+//                    then dw += A'T dW A' : the F(r x r, m x m) algorithm (the roles of output and
+//                    filter swapped), whose input transform BT is the same as the forward's.
+//   F(4x4, 5x5) (conv3 of the blog's network) does 64 multiplications per 16 outputs instead of
+//   400: 6.25x fewer. The matrices come from the points 0, 1, -1, 2, -2, 1/2, -1/2 (the first n-1)
+//   and infinity, computed here in double (make_wino_matrices; the test checks them against
+//   direct correlation).
+//
+// PRECISION
+//   The transforms add rounding: in float, outputs differ from the direct convolution by about
+//   1e-6 (F(2,3)) to 1e-5 (F(4,5)) of the output's scale, the usual price of Winograd in training
+//   frameworks. The policy (conv_algorithm::automatic) uses it only for wide layers.
+//
+// HOW
+//   Images are processed in chunks of about 256 tiles. Per chunk: input transform (16 tiles per
+//   lanes_sandwich call, simd.hpp), n*n single-threaded GEMMs split over the library pool by
+//   point p, output transform. Every output element is computed by one thread in a fixed order:
+//   results do not depend on the thread count. Scratch buffers are thread_local to the calling
+//   thread and only grow.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+
+#include "../error.hpp"
+#include "../gemm.hpp"
+#include "../parallel.hpp"
+#include "../simd.hpp"
+#include "reference.hpp"
+
+HOUSENET_BEGIN_NAMESPACE
+
+// Which convolution algorithm conv2d uses. automatic: Winograd for wide stride-1 layers with a
+// 3x3 to 5x5 kernel (see detail::conv_use_winograd), im2col + GEMM otherwise. Chosen once from
+// HOUSENET_CONV=auto|direct|winograd, else automatic; set_conv_algorithm() changes it (tests,
+// benchmarks; must not race with running layers). winograd forces it wherever it applies
+// (stride 1, square kernel 2..7, padding < kernel).
+enum class conv_algorithm : int { automatic = 0, direct = 1, winograd = 2 };
+
+namespace detail {
+inline conv_algorithm initial_conv_algorithm() {
+  if (const char* env = std::getenv("HOUSENET_CONV")) {
+    if (std::strcmp(env, "direct") == 0) return conv_algorithm::direct;
+    if (std::strcmp(env, "winograd") == 0) return conv_algorithm::winograd;
+  }
+  return conv_algorithm::automatic;
+}
+inline std::atomic<int>& conv_algorithm_slot() {
+  static std::atomic<int> slot{int(initial_conv_algorithm())};
+  return slot;
+}
+}  // namespace detail
+
+inline conv_algorithm get_conv_algorithm() {
+  return conv_algorithm(detail::conv_algorithm_slot().load(std::memory_order_relaxed));
+}
+inline void set_conv_algorithm(conv_algorithm a) {
+  detail::conv_algorithm_slot().store(int(a), std::memory_order_relaxed);
+}
+
+namespace detail {
+
+constexpr int wino_max_n = 8;
+constexpr std::size_t wino_lanes = 16;
+
+// The matrices of F(m, r) (1-D; the 2-D algorithm applies them on both sides), row stride 8:
+//   at [m x n], g [n x r], bt [n x n];  y = at * ((g * filter) . (bt * data))
+struct wino_matrices {
+  int m = 0, r = 0, n = 0;
+  double at[64] = {}, g[64] = {}, bt[64] = {};
+};
+
+// Toom-Cook by transposition: the polynomial product s = h * g is s = E_n^-1 [(E_m h) . (E_r g)]
+// with E_k the n x k evaluation matrix (rows [1, a, a^2, ...] at each finite point a, and the
+// leading coefficient for infinity); correlation is its transpose in h, so at = E_m^T, g = E_r,
+// bt = E_n^-T. Row j of bt is scaled by f_j = prod_{l != j} (a_j - a_l) and row j of g by 1/f_j
+// (the product is unchanged; bt gets small integer-like entries).
+inline wino_matrices make_wino_matrices(int m, int r) {
+  HOUSENET_CHECK(m >= 2 && r >= 2 && m + r - 1 <= wino_max_n, "winograd: F(", m, ",", r,
+                 ") needs m, r >= 2 and m + r - 1 <= 8");
+  static const double pts[7] = {0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5};
+  wino_matrices w;
+  w.m = m;
+  w.r = r;
+  w.n = m + r - 1;
+  const int n = w.n, finite = n - 1;
+  const auto eval = [&](int j, int k, int cols) {  // E_cols[j][k]
+    if (j < finite) return std::pow(pts[j], k);
+    return k == cols - 1 ? 1.0 : 0.0;
+  };
+  // E_n^-1 by Gauss-Jordan with partial pivoting ([E | I] -> [I | E^-1])
+  double e[8][16] = {};
+  for (int j = 0; j < n; ++j) {
+    for (int k = 0; k < n; ++k) e[j][k] = eval(j, k, n);
+    e[j][n + j] = 1.0;
+  }
+  for (int col = 0; col < n; ++col) {
+    int piv = col;
+    for (int i = col + 1; i < n; ++i)
+      if (std::fabs(e[i][col]) > std::fabs(e[piv][col])) piv = i;
+    for (int k = 0; k < 2 * n; ++k) std::swap(e[col][k], e[piv][k]);
+    const double d = e[col][col];
+    for (int k = 0; k < 2 * n; ++k) e[col][k] /= d;
+    for (int i = 0; i < n; ++i)
+      if (i != col && e[i][col] != 0.0) {
+        const double f = e[i][col];
+        for (int k = 0; k < 2 * n; ++k) e[i][k] -= f * e[col][k];
+      }
+  }
+  double scale[8];
+  for (int j = 0; j < n; ++j) {
+    scale[j] = 1.0;
+    if (j < finite)
+      for (int l = 0; l < finite; ++l)
+        if (l != j) scale[j] *= pts[j] - pts[l];
+  }
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < n; ++i) w.bt[j * 8 + i] = scale[j] * e[i][n + j];  // (E^-1)^T, row-scaled
+  for (int j = 0; j < n; ++j)
+    for (int k = 0; k < r; ++k) w.g[j * 8 + k] = eval(j, k, r) / scale[j];
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) w.at[i * 8 + j] = eval(j, i, m);
+  return w;
+}
+
+// The output block size m for an r x r kernel on an oh x ow output: the one with the least
+// transformed work (tiles * n^2), n = m + r - 1 <= 8.
+inline int wino_pick_m(std::size_t r, std::size_t oh, std::size_t ow) {
+  int best = 0;
+  double best_cost = 0;
+  for (int m = 2; m + int(r) - 1 <= wino_max_n; ++m) {
+    const double n = double(m) + double(r) - 1;
+    const double cost = double((oh + m - 1) / m) * double((ow + m - 1) / m) * n * n;
+    if (best == 0 || cost < best_cost) best = m, best_cost = cost;
+  }
+  return best;
+}
+
+// Whether Winograd applies to d at all (shape), and whether the policy picks it.
+inline bool wino_applicable(const conv_dims& d) {
+  return d.stride == 1 && d.kh == d.kw && d.kh >= 2 && d.kh <= 7 && d.pad < d.kh && d.oh >= 1 &&
+         d.ow >= 1;
+}
+inline bool conv_use_winograd(const conv_dims& d) {
+  switch (get_conv_algorithm()) {
+    case conv_algorithm::direct: return false;
+    case conv_algorithm::winograd: return wino_applicable(d);
+    default: break;
+  }
+  // The transforms cost O(c + k) per tile and the GEMMs O(c * k): only wide layers win clearly,
+  // and the weight transform (O(c * k) per call) needs a batch of at least 16 tiles to pay off.
+  if (!(wino_applicable(d) && d.kh >= 3 && d.kh <= 5 && d.c >= 64 && d.k >= 64 && d.c * d.k >= 16384))
+    return false;
+  const std::size_t m = std::size_t(wino_pick_m(d.kh, d.oh, d.ow));
+  return d.n * ((d.oh + m - 1) / m) * ((d.ow + m - 1) / m) >= 16;
+}
+
+// A convolution in forward form: `ci` input maps of ih x iw, zero padding `pad`, r x r kernel,
+// `co` output maps of oh x ow, computed in m x m blocks.
+template <class T>
+struct wino_problem {
+  std::size_t n, ci, ih, iw, co, oh, ow, r, pad;
+  int m, nn;                 // block size, tile size m + r - 1
+  std::size_t th, tw, tpi;   // tiles per column, per row, per image
+  T at[64], g[64], bt[64];   // F(m, r)
+
+  static wino_problem make(std::size_t n, std::size_t ci, std::size_t ih, std::size_t iw, std::size_t co,
+                           std::size_t r, std::size_t pad) {
+    wino_problem p{};
+    p.n = n, p.ci = ci, p.ih = ih, p.iw = iw, p.co = co, p.r = r, p.pad = pad;
+    p.oh = ih + 2 * pad - r + 1;
+    p.ow = iw + 2 * pad - r + 1;
+    p.m = wino_pick_m(r, p.oh, p.ow);
+    p.nn = p.m + int(r) - 1;
+    p.th = (p.oh + std::size_t(p.m) - 1) / std::size_t(p.m);
+    p.tw = (p.ow + std::size_t(p.m) - 1) / std::size_t(p.m);
+    p.tpi = p.th * p.tw;
+    const wino_matrices w = make_wino_matrices(p.m, int(r));
+    for (int i = 0; i < 64; ++i) p.at[i] = T(w.at[i]), p.g[i] = T(w.g[i]), p.bt[i] = T(w.bt[i]);
+    return p;
+  }
+  std::size_t points() const { return std::size_t(nn) * std::size_t(nn); }
+  // images per chunk: about 256 tiles, balanced over the batch
+  std::size_t chunk_images() const {
+    const std::size_t total = n * tpi, chunks = std::max<std::size_t>(1, (total + 255) / 256);
+    return std::max<std::size_t>(1, (n + chunks - 1) / chunks);
+  }
+};
+
+inline std::size_t wino_round_up(std::size_t v) { return (v + wino_lanes - 1) / wino_lanes * wino_lanes; }
+
+// slot 0: transformed weights, 1: transformed inputs, 2: GEMM outputs / dW sums, 3: transformed dY
+template <class T>
+scratch<T>& wino_scratch(int slot) {
+  thread_local scratch<T> s[4];
+  return s[slot];
+}
+
+// U[(p*co + o)*ci + i] = (G w_oi GT)[p] with w_oi = w[o][i] (flip = false: w is [co, ci, r, r]),
+// or w_oi = rot180(w[i][o]) (flip = true: w is [ci, co, r, r], the backward-data filter).
+template <class T>
+void wino_weight_transform(const wino_problem<T>& P, const T* w, bool flip, T* U) {
+  const std::size_t r = P.r, rr = r * r, np = P.points(), groups = (P.ci + wino_lanes - 1) / wino_lanes;
+  const int nn = P.nn, ri = int(r);
+  parallel_for(P.co * groups, [&](std::size_t b0, std::size_t b1) {
+    alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
+    for (std::size_t b = b0; b < b1; ++b) {
+      const std::size_t o = b / groups, i0 = (b % groups) * wino_lanes;
+      const std::size_t lanes = std::min(wino_lanes, P.ci - i0);
+      for (std::size_t u = 0; u < r; ++u)
+        for (std::size_t v = 0; v < r; ++v)
+          for (std::size_t l = 0; l < wino_lanes; ++l) {
+            T val = T(0);
+            if (l < lanes) {
+              const std::size_t i = i0 + l;
+              val = flip ? w[(i * P.co + o) * rr + (r - 1 - u) * r + (r - 1 - v)] : w[(o * P.ci + i) * rr + u * r + v];
+            }
+            in[(u * r + v) * wino_lanes + l] = val;
+          }
+      lanes_sandwich(P.g, nn, ri, P.g, nn, ri, in, out);
+      for (std::size_t p = 0; p < np; ++p)
+        std::memcpy(U + (p * P.co + o) * P.ci + i0, out + p * wino_lanes, lanes * sizeof(T));
+    }
+  });
+}
+
+// V[(c*np + p)*ldv + t] = (BT d B)[p] for the tiles t < g*tpi of images n0 .. n0+g-1 (zero lanes
+// up to ldv, a multiple of 16). The n*n planes of one channel are interleaved row by row, so that
+// a group of 16 tiles touches one contiguous n*n*ldv block (the GEMM of point p reads rows with
+// stride n*n*ldv).
+template <class T>
+void wino_input_transform(const wino_problem<T>& P, const T* x, std::size_t n0, std::size_t g, T* V,
+                          std::size_t ldv) {
+  const std::size_t tiles = g * P.tpi, groups = ldv / wino_lanes, np = P.points();
+  const int nn = P.nn;
+  const std::ptrdiff_t ih = std::ptrdiff_t(P.ih), iw = std::ptrdiff_t(P.iw), pad = std::ptrdiff_t(P.pad);
+  parallel_for(P.ci * groups, [&](std::size_t b0, std::size_t b1) {
+    alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
+    for (std::size_t b = b0; b < b1; ++b) {
+      const std::size_t c = b / groups, t0 = (b % groups) * wino_lanes;
+      for (std::size_t l = 0; l < wino_lanes; ++l) {
+        const std::size_t t = t0 + l;
+        if (t >= tiles) {
+          for (int i = 0; i < nn * nn; ++i) in[std::size_t(i) * wino_lanes + l] = T(0);
+          continue;
+        }
+        const std::size_t img = n0 + t / P.tpi, rem = t % P.tpi;
+        const std::ptrdiff_t y0 = std::ptrdiff_t((rem / P.tw) * std::size_t(P.m)) - pad;
+        const std::ptrdiff_t x0 = std::ptrdiff_t((rem % P.tw) * std::size_t(P.m)) - pad;
+        const T* xc = x + (img * P.ci + c) * P.ih * P.iw;
+        const bool inside = y0 >= 0 && x0 >= 0 && y0 + nn <= ih && x0 + nn <= iw;
+        for (int i = 0; i < nn; ++i) {
+          const std::ptrdiff_t yy = y0 + i;
+          T* dst = in + std::size_t(i * nn) * wino_lanes + l;
+          if (inside) {
+            const T* src = xc + yy * iw + x0;
+            for (int j = 0; j < nn; ++j) dst[std::size_t(j) * wino_lanes] = src[j];
+          } else {
+            for (int j = 0; j < nn; ++j) {
+              const std::ptrdiff_t xx = x0 + j;
+              dst[std::size_t(j) * wino_lanes] =
+                  (yy >= 0 && yy < ih && xx >= 0 && xx < iw) ? xc[yy * iw + xx] : T(0);
+            }
+          }
+        }
+      }
+      lanes_sandwich(P.bt, nn, nn, P.bt, nn, nn, in, out);
+      for (std::size_t p = 0; p < np; ++p)
+        std::memcpy(V + (c * np + p) * ldv + t0, out + p * wino_lanes, wino_lanes * sizeof(T));
+    }
+  });
+}
+
+// y[img][o] block of tile t = (AT M A) (+ bias[o]), for the tiles of images n0 .. n0+g-1
+template <class T>
+void wino_output_transform(const wino_problem<T>& P, const T* M, std::size_t ldm, const T* bias,
+                           std::size_t n0, std::size_t g, T* y) {
+  const std::size_t tiles = g * P.tpi, groups = (tiles + wino_lanes - 1) / wino_lanes, np = P.points();
+  const int nn = P.nn, m = P.m;
+  parallel_for(P.co * groups, [&](std::size_t b0, std::size_t b1) {
+    alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
+    for (std::size_t b = b0; b < b1; ++b) {
+      const std::size_t o = b / groups, t0 = (b % groups) * wino_lanes;
+      // n*n streams are too many for the hardware prefetcher: fetch the next group's lines now
+      if (b + 1 < b1) {
+        const std::size_t o1 = (b + 1) / groups, t1 = ((b + 1) % groups) * wino_lanes;
+        for (std::size_t p = 0; p < np; ++p) __builtin_prefetch(M + (o1 * np + p) * ldm + t1);
+      }
+      for (std::size_t p = 0; p < np; ++p)
+        std::memcpy(in + p * wino_lanes, M + (o * np + p) * ldm + t0, wino_lanes * sizeof(T));
+      lanes_sandwich(P.at, m, nn, P.at, m, nn, in, out);
+      const T bo = bias ? bias[o] : T(0);
+      const std::size_t lanes = std::min(wino_lanes, tiles - t0);
+      for (std::size_t l = 0; l < lanes; ++l) {
+        const std::size_t t = t0 + l, img = n0 + t / P.tpi, rem = t % P.tpi;
+        const std::size_t y0 = (rem / P.tw) * std::size_t(m), x0 = (rem % P.tw) * std::size_t(m);
+        const std::size_t hm = std::min<std::size_t>(std::size_t(m), P.oh - y0);
+        const std::size_t wm = std::min<std::size_t>(std::size_t(m), P.ow - x0);
+        T* yo = y + (img * P.co + o) * P.oh * P.ow;
+        for (std::size_t i = 0; i < hm; ++i)
+          for (std::size_t j = 0; j < wm; ++j)
+            yo[(y0 + i) * P.ow + x0 + j] = out[(i * std::size_t(m) + j) * wino_lanes + l] + bo;
+      }
+    }
+  });
+}
+
+// The whole forward-form convolution: y = conv(x, w) (+ bias); flip: see wino_weight_transform.
+template <class T>
+void wino_convolve(const wino_problem<T>& P, const T* x, const T* w, bool flip, const T* bias, T* y) {
+  const std::size_t np = P.points();
+  T* U = wino_scratch<T>(0).get(np * P.co * P.ci);
+  wino_weight_transform(P, w, flip, U);
+  const std::size_t G = P.chunk_images(), ld = wino_round_up(G * P.tpi);
+  T* V = wino_scratch<T>(1).get(np * P.ci * ld);
+  T* M = wino_scratch<T>(2).get(np * P.co * ld);
+  for (std::size_t n0 = 0; n0 < P.n; n0 += G) {
+    const std::size_t g = std::min(G, P.n - n0), ldv = wino_round_up(g * P.tpi);
+    wino_input_transform(P, x, n0, g, V, ldv);
+    parallel_for(np, [&](std::size_t p0, std::size_t p1) {
+      for (std::size_t p = p0; p < p1; ++p)
+        gemm<T>(false, false, P.co, ldv, P.ci, T(1), U + p * P.co * P.ci, P.ci, V + p * ldv, np * ldv,
+                T(0), M + p * ldv, np * ldv, 1);
+    });
+    wino_output_transform(P, M, ldv, bias, n0, g, y);
+  }
+}
+
+template <class T>
+void conv2d_forward_winograd(const conv_dims& d, const T* x, const T* w, const T* b, T* y) {
+  const auto P = wino_problem<T>::make(d.n, d.c, d.h, d.w, d.k, d.kh, d.pad);
+  wino_convolve(P, x, w, false, b, y);
+}
+
+// dx = the forward convolution of dy padded by r-1-pad with the flipped, transposed weights
+template <class T>
+void conv2d_backward_data_winograd(const conv_dims& d, const T* dy, const T* w, T* dx) {
+  const auto P = wino_problem<T>::make(d.n, d.k, d.oh, d.ow, d.c, d.kh, d.kh - 1 - d.pad);
+  wino_convolve(P, dy, w, true, static_cast<const T*>(nullptr), dx);
+}
+
+// dw += sum over images and tiles of A'T [ (G' dYtile G'T) . (BT x B) ] A'   (F(r, m));
+// db += the sums of dy
+template <class T>
+void conv2d_backward_weights_winograd(const conv_dims& d, const T* x, const T* dy, T* dw, T* db) {
+  const auto P = wino_problem<T>::make(d.n, d.c, d.h, d.w, d.k, d.kh, d.pad);
+  const wino_matrices wg = make_wino_matrices(int(d.kh), P.m);  // F(r, m): at [r x n], g [n x m]
+  T at2[64], g2[64];
+  for (int i = 0; i < 64; ++i) at2[i] = T(wg.at[i]), g2[i] = T(wg.g[i]);
+  const std::size_t np = P.points(), r = d.kh, m = std::size_t(P.m);
+  const int nn = P.nn, mi = P.m, ri = int(r);
+  const std::size_t G = P.chunk_images(), ld = wino_round_up(G * P.tpi);
+  T* V = wino_scratch<T>(1).get(np * P.ci * ld);
+  T* S = wino_scratch<T>(2).get(np * P.co * P.ci);  // the transformed dW, summed over chunks
+  T* Z = wino_scratch<T>(3).get(np * P.co * ld);
+  for (std::size_t n0 = 0; n0 < P.n; n0 += G) {
+    const std::size_t g = std::min(G, P.n - n0), ldz = wino_round_up(g * P.tpi), tiles = g * P.tpi;
+    wino_input_transform(P, x, n0, g, V, ldz);
+    // Z[(o*np + p)*ldz + t] = (G' dYtile G'T)[p], the m x m block of dy[img][o] at tile t
+    const std::size_t groups = ldz / wino_lanes;
+    parallel_for(P.co * groups, [&](std::size_t b0, std::size_t b1) {
+      alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
+      for (std::size_t b = b0; b < b1; ++b) {
+        const std::size_t o = b / groups, t0 = (b % groups) * wino_lanes;
+        for (std::size_t l = 0; l < wino_lanes; ++l) {
+          const std::size_t t = t0 + l;
+          if (t >= tiles) {
+            for (std::size_t i = 0; i < m * m; ++i) in[i * wino_lanes + l] = T(0);
+            continue;
+          }
+          const std::size_t img = n0 + t / P.tpi, rem = t % P.tpi;
+          const std::size_t y0 = (rem / P.tw) * m, x0 = (rem % P.tw) * m;
+          const T* dyo = dy + (img * P.co + o) * P.oh * P.ow;
+          for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < m; ++j)
+              in[(i * m + j) * wino_lanes + l] =
+                  (y0 + i < P.oh && x0 + j < P.ow) ? dyo[(y0 + i) * P.ow + x0 + j] : T(0);
+        }
+        lanes_sandwich(g2, nn, mi, g2, nn, mi, in, out);
+        for (std::size_t p = 0; p < np; ++p)
+          std::memcpy(Z + (o * np + p) * ldz + t0, out + p * wino_lanes, wino_lanes * sizeof(T));
+      }
+    });
+    const bool first = n0 == 0;
+    parallel_for(np, [&](std::size_t p0, std::size_t p1) {
+      for (std::size_t p = p0; p < p1; ++p)
+        gemm<T>(false, true, P.co, P.ci, ldz, T(1), Z + p * ldz, np * ldz, V + p * ldz, np * ldz,
+                first ? T(0) : T(1), S + p * P.co * P.ci, P.ci, 1);
+    });
+  }
+  // dw[o][i] += A'T S_oi A'  (r x r), 16 input channels per call
+  const std::size_t groups = (P.ci + wino_lanes - 1) / wino_lanes, rr = r * r;
+  parallel_for(P.co * groups, [&](std::size_t b0, std::size_t b1) {
+    alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
+    for (std::size_t b = b0; b < b1; ++b) {
+      const std::size_t o = b / groups, i0 = (b % groups) * wino_lanes;
+      const std::size_t lanes = std::min(wino_lanes, P.ci - i0);
+      for (std::size_t p = 0; p < np; ++p)
+        for (std::size_t l = 0; l < wino_lanes; ++l)
+          in[p * wino_lanes + l] = l < lanes ? S[(p * P.co + o) * P.ci + i0 + l] : T(0);
+      lanes_sandwich(at2, ri, nn, at2, ri, nn, in, out);
+      for (std::size_t l = 0; l < lanes; ++l)
+        for (std::size_t q = 0; q < rr; ++q) dw[(o * P.ci + i0 + l) * rr + q] += out[q * wino_lanes + l];
+    }
+  });
+  if (db)
+    for (std::size_t img = 0; img < d.n; ++img)
+      for (std::size_t o = 0; o < d.k; ++o) {
+        const T* p = dy + (img * d.k + o) * d.oh * d.ow;
+        T s = T(0);
+        for (std::size_t i = 0; i < d.oh * d.ow; ++i) s += p[i];
+        db[o] += s;
+      }
+}
+
+}  // namespace detail
+HOUSENET_END_NAMESPACE
