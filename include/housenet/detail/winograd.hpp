@@ -201,6 +201,20 @@ struct wino_problem {
   }
 };
 
+// Tiles t, t+1, ... of a chunk as (image within the chunk, tile row, tile column), without a
+// division per tile.
+struct wino_tile_walk {
+  std::size_t img, ty, tx, th, tw;
+  wino_tile_walk(std::size_t t, std::size_t th_, std::size_t tw_)
+      : img(t / (th_ * tw_)), ty((t % (th_ * tw_)) / tw_), tx(t % tw_), th(th_), tw(tw_) {}
+  void next() {
+    if (++tx == tw) {
+      tx = 0;
+      if (++ty == th) ty = 0, ++img;
+    }
+  }
+};
+
 inline std::size_t wino_round_up(std::size_t v) { return (v + wino_lanes - 1) / wino_lanes * wino_lanes; }
 
 // slot 0: transformed weights, 1: transformed inputs, 2: GEMM outputs / dW sums, 3: transformed dY
@@ -252,16 +266,15 @@ void wino_input_transform(const wino_problem<T>& P, const T* x, std::size_t n0, 
     alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
     for (std::size_t b = b0; b < b1; ++b) {
       const std::size_t c = b / groups, t0 = (b % groups) * wino_lanes;
-      for (std::size_t l = 0; l < wino_lanes; ++l) {
-        const std::size_t t = t0 + l;
-        if (t >= tiles) {
+      wino_tile_walk tile(t0, P.th, P.tw);
+      for (std::size_t l = 0; l < wino_lanes; ++l, tile.next()) {
+        if (t0 + l >= tiles) {
           for (int i = 0; i < nn * nn; ++i) in[std::size_t(i) * wino_lanes + l] = T(0);
           continue;
         }
-        const std::size_t img = n0 + t / P.tpi, rem = t % P.tpi;
-        const std::ptrdiff_t y0 = std::ptrdiff_t((rem / P.tw) * std::size_t(P.m)) - pad;
-        const std::ptrdiff_t x0 = std::ptrdiff_t((rem % P.tw) * std::size_t(P.m)) - pad;
-        const T* xc = x + (img * P.ci + c) * P.ih * P.iw;
+        const std::ptrdiff_t y0 = std::ptrdiff_t(tile.ty * std::size_t(P.m)) - pad;
+        const std::ptrdiff_t x0 = std::ptrdiff_t(tile.tx * std::size_t(P.m)) - pad;
+        const T* xc = x + ((n0 + tile.img) * P.ci + c) * P.ih * P.iw;
         const bool inside = y0 >= 0 && x0 >= 0 && y0 + nn <= ih && x0 + nn <= iw;
         for (int i = 0; i < nn; ++i) {
           const std::ptrdiff_t yy = y0 + i;
@@ -305,12 +318,12 @@ void wino_output_transform(const wino_problem<T>& P, const T* M, std::size_t ldm
       lanes_sandwich(P.at, m, nn, P.at, m, nn, in, out);
       const T bo = bias ? bias[o] : T(0);
       const std::size_t lanes = std::min(wino_lanes, tiles - t0);
-      for (std::size_t l = 0; l < lanes; ++l) {
-        const std::size_t t = t0 + l, img = n0 + t / P.tpi, rem = t % P.tpi;
-        const std::size_t y0 = (rem / P.tw) * std::size_t(m), x0 = (rem % P.tw) * std::size_t(m);
+      wino_tile_walk tile(t0, P.th, P.tw);
+      for (std::size_t l = 0; l < lanes; ++l, tile.next()) {
+        const std::size_t y0 = tile.ty * std::size_t(m), x0 = tile.tx * std::size_t(m);
         const std::size_t hm = std::min<std::size_t>(std::size_t(m), P.oh - y0);
         const std::size_t wm = std::min<std::size_t>(std::size_t(m), P.ow - x0);
-        T* yo = y + (img * P.co + o) * P.oh * P.ow;
+        T* yo = y + ((n0 + tile.img) * P.co + o) * P.oh * P.ow;
         for (std::size_t i = 0; i < hm; ++i)
           for (std::size_t j = 0; j < wm; ++j)
             yo[(y0 + i) * P.ow + x0 + j] = out[(i * std::size_t(m) + j) * wino_lanes + l] + bo;
@@ -376,15 +389,14 @@ void conv2d_backward_weights_winograd(const conv_dims& d, const T* x, const T* d
       alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
       for (std::size_t b = b0; b < b1; ++b) {
         const std::size_t o = b / groups, t0 = (b % groups) * wino_lanes;
-        for (std::size_t l = 0; l < wino_lanes; ++l) {
-          const std::size_t t = t0 + l;
-          if (t >= tiles) {
+        wino_tile_walk tile(t0, P.th, P.tw);
+        for (std::size_t l = 0; l < wino_lanes; ++l, tile.next()) {
+          if (t0 + l >= tiles) {
             for (std::size_t i = 0; i < m * m; ++i) in[i * wino_lanes + l] = T(0);
             continue;
           }
-          const std::size_t img = n0 + t / P.tpi, rem = t % P.tpi;
-          const std::size_t y0 = (rem / P.tw) * m, x0 = (rem % P.tw) * m;
-          const T* dyo = dy + (img * P.co + o) * P.oh * P.ow;
+          const std::size_t y0 = tile.ty * m, x0 = tile.tx * m;
+          const T* dyo = dy + ((n0 + tile.img) * P.co + o) * P.oh * P.ow;
           for (std::size_t i = 0; i < m; ++i)
             for (std::size_t j = 0; j < m; ++j)
               in[(i * m + j) * wino_lanes + l] =
