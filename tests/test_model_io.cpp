@@ -11,11 +11,13 @@
 #include <housenet/optim.hpp>
 #include <housenet/sequential.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -380,4 +382,33 @@ TEST_CASE("checkpoint: adam state round trips; truncated checkpoints are errors"
     CHECK_THROWS_AS(checkpoint_from_bytes<float>(b.data(), n, o), error);
     CHECK(o.steps() == 0);
   }
+}
+
+TEST_CASE("save_model / save_checkpoint stream the same bytes as model_to_bytes / checkpoint_to_bytes") {
+  // a record of 20,000 values spans two 16 K conversion chunks and two write buffers' worth of calls
+  sequential<float> net;
+  net.add<linear<float>>(200);
+  net.add<relu<float>>();
+  net.add<linear<float>>(3);
+  net.setup(shape{1, 100});
+  sgd<float> opt;
+  prng rng(5);
+  for (float& v : net.values()) v = float(rng.uniform(-1, 1));
+  const std::string dir = tmp_dir();
+  const auto file_bytes = [](const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  save_model(net, houses, dir + "/m.hsnt");
+  CHECK(file_bytes(dir + "/m.hsnt") == model_to_bytes(net, houses));
+  const checkpoint_state st{3, 12, {{"k", "v"}}};
+  save_checkpoint(dir + "/c.ckpt", net, opt, houses, st);
+  CHECK(file_bytes(dir + "/c.ckpt") == checkpoint_to_bytes(net, opt, houses, st));
+  // a failure while encoding (a bad meta key is found before any byte; a label with a comma too)
+  // leaves no file and no temporary file behind
+  CHECK_THROWS_AS(save_model(net, {"a", "b,c", "d"}, dir + "/bad.hsnt"), error);
+  std::vector<std::string> left = list_dir(dir);
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{"c.ckpt", "m.hsnt"});
+  remove_dir(dir);
 }

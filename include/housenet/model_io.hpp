@@ -143,12 +143,13 @@ inline bool no_newline(const std::string& s) {
   return true;
 }
 
-// Builds the header text and the records of a model (and optionally checkpoint data).
-template <class T>
-std::vector<std::uint8_t> encode(const sequential<T>& model, const std::vector<std::string>& labels,
-                                 std::uint32_t flags,
-                                 const std::vector<std::pair<std::string, std::string>>& extra_header,
-                                 const std::vector<std::pair<std::string, const tensor<T>*>>& opt_state) {
+// Encodes a model (and optionally checkpoint data) as the file's bytes, handed to
+// emit(const std::uint8_t* p, std::size_t n) in order, the CRC last. The records are converted
+// 16 K values at a time: a 485 MB checkpoint never exists as one buffer.
+template <class T, class Emit>
+void encode_to(const sequential<T>& model, const std::vector<std::string>& labels, std::uint32_t flags,
+               const std::vector<std::pair<std::string, std::string>>& extra_header,
+               const std::vector<std::pair<std::string, const tensor<T>*>>& opt_state, Emit&& emit) {
   HOUSENET_CHECK(model.is_setup(), "model: save of a model that is not set up");
   const std::size_t classes = model.output_shape().sample_size();
   HOUSENET_CHECK(labels.empty() || labels.size() == classes, "model: ", labels.size(),
@@ -162,28 +163,24 @@ std::vector<std::uint8_t> encode(const sequential<T>& model, const std::vector<s
     label_line += (i ? "," : "") + l;
   }
 
-  // ---- records (written first to know their size)
-  byte_writer rec;
-  std::size_t nrec = 0;
-  const auto write_record = [&](const std::string& name, const shape& s, const T* data) {
-    rec.u32(std::uint32_t(name.size()));
-    rec.str(name);
-    rec.u32(std::uint32_t(s.rank()));
-    for (std::size_t d = 0; d < s.rank(); ++d) rec.u64(s[d]);
-    const std::size_t n = s.size();
-    rec.bytes().reserve(rec.size() + 4 * n);
-    for (std::size_t i = 0; i < n; ++i) rec.f32(static_cast<float>(data[i]));
-    ++nrec;
+  // ---- the records: what they are, and their size (the header states it)
+  struct record {
+    std::string name;
+    shape s;
+    const T* data;
   };
+  std::vector<record> records;
   const T* arena = model.values().data();
-  for (const param_info& p : model.parameters()) write_record(p.name, p.spec.shape, arena + p.offset);
+  for (const param_info& p : model.parameters()) records.push_back({p.name, p.spec.shape, arena + p.offset});
   for (const auto& st : opt_state) {
     HOUSENET_CHECK(st.second->size() == model.trainable_size(), "model: optimizer state '", st.first,
                    "' has ", st.second->size(), " values, the model ", model.trainable_size());
     for (const param_info& p : model.parameters())
       if (p.spec.trainable)
-        write_record("optimizer." + st.first + "." + p.name, p.spec.shape, st.second->data() + p.offset);
+        records.push_back({"optimizer." + st.first + "." + p.name, p.spec.shape, st.second->data() + p.offset});
   }
+  std::size_t record_bytes = 0;
+  for (const record& r : records) record_bytes += 4 + r.name.size() + 4 + 8 * r.s.rank() + 4 * r.s.size();
 
   // ---- header
   std::string h;
@@ -191,7 +188,7 @@ std::vector<std::uint8_t> encode(const sequential<T>& model, const std::vector<s
   kv("housenet_version", HOUSENET_VERSION_STRING);
   kv("dtype", "f32");
   kv("byte_order", "little");
-  kv("payload_bytes", std::to_string(rec.size() + 4));
+  kv("payload_bytes", std::to_string(record_bytes + 4));
   kv("input", sample_dims(model.input_shape()));
   kv("classes", std::to_string(classes));
   kv("labels", label_line);
@@ -207,25 +204,59 @@ std::vector<std::uint8_t> encode(const sequential<T>& model, const std::vector<s
     }
     kv("layer", line);
   }
-  kv("records", std::to_string(nrec));
+  kv("records", std::to_string(records.size()));
   kv("model_step", std::to_string(model.step()));
   for (const auto& e : extra_header) kv(e.first, e.second);
 
-  byte_writer out;
-  out.str("HSNT");
-  out.u32(model_format_version);
-  out.u32(flags);
-  out.u64(h.size());
-  out.str(h);
-  out.bytes().insert(out.bytes().end(), rec.bytes().begin(), rec.bytes().end());
-  out.u32(crc32(out.bytes().data(), out.size()));
-  return std::move(out.bytes());
+  // ---- the bytes, with a running CRC
+  std::uint32_t crc = 0;
+  const auto put = [&](byte_writer& w) {
+    crc = crc32_update(crc, w.bytes().data(), w.size());
+    emit(static_cast<const std::uint8_t*>(w.bytes().data()), w.size());
+    w.bytes().clear();
+  };
+  byte_writer w;
+  w.str("HSNT");
+  w.u32(model_format_version);
+  w.u32(flags);
+  w.u64(h.size());
+  w.str(h);
+  put(w);
+  constexpr std::size_t chunk = 16384;
+  for (const record& r : records) {
+    w.u32(std::uint32_t(r.name.size()));
+    w.str(r.name);
+    w.u32(std::uint32_t(r.s.rank()));
+    for (std::size_t d = 0; d < r.s.rank(); ++d) w.u64(r.s[d]);
+    const std::size_t n = r.s.size();
+    for (std::size_t i = 0; i < n; i += chunk) {
+      const std::size_t e = std::min(n, i + chunk);
+      for (std::size_t j = i; j < e; ++j) w.f32(static_cast<float>(r.data[j]));
+      put(w);
+    }
+    put(w);
+  }
+  w.u32(crc);
+  emit(static_cast<const std::uint8_t*>(w.bytes().data()), w.size());
+}
+
+template <class T>
+std::vector<std::uint8_t> encode(const sequential<T>& model, const std::vector<std::string>& labels,
+                                 std::uint32_t flags,
+                                 const std::vector<std::pair<std::string, std::string>>& extra_header,
+                                 const std::vector<std::pair<std::string, const tensor<T>*>>& opt_state) {
+  std::vector<std::uint8_t> out;
+  encode_to(model, labels, flags, extra_header, opt_state,
+            [&](const std::uint8_t* p, std::size_t n) { out.insert(out.end(), p, p + n); });
+  return out;
 }
 
 inline std::string errno_text(int e) { return std::strerror(e); }
 
-// Writes bytes to path atomically: a temporary file in the same directory, fsync, rename.
-inline void write_file_atomic(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+// Writes a file atomically: a temporary file in the same directory, fsync, rename.
+// produce(write) calls write(const std::uint8_t* p, std::size_t n) for the file's bytes in order.
+template <class Produce>
+void write_file_atomic_with(const std::string& path, Produce&& produce) {
   HOUSENET_CHECK(!path.empty(), "model: empty file name");
 #if HOUSENET_POSIX_IO
   std::string tmpl = path + ".tmp-XXXXXX";
@@ -240,12 +271,34 @@ inline void write_file_atomic(const std::string& path, const std::vector<std::ui
     ::unlink(tmp.c_str());
     fail(concat(path, ": ", what, ": ", errno_text(e)));
   };
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ::ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) fail_with("cannot write");
-    done += std::size_t(w);
+  // the bytes go out in 1 MiB writes
+  std::vector<std::uint8_t> buf;
+  buf.reserve(std::size_t(1) << 20);
+  const auto flush = [&] {
+    std::size_t done = 0;
+    while (done < buf.size()) {
+      const ::ssize_t w = ::write(fd, buf.data() + done, buf.size() - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) fail_with("cannot write");
+      done += std::size_t(w);
+    }
+    buf.clear();
+  };
+  try {
+    produce([&](const std::uint8_t* p, std::size_t n) {
+      while (n > 0) {
+        const std::size_t take = std::min(n, buf.capacity() - buf.size());
+        buf.insert(buf.end(), p, p + take);
+        p += take;
+        n -= take;
+        if (buf.size() == buf.capacity()) flush();
+      }
+    });
+    flush();
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
   }
   if (::fchmod(fd, 0644) != 0) fail_with("cannot set permissions");
   if (::fsync(fd) != 0) fail_with("cannot sync");
@@ -272,7 +325,15 @@ inline void write_file_atomic(const std::string& path, const std::vector<std::ui
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     HOUSENET_CHECK(f.good(), path, ": cannot create a temporary file next to it");
-    f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    try {
+      produce([&](const std::uint8_t* p, std::size_t n) {
+        f.write(reinterpret_cast<const char*>(p), std::streamsize(n));
+      });
+    } catch (...) {
+      f.close();
+      std::remove(tmp.c_str());
+      throw;
+    }
     f.flush();
     if (!f.good()) {
       f.close();
@@ -286,6 +347,10 @@ inline void write_file_atomic(const std::string& path, const std::vector<std::ui
     fail(concat(path, ": cannot rename the temporary file into place"));
   }
 #endif
+}
+
+inline void write_file_atomic(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  write_file_atomic_with(path, [&](const auto& write) { write(bytes.data(), bytes.size()); });
 }
 
 inline std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
@@ -573,11 +638,13 @@ std::vector<std::uint8_t> model_to_bytes(const sequential<T>& model,
   return detail::encode(model, labels, 0, {}, {});
 }
 
-// Writes a model file atomically.
+// Writes a model file atomically, streamed: no copy of the file in memory.
 template <class T>
 void save_model(const sequential<T>& model, const std::vector<std::string>& labels,
                 const std::string& path) {
-  detail::write_file_atomic(path, model_to_bytes(model, labels));
+  detail::write_file_atomic_with(path, [&](const auto& write) {
+    detail::encode_to(model, labels, 0, {}, {}, write);
+  });
 }
 
 // Reads a model (or a checkpoint's model) from memory; `name` prefixes the error messages.
@@ -609,11 +676,12 @@ void load_model(const std::string& path, sequential<T>& model,
 
 // ---- checkpoints -------------------------------------------------------------------------------
 
+namespace detail {
+// The checkpoint's extra header lines and optimizer state records.
 template <class T>
-std::vector<std::uint8_t> checkpoint_to_bytes(const sequential<T>& model, optimizer<T>& opt,
-                                              const std::vector<std::string>& labels,
-                                              const checkpoint_state& st) {
-  std::vector<std::pair<std::string, std::string>> extra;
+void checkpoint_parts(const sequential<T>& model, optimizer<T>& opt, const checkpoint_state& st,
+                      std::vector<std::pair<std::string, std::string>>& extra,
+                      std::vector<std::pair<std::string, const tensor<T>*>>& state) {
   std::string oline = opt.kind() + "/" + std::to_string(opt.version());
   for (const auto& c : opt.config()) oline += " " + c.first + "=" + c.second;
   extra.emplace_back("optimizer", oline);
@@ -621,25 +689,40 @@ std::vector<std::uint8_t> checkpoint_to_bytes(const sequential<T>& model, optimi
   extra.emplace_back("epoch", std::to_string(st.epoch));
   extra.emplace_back("step", std::to_string(st.step));
   for (const auto& kv : st.meta) {
-    HOUSENET_CHECK(detail::valid_meta_key(kv.first), "model: checkpoint meta key '", kv.first,
+    HOUSENET_CHECK(valid_meta_key(kv.first), "model: checkpoint meta key '", kv.first,
                    "' must be [A-Za-z0-9_.-]+");
-    HOUSENET_CHECK(detail::no_newline(kv.second), "model: checkpoint meta '", kv.first,
+    HOUSENET_CHECK(no_newline(kv.second), "model: checkpoint meta '", kv.first,
                    "' has a newline in its value");
     extra.emplace_back("meta." + kv.first, kv.second);
   }
-  std::vector<std::pair<std::string, const tensor<T>*>> state;
   for (const auto& s : opt.state()) {
     HOUSENET_CHECK(s.second->empty() || s.second->size() == model.trainable_size(), "model: optimizer state '",
                    s.first, "' does not match the model");
     if (!s.second->empty()) state.emplace_back(s.first, s.second);
   }
+}
+}  // namespace detail
+
+template <class T>
+std::vector<std::uint8_t> checkpoint_to_bytes(const sequential<T>& model, optimizer<T>& opt,
+                                              const std::vector<std::string>& labels,
+                                              const checkpoint_state& st) {
+  std::vector<std::pair<std::string, std::string>> extra;
+  std::vector<std::pair<std::string, const tensor<T>*>> state;
+  detail::checkpoint_parts(model, opt, st, extra, state);
   return detail::encode(model, labels, model_flag_checkpoint, extra, state);
 }
 
+// Writes a checkpoint atomically, streamed: no copy of the file in memory.
 template <class T>
 void save_checkpoint(const std::string& path, const sequential<T>& model, optimizer<T>& opt,
                      const std::vector<std::string>& labels, const checkpoint_state& st) {
-  detail::write_file_atomic(path, checkpoint_to_bytes(model, opt, labels, st));
+  std::vector<std::pair<std::string, std::string>> extra;
+  std::vector<std::pair<std::string, const tensor<T>*>> state;
+  detail::checkpoint_parts(model, opt, st, extra, state);
+  detail::write_file_atomic_with(path, [&](const auto& write) {
+    detail::encode_to(model, labels, model_flag_checkpoint, extra, state, write);
+  });
 }
 
 // Rebuilds the model and restores opt's state (steps, lr, state tensors). opt must be of the
