@@ -73,6 +73,21 @@ case $mode in
             for (i = 1; i <= n; i++) { va += (a[i] - ma)^2; vb += (b[i] - mb)^2 }
             printf "'"$mode"': accuracy %.3f +- %.3f, balanced accuracy %.3f +- %.3f (5 grouped folds, last epoch)\n",
                    ma, sqrt(va / (n - 1)), mb, sqrt(vb / (n - 1)) }' | tee "$work/$mode.txt"
+    # The held-out confusion matrix: every image is on the test side of exactly one fold, so the
+    # sum of the five folds' last-epoch test matrices (MODEL.test.json) counts each image once.
+    for k in 1 2 3 4 5; do
+      sed -E 's/.*"confusion": *\[\[(.*)\]\], *"classes": *\[([^]]*)\].*/\2|\1/' "$work/$mode-$k.hsnt.test.json"
+    done | awk -F'|' '
+      { nc = split($1, names, ","); gsub(/[][ ]/, "", $2); split($2, v, ",")
+        for (c = 1; c <= nc; c++) { sub(/^ *"/, "", names[c]); sub(/" *$/, "", names[c]) }
+        for (i = 1; i <= nc * nc; i++) sum[i] += v[i] }
+      END { printf "held-out confusion matrix (rows: true house, columns: predicted), 5 folds, last epoch\n%-12s", ""
+            for (c = 1; c <= nc; c++) printf " %10s", names[c]; printf " %8s\n", "recall"
+            for (r = 1; r <= nc; r++) { printf "%-12s", names[r]; row = 0
+              for (c = 1; c <= nc; c++) { x = sum[(r - 1) * nc + c]; printf " %10d", x; row += x; all += x; if (r == c) ok += x }
+              rec = row ? sum[(r - 1) * nc + r] / row : 0; bal += rec; printf " %8.3f\n", rec }
+            printf "%d images: accuracy %.3f, balanced accuracy %.3f\n", all, ok / all, bal / nc }' \
+      | tee "$work/$mode-confusion.txt"
     ;;
   blog)
     run blog --arch seed --epochs 100 --test-count 20 --split random
