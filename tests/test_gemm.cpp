@@ -2,6 +2,8 @@
 // shapes, for every SIMD path this CPU supports, and its determinism across thread counts.
 #include <doctest/doctest.h>
 
+#include "random_data.hpp"
+
 #include <housenet/detail/reference.hpp>
 #include <housenet/gemm.hpp>
 #include <housenet/parallel.hpp>
@@ -18,14 +20,7 @@ using namespace housenet;
 
 namespace {
 
-// deterministic values in [-1, 1), from the library's own generator
-template <class T>
-std::vector<T> random_vec(std::size_t count, std::uint64_t seed) {
-  std::vector<T> v(count);
-  prng g(seed);
-  for (auto& x : v) x = T(g.uniform(-1.0, 1.0));
-  return v;
-}
+using housenet_test::random_vec;
 
 struct shape_case {
   bool ta, tb;

@@ -2,6 +2,8 @@
 // its _reference on odd shapes, in float and double, on every SIMD path, 1 and 2 threads.
 #include <doctest/doctest.h>
 
+#include "random_data.hpp"
+
 #include <housenet/detail/im2col.hpp>
 #include <housenet/detail/kernels.hpp>
 #include <housenet/detail/reference.hpp>
@@ -20,14 +22,7 @@ using housenet::detail::linear_dims;
 
 namespace {
 
-// deterministic values in [-1, 1), from the library's own generator
-template <class T>
-std::vector<T> random_vec(std::size_t count, std::uint64_t seed) {
-  std::vector<T> v(count);
-  prng g(seed);
-  for (auto& x : v) x = T(g.uniform(-1.0, 1.0));
-  return v;
-}
+using housenet_test::random_vec;
 
 // |got - want| <= tol * (reduction length + 2) elementwise; counts failures
 template <class T>

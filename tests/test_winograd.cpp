@@ -4,6 +4,8 @@
 // independence, the layer's gradients through Winograd (check_layer, double), and the policy.
 #include <doctest/doctest.h>
 
+#include "random_data.hpp"
+
 #include <housenet/detail/kernels.hpp>
 #include <housenet/detail/reference.hpp>
 #include <housenet/detail/winograd.hpp>
@@ -24,13 +26,7 @@ using housenet::detail::conv_dims;
 
 namespace {
 
-template <class T>
-std::vector<T> random_vec(std::size_t count, std::uint64_t seed) {
-  std::vector<T> v(count);
-  prng g(seed);
-  for (auto& x : v) x = T(g.uniform(-1.0, 1.0));
-  return v;
-}
+using housenet_test::random_vec;
 
 // max |got - want| / (max |want| + tiny)
 template <class T>
