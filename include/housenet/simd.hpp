@@ -542,8 +542,7 @@ __attribute__((target("avx512f,avx2,fma"))) inline void pack_transposed(const fl
                                                                          unsigned width) {
   const __mmask16 store_mask = __mmask16((1u << width) - 1u);
   __m512 r[16];
-  #pragma GCC unroll 16
-  for (std::size_t p0 = 0; p0 < kc; p0 += 16) {
+  for (std::size_t p0 = 0; p0 < kc; p0 += 16) {  // (the inner loops are unrolled, not this one)
     const std::size_t left = kc - p0;
     const __mmask16 load_mask = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
     if (left >= 16 && rows == 16)
