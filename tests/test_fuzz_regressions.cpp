@@ -191,3 +191,15 @@ TEST_CASE("fuzz regression: every file of fuzz/regressions gives a result or one
   }
   CHECK(files >= 2);
 }
+
+TEST_CASE("fuzz regression: a JPEG scan using an undefined Huffman table is refused (stb asserted)") {
+  const std::string bytes = read(dir / "image-undefined-huffman-table.jpg");
+  CHECK_THROWS_WITH_AS(load_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), "x.jpg"),
+                       "image: cannot read 'x.jpg': corrupt JPEG: a scan uses a Huffman table that is not defined",
+                       error);
+  // a DHT whose 16 counts add up past 256 codes (stb overran its tables) and an over-full one
+  std::string dht = "\xFF\xD8\xFF\xC4";
+  dht += std::string("\x00\x13\x00", 3) + std::string(16, '\x20');  // 16 x 32 = 512 codes
+  CHECK_THROWS_WITH_AS(load_from_memory(reinterpret_cast<const unsigned char*>(dht.data()), dht.size(), "y.jpg"),
+                       doctest::Contains("corrupt JPEG: bad Huffman table"), error);
+}

@@ -246,6 +246,64 @@ inline void fill_rect_clipped(image& img, int x0, int y0, int x1, int y1, colour
   }
 }
 
+
+// The Huffman tables of a JPEG, checked before stb_image decodes it: Debian 12's stb_image
+// asserts (aborts) on a scan that uses a table no DHT segment defined, and overruns its tables
+// on a DHT whose counts sum past 256 (CVE-2022-29977, stb issue #1289; fixed upstream in 2.30).
+// Markers are found as stb finds them (bytes between segments are skipped); entropy-coded data
+// after a scan is skipped up to the next marker. Returns "" or the reason the file is refused.
+inline std::string jpeg_huffman_problem(const unsigned char* b, std::size_t n) {
+  bool dc[4] = {}, ac[4] = {}, progressive = false;
+  std::size_t i = 2;
+  while (i < n) {
+    if (b[i] != 0xFF) {
+      ++i;
+      continue;
+    }
+    while (i < n && b[i] == 0xFF) ++i;
+    if (i >= n) break;
+    const unsigned m = b[i++];
+    if (m == 0x00 || m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7)) continue;
+    if (m == 0xD9 || i + 2 > n) break;
+    const std::size_t len = std::size_t(b[i]) << 8 | b[i + 1];
+    if (len < 2 || i + len > n) break;  // stb reports the truncation itself
+    const unsigned char* seg = b + i + 2;
+    const std::size_t sl = len - 2;
+    if (m == 0xC2) progressive = true;
+    if (m == 0xC4) {
+      for (std::size_t k = 0; k < sl;) {
+        if (k + 17 > sl) return "bad Huffman table (cut short)";
+        const unsigned tc = seg[k] >> 4, th = seg[k] & 15;
+        if (tc > 1 || th > 3) return "bad Huffman table (class or index)";
+        std::size_t count = 0, code = 0;
+        for (std::size_t j = 1; j <= 16; ++j) {
+          count += seg[k + j];
+          code += seg[k + j];
+          if (code > (std::size_t(1) << j)) return "bad Huffman table (code lengths)";
+          code <<= 1;
+        }
+        if (count > 256) return "bad Huffman table (more than 256 codes)";
+        (tc ? ac : dc)[th] = true;
+        k += 17 + count;
+      }
+    }
+    i += len;
+    if (m == 0xDA && sl >= 1) {
+      const std::size_t ns = seg[0];
+      if (sl < 1 + 2 * ns + 3) return "bad scan header";
+      const unsigned ss = seg[1 + 2 * ns], ah = seg[3 + 2 * ns] >> 4;
+      for (std::size_t c = 0; c < ns; ++c) {
+        const unsigned td = seg[2 + 2 * c] >> 4, ta = seg[2 + 2 * c] & 15;
+        const bool need_dc = ss == 0 && !(progressive && ah != 0), need_ac = !progressive || ss > 0;
+        if ((need_dc && (td > 3 || !dc[td])) || (need_ac && (ta > 3 || !ac[ta])))
+          return "a scan uses a Huffman table that is not defined";
+      }
+      // skip the entropy-coded data: up to a marker other than a stuffed 0xFF00 or a restart
+      while (i + 1 < n && !(b[i] == 0xFF && b[i + 1] != 0x00 && !(b[i + 1] >= 0xD0 && b[i + 1] <= 0xD7))) ++i;
+    }
+  }
+  return "";
+}
 }  // namespace detail
 
 // Decodes an image held in memory; name is used in error messages only.
@@ -271,6 +329,10 @@ inline image load_from_memory(const unsigned char* bytes, std::size_t n, const s
                  "': unsupported format ", format, " (JPEG, PNG, BMP, GIF and PGM/PPM are read)");
   HOUSENET_CHECK(!format.empty(), "image: cannot read '", name,
                  "': unknown image type (not a JPEG, PNG, BMP, GIF or PGM/PPM file)");
+  if (format == "JPEG") {
+    const std::string problem = detail::jpeg_huffman_problem(bytes, n);
+    HOUSENET_CHECK(problem.empty(), "image: cannot read '", name, "': corrupt JPEG: ", problem);
+  }
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes, int(n), &w, &h, &comp)) {
     // The header is damaged or cut short. stbi_info's reason is its last format's ("unknown
