@@ -224,31 +224,39 @@ scratch<T>& wino_scratch(int slot) {
   return s[slot];
 }
 
+// fn(row, first, in, out) for every row < rows and every group of 16 lanes [first, first + 16)
+// of [0, width), split over the pool; in and out are the calling thread's lane buffers for
+// lanes_sandwich. Every transform below is one of these sweeps.
+template <class T, class F>
+void wino_for_lane_groups(std::size_t rows, std::size_t width, F&& fn) {
+  const std::size_t groups = (width + wino_lanes - 1) / wino_lanes;
+  parallel_for(rows * groups, [&](std::size_t b0, std::size_t b1) {
+    alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
+    for (std::size_t b = b0; b < b1; ++b) fn(b / groups, (b % groups) * wino_lanes, in, out);
+  });
+}
+
 // U[(p*co + o)*ci + i] = (G w_oi GT)[p] with w_oi = w[o][i] (flip = false: w is [co, ci, r, r]),
 // or w_oi = rot180(w[i][o]) (flip = true: w is [ci, co, r, r], the backward-data filter).
 template <class T>
 void wino_weight_transform(const wino_problem<T>& P, const T* w, bool flip, T* U) {
-  const std::size_t r = P.r, rr = r * r, np = P.points(), groups = (P.ci + wino_lanes - 1) / wino_lanes;
+  const std::size_t r = P.r, rr = r * r, np = P.points();
   const int nn = P.nn, ri = int(r);
-  parallel_for(P.co * groups, [&](std::size_t b0, std::size_t b1) {
-    alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
-    for (std::size_t b = b0; b < b1; ++b) {
-      const std::size_t o = b / groups, i0 = (b % groups) * wino_lanes;
-      const std::size_t lanes = std::min(wino_lanes, P.ci - i0);
-      for (std::size_t u = 0; u < r; ++u)
-        for (std::size_t v = 0; v < r; ++v)
-          for (std::size_t l = 0; l < wino_lanes; ++l) {
-            T val = T(0);
-            if (l < lanes) {
-              const std::size_t i = i0 + l;
-              val = flip ? w[(i * P.co + o) * rr + (r - 1 - u) * r + (r - 1 - v)] : w[(o * P.ci + i) * rr + u * r + v];
-            }
-            in[(u * r + v) * wino_lanes + l] = val;
+  wino_for_lane_groups<T>(P.co, P.ci, [&](std::size_t o, std::size_t i0, T* in, T* out) {
+    const std::size_t lanes = std::min(wino_lanes, P.ci - i0);
+    for (std::size_t u = 0; u < r; ++u)
+      for (std::size_t v = 0; v < r; ++v)
+        for (std::size_t l = 0; l < wino_lanes; ++l) {
+          T val = T(0);
+          if (l < lanes) {
+            const std::size_t i = i0 + l;
+            val = flip ? w[(i * P.co + o) * rr + (r - 1 - u) * r + (r - 1 - v)] : w[(o * P.ci + i) * rr + u * r + v];
           }
-      lanes_sandwich(P.g, nn, ri, P.g, nn, ri, in, out);
-      for (std::size_t p = 0; p < np; ++p)
-        std::memcpy(U + (p * P.co + o) * P.ci + i0, out + p * wino_lanes, lanes * sizeof(T));
-    }
+          in[(u * r + v) * wino_lanes + l] = val;
+        }
+    lanes_sandwich(P.g, nn, ri, P.g, nn, ri, in, out);
+    for (std::size_t p = 0; p < np; ++p)
+      std::memcpy(U + (p * P.co + o) * P.ci + i0, out + p * wino_lanes, lanes * sizeof(T));
   });
 }
 
@@ -259,42 +267,38 @@ void wino_weight_transform(const wino_problem<T>& P, const T* w, bool flip, T* U
 template <class T>
 void wino_input_transform(const wino_problem<T>& P, const T* x, std::size_t n0, std::size_t g, T* V,
                           std::size_t ldv) {
-  const std::size_t tiles = g * P.tpi, groups = ldv / wino_lanes, np = P.points();
+  const std::size_t tiles = g * P.tpi, np = P.points();
   const int nn = P.nn;
   const std::ptrdiff_t ih = std::ptrdiff_t(P.ih), iw = std::ptrdiff_t(P.iw), pad = std::ptrdiff_t(P.pad);
-  parallel_for(P.ci * groups, [&](std::size_t b0, std::size_t b1) {
-    alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
-    for (std::size_t b = b0; b < b1; ++b) {
-      const std::size_t c = b / groups, t0 = (b % groups) * wino_lanes;
-      wino_tile_walk tile(t0, P.th, P.tw);
-      for (std::size_t l = 0; l < wino_lanes; ++l, tile.next()) {
-        if (t0 + l >= tiles) {
-          for (int i = 0; i < nn * nn; ++i) in[std::size_t(i) * wino_lanes + l] = T(0);
-          continue;
-        }
-        const std::ptrdiff_t y0 = std::ptrdiff_t(tile.ty * std::size_t(P.m)) - pad;
-        const std::ptrdiff_t x0 = std::ptrdiff_t(tile.tx * std::size_t(P.m)) - pad;
-        const T* xc = x + ((n0 + tile.img) * P.ci + c) * P.ih * P.iw;
-        const bool inside = y0 >= 0 && x0 >= 0 && y0 + nn <= ih && x0 + nn <= iw;
-        for (int i = 0; i < nn; ++i) {
-          const std::ptrdiff_t yy = y0 + i;
-          T* dst = in + std::size_t(i * nn) * wino_lanes + l;
-          if (inside) {
-            const T* src = xc + yy * iw + x0;
-            for (int j = 0; j < nn; ++j) dst[std::size_t(j) * wino_lanes] = src[j];
-          } else {
-            for (int j = 0; j < nn; ++j) {
-              const std::ptrdiff_t xx = x0 + j;
-              dst[std::size_t(j) * wino_lanes] =
-                  (yy >= 0 && yy < ih && xx >= 0 && xx < iw) ? xc[yy * iw + xx] : T(0);
-            }
+  wino_for_lane_groups<T>(P.ci, ldv, [&](std::size_t c, std::size_t t0, T* in, T* out) {
+    wino_tile_walk tile(t0, P.th, P.tw);
+    for (std::size_t l = 0; l < wino_lanes; ++l, tile.next()) {
+      if (t0 + l >= tiles) {
+        for (int i = 0; i < nn * nn; ++i) in[std::size_t(i) * wino_lanes + l] = T(0);
+        continue;
+      }
+      const std::ptrdiff_t y0 = std::ptrdiff_t(tile.ty * std::size_t(P.m)) - pad;
+      const std::ptrdiff_t x0 = std::ptrdiff_t(tile.tx * std::size_t(P.m)) - pad;
+      const T* xc = x + ((n0 + tile.img) * P.ci + c) * P.ih * P.iw;
+      const bool inside = y0 >= 0 && x0 >= 0 && y0 + nn <= ih && x0 + nn <= iw;
+      for (int i = 0; i < nn; ++i) {
+        const std::ptrdiff_t yy = y0 + i;
+        T* dst = in + std::size_t(i * nn) * wino_lanes + l;
+        if (inside) {
+          const T* src = xc + yy * iw + x0;
+          for (int j = 0; j < nn; ++j) dst[std::size_t(j) * wino_lanes] = src[j];
+        } else {
+          for (int j = 0; j < nn; ++j) {
+            const std::ptrdiff_t xx = x0 + j;
+            dst[std::size_t(j) * wino_lanes] =
+                (yy >= 0 && yy < ih && xx >= 0 && xx < iw) ? xc[yy * iw + xx] : T(0);
           }
         }
       }
-      lanes_sandwich(P.bt, nn, nn, P.bt, nn, nn, in, out);
-      for (std::size_t p = 0; p < np; ++p)
-        std::memcpy(V + (c * np + p) * ldv + t0, out + p * wino_lanes, wino_lanes * sizeof(T));
     }
+    lanes_sandwich(P.bt, nn, nn, P.bt, nn, nn, in, out);
+    for (std::size_t p = 0; p < np; ++p)
+      std::memcpy(V + (c * np + p) * ldv + t0, out + p * wino_lanes, wino_lanes * sizeof(T));
   });
 }
 
@@ -302,32 +306,26 @@ void wino_input_transform(const wino_problem<T>& P, const T* x, std::size_t n0, 
 template <class T>
 void wino_output_transform(const wino_problem<T>& P, const T* M, std::size_t ldm, const T* bias,
                            std::size_t n0, std::size_t g, T* y) {
-  const std::size_t tiles = g * P.tpi, groups = (tiles + wino_lanes - 1) / wino_lanes, np = P.points();
+  const std::size_t tiles = g * P.tpi, np = P.points();
   const int nn = P.nn, m = P.m;
-  parallel_for(P.co * groups, [&](std::size_t b0, std::size_t b1) {
-    alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
-    for (std::size_t b = b0; b < b1; ++b) {
-      const std::size_t o = b / groups, t0 = (b % groups) * wino_lanes;
-      // n*n streams are too many for the hardware prefetcher: fetch the next group's lines now
-      if (b + 1 < b1) {
-        const std::size_t o1 = (b + 1) / groups, t1 = ((b + 1) % groups) * wino_lanes;
-        for (std::size_t p = 0; p < np; ++p) __builtin_prefetch(M + (o1 * np + p) * ldm + t1);
-      }
-      for (std::size_t p = 0; p < np; ++p)
-        std::memcpy(in + p * wino_lanes, M + (o * np + p) * ldm + t0, wino_lanes * sizeof(T));
-      lanes_sandwich(P.at, m, nn, P.at, m, nn, in, out);
-      const T bo = bias ? bias[o] : T(0);
-      const std::size_t lanes = std::min(wino_lanes, tiles - t0);
-      wino_tile_walk tile(t0, P.th, P.tw);
-      for (std::size_t l = 0; l < lanes; ++l, tile.next()) {
-        const std::size_t y0 = tile.ty * std::size_t(m), x0 = tile.tx * std::size_t(m);
-        const std::size_t hm = std::min<std::size_t>(std::size_t(m), P.oh - y0);
-        const std::size_t wm = std::min<std::size_t>(std::size_t(m), P.ow - x0);
-        T* yo = y + ((n0 + tile.img) * P.co + o) * P.oh * P.ow;
-        for (std::size_t i = 0; i < hm; ++i)
-          for (std::size_t j = 0; j < wm; ++j)
-            yo[(y0 + i) * P.ow + x0 + j] = out[(i * std::size_t(m) + j) * wino_lanes + l] + bo;
-      }
+  wino_for_lane_groups<T>(P.co, tiles, [&](std::size_t o, std::size_t t0, T* in, T* out) {
+    // n*n streams are too many for the hardware prefetcher: fetch this row's next group now
+    if (t0 + wino_lanes < tiles)
+      for (std::size_t p = 0; p < np; ++p) __builtin_prefetch(M + (o * np + p) * ldm + t0 + wino_lanes);
+    for (std::size_t p = 0; p < np; ++p)
+      std::memcpy(in + p * wino_lanes, M + (o * np + p) * ldm + t0, wino_lanes * sizeof(T));
+    lanes_sandwich(P.at, m, nn, P.at, m, nn, in, out);
+    const T bo = bias ? bias[o] : T(0);
+    const std::size_t lanes = std::min(wino_lanes, tiles - t0);
+    wino_tile_walk tile(t0, P.th, P.tw);
+    for (std::size_t l = 0; l < lanes; ++l, tile.next()) {
+      const std::size_t y0 = tile.ty * std::size_t(m), x0 = tile.tx * std::size_t(m);
+      const std::size_t hm = std::min<std::size_t>(std::size_t(m), P.oh - y0);
+      const std::size_t wm = std::min<std::size_t>(std::size_t(m), P.ow - x0);
+      T* yo = y + ((n0 + tile.img) * P.co + o) * P.oh * P.ow;
+      for (std::size_t i = 0; i < hm; ++i)
+        for (std::size_t j = 0; j < wm; ++j)
+          yo[(y0 + i) * P.ow + x0 + j] = out[(i * std::size_t(m) + j) * wino_lanes + l] + bo;
     }
   });
 }
@@ -384,28 +382,23 @@ void conv2d_backward_weights_winograd(const conv_dims& d, const T* x, const T* d
     const std::size_t g = std::min(G, P.n - n0), ldz = wino_round_up(g * P.tpi), tiles = g * P.tpi;
     wino_input_transform(P, x, n0, g, V, ldz);
     // Z[(o*np + p)*ldz + t] = (G' dYtile G'T)[p], the m x m block of dy[img][o] at tile t
-    const std::size_t groups = ldz / wino_lanes;
-    parallel_for(P.co * groups, [&](std::size_t b0, std::size_t b1) {
-      alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
-      for (std::size_t b = b0; b < b1; ++b) {
-        const std::size_t o = b / groups, t0 = (b % groups) * wino_lanes;
-        wino_tile_walk tile(t0, P.th, P.tw);
-        for (std::size_t l = 0; l < wino_lanes; ++l, tile.next()) {
-          if (t0 + l >= tiles) {
-            for (std::size_t i = 0; i < m * m; ++i) in[i * wino_lanes + l] = T(0);
-            continue;
-          }
-          const std::size_t y0 = tile.ty * m, x0 = tile.tx * m;
-          const T* dyo = dy + ((n0 + tile.img) * P.co + o) * P.oh * P.ow;
-          for (std::size_t i = 0; i < m; ++i)
-            for (std::size_t j = 0; j < m; ++j)
-              in[(i * m + j) * wino_lanes + l] =
-                  (y0 + i < P.oh && x0 + j < P.ow) ? dyo[(y0 + i) * P.ow + x0 + j] : T(0);
+    wino_for_lane_groups<T>(P.co, ldz, [&](std::size_t o, std::size_t t0, T* in, T* out) {
+      wino_tile_walk tile(t0, P.th, P.tw);
+      for (std::size_t l = 0; l < wino_lanes; ++l, tile.next()) {
+        if (t0 + l >= tiles) {
+          for (std::size_t i = 0; i < m * m; ++i) in[i * wino_lanes + l] = T(0);
+          continue;
         }
-        lanes_sandwich(g2, nn, mi, g2, nn, mi, in, out);
-        for (std::size_t p = 0; p < np; ++p)
-          std::memcpy(Z + (o * np + p) * ldz + t0, out + p * wino_lanes, wino_lanes * sizeof(T));
+        const std::size_t y0 = tile.ty * m, x0 = tile.tx * m;
+        const T* dyo = dy + ((n0 + tile.img) * P.co + o) * P.oh * P.ow;
+        for (std::size_t i = 0; i < m; ++i)
+          for (std::size_t j = 0; j < m; ++j)
+            in[(i * m + j) * wino_lanes + l] =
+                (y0 + i < P.oh && x0 + j < P.ow) ? dyo[(y0 + i) * P.ow + x0 + j] : T(0);
       }
+      lanes_sandwich(g2, nn, mi, g2, nn, mi, in, out);
+      for (std::size_t p = 0; p < np; ++p)
+        std::memcpy(Z + (o * np + p) * ldz + t0, out + p * wino_lanes, wino_lanes * sizeof(T));
     });
     const bool first = n0 == 0;
     parallel_for(np, [&](std::size_t p0, std::size_t p1) {
@@ -415,19 +408,15 @@ void conv2d_backward_weights_winograd(const conv_dims& d, const T* x, const T* d
     });
   }
   // dw[o][i] += A'T S_oi A'  (r x r), 16 input channels per call
-  const std::size_t groups = (P.ci + wino_lanes - 1) / wino_lanes, rr = r * r;
-  parallel_for(P.co * groups, [&](std::size_t b0, std::size_t b1) {
-    alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes];
-    for (std::size_t b = b0; b < b1; ++b) {
-      const std::size_t o = b / groups, i0 = (b % groups) * wino_lanes;
-      const std::size_t lanes = std::min(wino_lanes, P.ci - i0);
-      for (std::size_t p = 0; p < np; ++p)
-        for (std::size_t l = 0; l < wino_lanes; ++l)
-          in[p * wino_lanes + l] = l < lanes ? S[(p * P.co + o) * P.ci + i0 + l] : T(0);
-      lanes_sandwich(at2, ri, nn, at2, ri, nn, in, out);
-      for (std::size_t l = 0; l < lanes; ++l)
-        for (std::size_t q = 0; q < rr; ++q) dw[(o * P.ci + i0 + l) * rr + q] += out[q * wino_lanes + l];
-    }
+  const std::size_t rr = r * r;
+  wino_for_lane_groups<T>(P.co, P.ci, [&](std::size_t o, std::size_t i0, T* in, T* out) {
+    const std::size_t lanes = std::min(wino_lanes, P.ci - i0);
+    for (std::size_t p = 0; p < np; ++p)
+      for (std::size_t l = 0; l < wino_lanes; ++l)
+        in[p * wino_lanes + l] = l < lanes ? S[(p * P.co + o) * P.ci + i0 + l] : T(0);
+    lanes_sandwich(at2, ri, nn, at2, ri, nn, in, out);
+    for (std::size_t l = 0; l < lanes; ++l)
+      for (std::size_t q = 0; q < rr; ++q) dw[(o * P.ci + i0 + l) * rr + q] += out[q * wino_lanes + l];
   });
   if (db)
     for (std::size_t img = 0; img < d.n; ++img)
