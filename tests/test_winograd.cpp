@@ -86,6 +86,47 @@ const conv_dims odd_cases[] = {
 
 }  // namespace
 
+TEST_CASE("simd: lanes_gather and lanes_scatter move 16 tiles exactly, on every path") {
+  algo_restore restore;
+  // 16 tiles of rows x cols at scattered places with their own row strides (one stride 0)
+  const std::vector<float> src = random_vec<float>(4096, 11);
+  for (isa i : {isa::scalar, isa::avx2, isa::avx512}) {
+    if (!isa_supported(i)) continue;
+    set_isa(i);
+    for (int rows = 1; rows <= 8; ++rows)
+      for (int cols : {1, 3, 5, 8, 13, 16}) {
+        CAPTURE(isa_name(i));
+        CAPTURE(rows);
+        CAPTURE(cols);
+        const float* from[16];
+        std::size_t ld[16];
+        for (std::size_t l = 0; l < 16; ++l) {
+          ld[l] = l == 5 ? 0 : 17 + 3 * l;
+          from[l] = src.data() + 37 * l;
+        }
+        std::vector<float> lanes(std::size_t(rows * cols) * 16, -1.0f);
+        detail::lanes_gather(from, ld, rows, cols, lanes.data());
+        bool same = true;
+        for (int r = 0; r < rows; ++r)
+          for (int c = 0; c < cols; ++c)
+            for (std::size_t l = 0; l < 16; ++l)
+              same = same && lanes[std::size_t(r * cols + c) * 16 + l] == from[l][std::size_t(r) * ld[l] + std::size_t(c)];
+        CHECK(same);
+        // back out, + 0.5, into 13 lanes of a zero buffer: the other lanes and the gaps stay 0
+        std::vector<float> out(4096, 0.0f);
+        float* to[16];
+        for (std::size_t l = 0; l < 16; ++l) to[l] = out.data() + 200 * l, ld[l] = 19;
+        detail::lanes_scatter(lanes.data(), rows, cols, 0.5f, to, ld, 13);
+        std::vector<float> want(4096, 0.0f);
+        for (std::size_t l = 0; l < 13; ++l)
+          for (int r = 0; r < rows; ++r)
+            for (int c = 0; c < cols; ++c)
+              want[200 * l + std::size_t(r) * 19 + std::size_t(c)] = lanes[std::size_t(r * cols + c) * 16 + l] + 0.5f;
+        CHECK(out == want);
+      }
+  }
+}
+
 TEST_CASE("winograd: the F(m, r) matrices compute correlation exactly (double)") {
   for (int m = 2; m <= 7; ++m)
     for (int r = 2; m + r - 1 <= 8; ++r) {

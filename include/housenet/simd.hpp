@@ -26,6 +26,11 @@
 //     lanes_sandwich(L, A, I, R, B, J, in, out):
 //        out[(a*B + b)*16 + l] = sum_{i<I, j<J} L[a*8 + i] * in[(i*J + j)*16 + l] * R[b*8 + j]
 //        (A, I, B, J <= 8; L and R row-major with row stride 8; zero coefficients are skipped)
+//   and the moves between 16 tiles (one per lane, each anywhere in memory) and that layout:
+//     lanes_gather(src, ld, rows, cols, out):   out[(i*cols + j)*16 + l] = src[l][i*ld[l] + j]
+//     lanes_scatter(in, rows, cols, add, dst, ld, lanes):
+//                                    dst[l][i*ld[l] + j] = in[(i*cols + j)*16 + l] + add, l < lanes
+//        (rows, cols <= 16; AVX-512: one 16x16 register transpose per tile row)
 //
 // THREAD SAFETY
 //   active_isa() is safe from any thread. set_isa() must not race with running kernels.
@@ -222,6 +227,20 @@ namespace scalar {
 template <class T>
 void lanes_sandwich(const T* L, int A, int I, const T* R, int B, int J, const T* in, T* out) {
   lanes_sandwich_generic(L, A, I, R, B, J, in, out);
+}
+template <class T>
+void lanes_gather(const T* const* src, const std::size_t* ld, int rows, int cols, T* out) {
+  for (int l = 0; l < 16; ++l)
+    for (int i = 0; i < rows; ++i)
+      for (int j = 0; j < cols; ++j) out[(i * cols + j) * 16 + l] = src[l][std::size_t(i) * ld[l] + std::size_t(j)];
+}
+template <class T>
+void lanes_scatter(const T* in, int rows, int cols, T add, T* const* dst, const std::size_t* ld,
+                   int lanes) {
+  for (int l = 0; l < lanes; ++l)
+    for (int i = 0; i < rows; ++i)
+      for (int j = 0; j < cols; ++j)
+        dst[l][std::size_t(i) * ld[l] + std::size_t(j)] = in[(i * cols + j) * 16 + l] + add;
 }
 }  // namespace scalar
 
@@ -610,6 +629,35 @@ __attribute__((target("avx512f,avx2,fma"))) inline void lanes_sandwich(const flo
   lanes_sandwich_generic(L, A, I, R, B, J, in, out);
 }
 
+__attribute__((target("avx512f,avx2,fma"))) inline void lanes_gather(const float* const* src,
+                                                                       const std::size_t* ld, int rows,
+                                                                       int cols, float* out) {
+  const __mmask16 mask = __mmask16((1u << cols) - 1u);
+  __m512 r[16];
+  for (int i = 0; i < rows; ++i) {
+    #pragma GCC unroll 16
+    for (int l = 0; l < 16; ++l) r[l] = _mm512_maskz_loadu_ps(mask, src[l] + std::size_t(i) * ld[l]);
+    transpose16(r);
+    for (int j = 0; j < cols; ++j) _mm512_storeu_ps(out + (i * cols + j) * 16, r[j]);
+  }
+}
+
+__attribute__((target("avx512f,avx2,fma"))) inline void lanes_scatter(const float* in, int rows, int cols,
+                                                                        float add, float* const* dst,
+                                                                        const std::size_t* ld,
+                                                                        int lanes) {
+  const __mmask16 mask = __mmask16((1u << cols) - 1u);
+  const __m512 va = _mm512_set1_ps(add);
+  __m512 r[16];
+  for (int i = 0; i < rows; ++i) {
+    #pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j)
+      r[j] = j < cols ? _mm512_add_ps(_mm512_loadu_ps(in + (i * cols + j) * 16), va) : _mm512_setzero_ps();
+    transpose16(r);
+    for (int l = 0; l < lanes; ++l) _mm512_mask_storeu_ps(dst[l] + std::size_t(i) * ld[l], mask, r[l]);
+  }
+}
+
 }  // namespace avx512
 #endif  // HOUSENET_SIMD_X86
 
@@ -628,6 +676,28 @@ inline void lanes_sandwich(const float* L, int A, int I, const float* R, int B, 
 inline void lanes_sandwich(const double* L, int A, int I, const double* R, int B, int J,
                            const double* in, double* out) {
   scalar::lanes_sandwich(L, A, I, R, B, J, in, out);
+}
+
+// lanes_gather / lanes_scatter: AVX-512 has a transposing version; the others are the loops
+inline void lanes_gather(const float* const* src, const std::size_t* ld, int rows, int cols, float* out) {
+#if HOUSENET_SIMD_X86
+  if (active_isa() == isa::avx512) return avx512::lanes_gather(src, ld, rows, cols, out);
+#endif
+  scalar::lanes_gather(src, ld, rows, cols, out);
+}
+inline void lanes_gather(const double* const* src, const std::size_t* ld, int rows, int cols, double* out) {
+  scalar::lanes_gather(src, ld, rows, cols, out);
+}
+inline void lanes_scatter(const float* in, int rows, int cols, float add, float* const* dst,
+                          const std::size_t* ld, int lanes) {
+#if HOUSENET_SIMD_X86
+  if (active_isa() == isa::avx512) return avx512::lanes_scatter(in, rows, cols, add, dst, ld, lanes);
+#endif
+  scalar::lanes_scatter(in, rows, cols, add, dst, ld, lanes);
+}
+inline void lanes_scatter(const double* in, int rows, int cols, double add, double* const* dst,
+                          const std::size_t* ld, int lanes) {
+  scalar::lanes_scatter(in, rows, cols, add, dst, ld, lanes);
 }
 
 }  // namespace detail

@@ -217,6 +217,18 @@ struct wino_tile_walk {
 
 inline std::size_t wino_round_up(std::size_t v) { return (v + wino_lanes - 1) / wino_lanes * wino_lanes; }
 
+// a row of 16 zeros: the source of the lanes past the last tile (row stride 0)
+// The n*n planes of one channel are interleaved (row t of plane p at c*stride + p*ld); the extra
+// 16 floats per channel keep a GEMM's rows (stride = this) out of one cache set: np*ld alone is a
+// multiple of 4 KiB for np = 64, and 12 C rows or 128 B rows 64 KiB apart thrash one L1/L2 set.
+inline std::size_t wino_channel_stride(std::size_t np, std::size_t ld) { return np * ld + wino_lanes; }
+
+template <class T>
+const T* wino_zeros() {
+  alignas(64) static const T z[wino_lanes] = {};
+  return z;
+}
+
 // slot 0: transformed weights, 1: transformed inputs, 2: GEMM outputs / dW sums, 3: transformed dY
 template <class T>
 scratch<T>& wino_scratch(int slot) {
@@ -260,7 +272,7 @@ void wino_weight_transform(const wino_problem<T>& P, const T* w, bool flip, T* U
   });
 }
 
-// V[(c*np + p)*ldv + t] = (BT d B)[p] for the tiles t < g*tpi of images n0 .. n0+g-1 (zero lanes
+// V[c*cs + p*ldv + t] = (BT d B)[p] (cs = wino_channel_stride(np, ldv)) for the tiles t < g*tpi of images n0 .. n0+g-1 (zero lanes
 // up to ldv, a multiple of 16). The n*n planes of one channel are interleaved row by row, so that
 // a group of 16 tiles touches one contiguous n*n*ldv block (the GEMM of point p reads rows with
 // stride n*n*ldv).
@@ -271,34 +283,35 @@ void wino_input_transform(const wino_problem<T>& P, const T* x, std::size_t n0, 
   const int nn = P.nn;
   const std::ptrdiff_t ih = std::ptrdiff_t(P.ih), iw = std::ptrdiff_t(P.iw), pad = std::ptrdiff_t(P.pad);
   wino_for_lane_groups<T>(P.ci, ldv, [&](std::size_t c, std::size_t t0, T* in, T* out) {
+    // each lane reads its tile in place, or a zero-padded copy at the borders
+    alignas(64) T edge[wino_lanes][64];
+    const T* src[wino_lanes];
+    std::size_t ld[wino_lanes];
     wino_tile_walk tile(t0, P.th, P.tw);
     for (std::size_t l = 0; l < wino_lanes; ++l, tile.next()) {
       if (t0 + l >= tiles) {
-        for (int i = 0; i < nn * nn; ++i) in[std::size_t(i) * wino_lanes + l] = T(0);
+        src[l] = wino_zeros<T>(), ld[l] = 0;
         continue;
       }
       const std::ptrdiff_t y0 = std::ptrdiff_t(tile.ty * std::size_t(P.m)) - pad;
       const std::ptrdiff_t x0 = std::ptrdiff_t(tile.tx * std::size_t(P.m)) - pad;
       const T* xc = x + ((n0 + tile.img) * P.ci + c) * P.ih * P.iw;
-      const bool inside = y0 >= 0 && x0 >= 0 && y0 + nn <= ih && x0 + nn <= iw;
-      for (int i = 0; i < nn; ++i) {
-        const std::ptrdiff_t yy = y0 + i;
-        T* dst = in + std::size_t(i * nn) * wino_lanes + l;
-        if (inside) {
-          const T* src = xc + yy * iw + x0;
-          for (int j = 0; j < nn; ++j) dst[std::size_t(j) * wino_lanes] = src[j];
-        } else {
-          for (int j = 0; j < nn; ++j) {
-            const std::ptrdiff_t xx = x0 + j;
-            dst[std::size_t(j) * wino_lanes] =
-                (yy >= 0 && yy < ih && xx >= 0 && xx < iw) ? xc[yy * iw + xx] : T(0);
-          }
-        }
+      if (y0 >= 0 && x0 >= 0 && y0 + nn <= ih && x0 + nn <= iw) {
+        src[l] = xc + y0 * iw + x0, ld[l] = P.iw;
+        continue;
       }
+      for (int i = 0; i < nn; ++i)
+        for (int j = 0; j < nn; ++j) {
+          const std::ptrdiff_t yy = y0 + i, xx = x0 + j;
+          edge[l][i * nn + j] = (yy >= 0 && yy < ih && xx >= 0 && xx < iw) ? xc[yy * iw + xx] : T(0);
+        }
+      src[l] = edge[l], ld[l] = std::size_t(nn);
     }
+    lanes_gather(src, ld, nn, nn, in);
     lanes_sandwich(P.bt, nn, nn, P.bt, nn, nn, in, out);
     for (std::size_t p = 0; p < np; ++p)
-      std::memcpy(V + (c * np + p) * ldv + t0, out + p * wino_lanes, wino_lanes * sizeof(T));
+      std::memcpy(V + c * wino_channel_stride(np, ldv) + p * ldv + t0, out + p * wino_lanes,
+                  wino_lanes * sizeof(T));
   });
 }
 
@@ -310,22 +323,40 @@ void wino_output_transform(const wino_problem<T>& P, const T* M, std::size_t ldm
   const int nn = P.nn, m = P.m;
   wino_for_lane_groups<T>(P.co, tiles, [&](std::size_t o, std::size_t t0, T* in, T* out) {
     // n*n streams are too many for the hardware prefetcher: fetch this row's next group now
+    const T* Mo = M + o * wino_channel_stride(np, ldm);
     if (t0 + wino_lanes < tiles)
-      for (std::size_t p = 0; p < np; ++p) __builtin_prefetch(M + (o * np + p) * ldm + t0 + wino_lanes);
+      for (std::size_t p = 0; p < np; ++p) __builtin_prefetch(Mo + p * ldm + t0 + wino_lanes);
     for (std::size_t p = 0; p < np; ++p)
-      std::memcpy(in + p * wino_lanes, M + (o * np + p) * ldm + t0, wino_lanes * sizeof(T));
+      std::memcpy(in + p * wino_lanes, Mo + p * ldm + t0, wino_lanes * sizeof(T));
     lanes_sandwich(P.at, m, nn, P.at, m, nn, in, out);
     const T bo = bias ? bias[o] : T(0);
     const std::size_t lanes = std::min(wino_lanes, tiles - t0);
+    // each lane writes its m x m block in place, or to `edge` when the block is clipped
+    alignas(64) T edge[wino_lanes][64];
+    T* dst[wino_lanes];
+    std::size_t ld[wino_lanes];
+    bool clipped = false;
     wino_tile_walk tile(t0, P.th, P.tw);
     for (std::size_t l = 0; l < lanes; ++l, tile.next()) {
+      const std::size_t y0 = tile.ty * std::size_t(m), x0 = tile.tx * std::size_t(m);
+      if (y0 + std::size_t(m) <= P.oh && x0 + std::size_t(m) <= P.ow) {
+        dst[l] = y + ((n0 + tile.img) * P.co + o) * P.oh * P.ow + y0 * P.ow + x0, ld[l] = P.ow;
+      } else {
+        dst[l] = edge[l], ld[l] = std::size_t(m);
+        clipped = true;
+      }
+    }
+    lanes_scatter(out, m, m, bo, dst, ld, int(lanes));
+    if (!clipped) return;
+    tile = wino_tile_walk(t0, P.th, P.tw);
+    for (std::size_t l = 0; l < lanes; ++l, tile.next()) {
+      if (dst[l] != edge[l]) continue;
       const std::size_t y0 = tile.ty * std::size_t(m), x0 = tile.tx * std::size_t(m);
       const std::size_t hm = std::min<std::size_t>(std::size_t(m), P.oh - y0);
       const std::size_t wm = std::min<std::size_t>(std::size_t(m), P.ow - x0);
       T* yo = y + ((n0 + tile.img) * P.co + o) * P.oh * P.ow;
       for (std::size_t i = 0; i < hm; ++i)
-        for (std::size_t j = 0; j < wm; ++j)
-          yo[(y0 + i) * P.ow + x0 + j] = out[(i * std::size_t(m) + j) * wino_lanes + l] + bo;
+        for (std::size_t j = 0; j < wm; ++j) yo[(y0 + i) * P.ow + x0 + j] = edge[l][i * std::size_t(m) + j];
     }
   });
 }
@@ -337,15 +368,16 @@ void wino_convolve(const wino_problem<T>& P, const T* x, const T* w, bool flip, 
   T* U = wino_scratch<T>(0).get(np * P.co * P.ci);
   wino_weight_transform(P, w, flip, U);
   const std::size_t G = P.chunk_images(), ld = wino_round_up(G * P.tpi);
-  T* V = wino_scratch<T>(1).get(np * P.ci * ld);
-  T* M = wino_scratch<T>(2).get(np * P.co * ld);
+  T* V = wino_scratch<T>(1).get(P.ci * wino_channel_stride(np, ld));
+  T* M = wino_scratch<T>(2).get(P.co * wino_channel_stride(np, ld));
   for (std::size_t n0 = 0; n0 < P.n; n0 += G) {
     const std::size_t g = std::min(G, P.n - n0), ldv = wino_round_up(g * P.tpi);
+    const std::size_t cs = wino_channel_stride(np, ldv);
     wino_input_transform(P, x, n0, g, V, ldv);
     parallel_for(np, [&](std::size_t p0, std::size_t p1) {
       for (std::size_t p = p0; p < p1; ++p)
-        gemm<T>(false, false, P.co, ldv, P.ci, T(1), U + p * P.co * P.ci, P.ci, V + p * ldv, np * ldv,
-                T(0), M + p * ldv, np * ldv, 1);
+        gemm<T>(false, false, P.co, ldv, P.ci, T(1), U + p * P.co * P.ci, P.ci, V + p * ldv, cs, T(0),
+                M + p * ldv, cs, 1);
     });
     wino_output_transform(P, M, ldv, bias, n0, g, y);
   }
@@ -375,35 +407,44 @@ void conv2d_backward_weights_winograd(const conv_dims& d, const T* x, const T* d
   const std::size_t np = P.points(), r = d.kh, m = std::size_t(P.m);
   const int nn = P.nn, mi = P.m, ri = int(r);
   const std::size_t G = P.chunk_images(), ld = wino_round_up(G * P.tpi);
-  T* V = wino_scratch<T>(1).get(np * P.ci * ld);
+  T* V = wino_scratch<T>(1).get(P.ci * wino_channel_stride(np, ld));
   T* S = wino_scratch<T>(2).get(np * P.co * P.ci);  // the transformed dW, summed over chunks
-  T* Z = wino_scratch<T>(3).get(np * P.co * ld);
+  T* Z = wino_scratch<T>(3).get(P.co * wino_channel_stride(np, ld));
   for (std::size_t n0 = 0; n0 < P.n; n0 += G) {
     const std::size_t g = std::min(G, P.n - n0), ldz = wino_round_up(g * P.tpi), tiles = g * P.tpi;
+    const std::size_t cs = wino_channel_stride(np, ldz);
     wino_input_transform(P, x, n0, g, V, ldz);
     // Z[(o*np + p)*ldz + t] = (G' dYtile G'T)[p], the m x m block of dy[img][o] at tile t
     wino_for_lane_groups<T>(P.co, ldz, [&](std::size_t o, std::size_t t0, T* in, T* out) {
+      alignas(64) T edge[wino_lanes][64];
+      const T* src[wino_lanes];
+      std::size_t ld[wino_lanes];
       wino_tile_walk tile(t0, P.th, P.tw);
       for (std::size_t l = 0; l < wino_lanes; ++l, tile.next()) {
         if (t0 + l >= tiles) {
-          for (std::size_t i = 0; i < m * m; ++i) in[i * wino_lanes + l] = T(0);
+          src[l] = wino_zeros<T>(), ld[l] = 0;
           continue;
         }
         const std::size_t y0 = tile.ty * m, x0 = tile.tx * m;
         const T* dyo = dy + ((n0 + tile.img) * P.co + o) * P.oh * P.ow;
+        if (y0 + m <= P.oh && x0 + m <= P.ow) {
+          src[l] = dyo + y0 * P.ow + x0, ld[l] = P.ow;
+          continue;
+        }
         for (std::size_t i = 0; i < m; ++i)
           for (std::size_t j = 0; j < m; ++j)
-            in[(i * m + j) * wino_lanes + l] =
-                (y0 + i < P.oh && x0 + j < P.ow) ? dyo[(y0 + i) * P.ow + x0 + j] : T(0);
+            edge[l][i * m + j] = (y0 + i < P.oh && x0 + j < P.ow) ? dyo[(y0 + i) * P.ow + x0 + j] : T(0);
+        src[l] = edge[l], ld[l] = m;
       }
+      lanes_gather(src, ld, mi, mi, in);
       lanes_sandwich(g2, nn, mi, g2, nn, mi, in, out);
       for (std::size_t p = 0; p < np; ++p)
-        std::memcpy(Z + (o * np + p) * ldz + t0, out + p * wino_lanes, wino_lanes * sizeof(T));
+        std::memcpy(Z + o * cs + p * ldz + t0, out + p * wino_lanes, wino_lanes * sizeof(T));
     });
     const bool first = n0 == 0;
     parallel_for(np, [&](std::size_t p0, std::size_t p1) {
       for (std::size_t p = p0; p < p1; ++p)
-        gemm<T>(false, true, P.co, P.ci, ldz, T(1), Z + p * ldz, np * ldz, V + p * ldz, np * ldz,
+        gemm<T>(false, true, P.co, P.ci, ldz, T(1), Z + p * ldz, cs, V + p * ldz, cs,
                 first ? T(0) : T(1), S + p * P.co * P.ci, P.ci, 1);
     });
   }
