@@ -135,6 +135,9 @@ TEST_CASE("check_layer: conv2d and pooling at more odd shapes") {
   require_ok(check_layer(p, shape{2, 2, 8, 7}, 12));
   max_pool2d<double> q(2, 3, 1, true);  // k < s with padding (PyTorch's last-window rule)
   require_ok(check_layer(q, shape{1, 2, 9, 5}, 13));
+  max_pool2d<double> f(2, 2);  // disjoint windows: tiling 6x4 exactly, and leaving 7x5's last row and column
+  require_ok(check_layer(f, shape{2, 3, 6, 4}, 15));
+  require_ok(check_layer(f, shape{2, 3, 7, 5}, 16));
 }
 
 TEST_CASE("check_layer catches broken layers") {

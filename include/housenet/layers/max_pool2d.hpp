@@ -16,6 +16,7 @@
 // THREAD SAFETY: see layer.hpp.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -88,15 +89,28 @@ class max_pool2d : public layer<T> {
                    ys.str());
     HOUSENET_CHECK(argmax_.size() == dy.size(), this->name_, ": backward without forward");
     dx.resize(x.shape());
-    dx.zero();
-    const std::size_t planes = ys.n() * ys.c(), hw = x.shape().h() * x.shape().w(),
+    const std::size_t planes = ys.n() * ys.c(), h = x.shape().h(), w = x.shape().w(), hw = h * w,
                       ohw = oh_ * ow_;
+    // Disjoint windows that cover the plane (k == s, no padding; ceil mode's clipped last window
+    // included): zero and fill one band of window rows at a time (dx is written once, from L1).
+    // Otherwise zero the plane and add up. Both add each gradient to a zero: the same bits.
+    const bool tiled = k_ == s_ && p_ == 0 && oh_ * s_ >= h && ow_ * s_ >= w;
     parallel_for(planes, [&](std::size_t p0, std::size_t p1) {
       for (std::size_t pl = p0; pl < p1; ++pl) {
         T* dp = dx.data() + pl * hw;
         const T* gp = dy.data() + pl * ohw;
         const std::uint32_t* ap = argmax_.data() + pl * ohw;
-        for (std::size_t o = 0; o < ohw; ++o) dp[ap[o]] += gp[o];
+        if (tiled) {
+          // per window row band: zero its rows while they are in L1, then place the maxima
+          for (std::size_t oy = 0; oy < oh_; ++oy) {
+            const std::size_t y0 = oy * s_, y1 = std::min(h, y0 + k_);
+            std::fill(dp + y0 * w, dp + y1 * w, T(0));
+            for (std::size_t o = oy * ow_; o < (oy + 1) * ow_; ++o) dp[ap[o]] += gp[o];
+          }
+        } else {
+          std::fill(dp, dp + hw, T(0));
+          for (std::size_t o = 0; o < ohw; ++o) dp[ap[o]] += gp[o];
+        }
       }
     });
   }
