@@ -129,6 +129,52 @@ TEST_CASE("sgemm: blocking edges (several KC, MC and NC blocks)") {
   }
 }
 
+TEST_CASE("sgemm: short products (a fully connected layer at batch 5..32) on every path") {
+  // m <= 32 with B^T: C^T from B's rows in place; m <= 36 without: B read in place by the kernel
+  isa_restore restore;
+  for (isa path : supported_isas()) {
+    set_isa(path);
+    CAPTURE(isa_name(path));
+    const shape_case cases[] = {
+        {false, true, 5, 13, 7, 0, 0, 0, 1.0, 0.0},        {false, true, 32, 1000, 801, 1, 2, 3, 1.0, 1.0},
+        {false, true, 17, 97, 1001, 0, 0, 0, -0.5, 0.25},  {false, true, 31, 12, 385, 2, 0, 1, 1.0, 1.0},
+        {false, false, 32, 1000, 801, 1, 2, 3, 1.0, 0.0},  {false, false, 36, 129, 17, 0, 0, 0, 2.0, 1.0},
+        {false, false, 5, 33, 770, 0, 5, 0, 1.0, -1.0},    {false, false, 13, 64, 1, 0, 0, 0, 1.0, 0.0},
+    };
+    for (const auto& s : cases) {
+      check_case<float>(s, 1, "short");
+      check_case<float>(s, 2, "short, threads");
+    }
+  }
+}
+
+TEST_CASE("sgemm: the short-product paths give the bits of the packed path (alpha 1, beta 0 or 1)") {
+  // The first rows of a 48-row product (packed path) vs the same rows alone (in-place paths).
+  isa_restore restore;
+  for (isa path : supported_isas()) {
+    set_isa(path);
+    CAPTURE(isa_name(path));
+    for (bool tb : {true, false})
+      for (float beta : {0.0f, 1.0f})
+        for (std::size_t m : {std::size_t(5), std::size_t(12), std::size_t(29), std::size_t(32)}) {
+          CAPTURE(tb);
+          CAPTURE(beta);
+          CAPTURE(m);
+          const std::size_t big = 48, n = 203, k = 1100;
+          const auto a = random_vec<float>(big * k, 21), b = random_vec<float>(n * k, 22);
+          const auto c0 = random_vec<float>(big * n, 23);
+          std::vector<float> all = c0, part(c0.begin(), c0.begin() + std::ptrdiff_t(m * n));
+          detail::gemm<float>(false, tb, big, n, k, 1.0f, a.data(), k, b.data(), tb ? k : n, beta,
+                              all.data(), n, 1);
+          detail::gemm<float>(false, tb, m, n, k, 1.0f, a.data(), k, b.data(), tb ? k : n, beta,
+                              part.data(), n, 2);
+          bool same = true;
+          for (std::size_t i = 0; i < m * n; ++i) same = same && part[i] == all[i];
+          CHECK(same);
+        }
+  }
+}
+
 TEST_CASE("dgemm: odd shapes against the reference") {
   const std::size_t sizes[] = {1, 7, 17, 129};
   for (std::size_t m : sizes)

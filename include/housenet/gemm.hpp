@@ -87,7 +87,9 @@ struct gemm_args {
 // fast_pack_a / fast_pack_b: the transposing packs (row-major A, trans B) when the ISA has them.
 struct scalar_f32_traits {
   using value_type = float;
-  static constexpr bool fast_pack = false;
+  static constexpr bool fast_pack = false, direct_b = false;
+  static void kernel_b(std::size_t, const float*, const float*, std::size_t, float*, std::size_t, float,
+                       float, const float*) {}
   static void fast_pack_a(const float*, std::size_t, std::size_t, std::size_t, float*) {}
   static void fast_pack_b(const float*, std::size_t, std::size_t, std::size_t, float*) {}
   static void fast_pack_a_t(const float*, std::size_t, std::size_t, std::size_t, float*) {}
@@ -100,7 +102,9 @@ struct scalar_f32_traits {
 };
 struct scalar_f64_traits {
   using value_type = double;
-  static constexpr bool fast_pack = false;
+  static constexpr bool fast_pack = false, direct_b = false;
+  static void kernel_b(std::size_t, const double*, const double*, std::size_t, double*, std::size_t,
+                       double, double, const double*) {}
   static void fast_pack_a(const double*, std::size_t, std::size_t, std::size_t, double*) {}
   static void fast_pack_b(const double*, std::size_t, std::size_t, std::size_t, double*) {}
   static void fast_pack_a_t(const double*, std::size_t, std::size_t, std::size_t, double*) {}
@@ -114,7 +118,9 @@ struct scalar_f64_traits {
 #if HOUSENET_SIMD_X86
 struct avx2_traits {
   using value_type = float;
-  static constexpr bool fast_pack = false;
+  static constexpr bool fast_pack = false, direct_b = false;
+  static void kernel_b(std::size_t, const float*, const float*, std::size_t, float*, std::size_t, float,
+                       float, const float*) {}
   static void fast_pack_a(const float*, std::size_t, std::size_t, std::size_t, float*) {}
   static void fast_pack_b(const float*, std::size_t, std::size_t, std::size_t, float*) {}
   static void fast_pack_a_t(const float*, std::size_t, std::size_t, std::size_t, float*) {}
@@ -127,7 +133,11 @@ struct avx2_traits {
 };
 struct avx512_traits {
   using value_type = float;
-  static constexpr bool fast_pack = true;
+  static constexpr bool fast_pack = true, direct_b = true;
+  static void kernel_b(std::size_t k, const float* a, const float* b, std::size_t ldb, float* c,
+                       std::size_t ldc, float alpha, float beta, const float* bias) {
+    avx512::sgemm_kernel_b(k, a, b, ldb, c, ldc, alpha, beta, bias);
+  }
   static void fast_pack_a(const float* a, std::size_t lda, std::size_t rows, std::size_t kc, float* out) {
     avx512::pack_a_rows(a, lda, rows, kc, out);
   }
@@ -229,6 +239,10 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
   T* bp = bufb.get(kc_max * nc_max);
   T* ap = bufa.get(kc_max * mc_max);
   alignas(64) T tmp[MR * NR];
+  // A short product (at most 3 A micro-panels, e.g. a fully connected layer's backward at batch
+  // 32) uses each B micro-panel 3 times or fewer: the kernel reads B's rows in place instead of
+  // packing them (same arithmetic, same bits). Whole NR-wide panels only.
+  const bool direct = K::direct_b && !g.tb && i1 - i0 <= 3 * MR;
 
   for (std::size_t jc = j0; jc < j1; jc += NC) {
     const std::size_t nc = std::min(NC, j1 - jc);
@@ -237,6 +251,7 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
       const T beta = pc == 0 ? g.beta : T(1);
       const T* bias = pc == 0 ? g.row_bias : nullptr;
       for (std::size_t jr = 0; jr < nc; jr += NR) {
+        if (direct && nc - jr >= NR) continue;  // read in place by the kernel
         if (K::fast_pack && g.tb)
           K::fast_pack_b(g.b + (jc + jr) * g.ldb + pc, g.ldb, std::min(NR, nc - jr), kc, bp + jr * kc);
         else if (K::fast_pack)
@@ -258,15 +273,23 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
         auto tile = [&](std::size_t ir, std::size_t jr) {
           const std::size_t nr = std::min(NR, nc - jr);
           const T* bpanel = bp + jr * kc;
+          const bool in_place = direct && nr == NR;
+          const T* bdirect = g.b + pc * g.ldb + jc + jr;
           const std::size_t mr = std::min(MR, mc - ir);
           T* c = g.c + (ic + ir) * g.ldc + jc + jr;
           if (mr == MR && nr == NR) {
-            K::kernel(kc, ap + ir * kc, bpanel, c, g.ldc, g.alpha, beta, bias ? bias + ic + ir : nullptr);
+            if (in_place)
+              K::kernel_b(kc, ap + ir * kc, bdirect, g.ldb, c, g.ldc, g.alpha, beta, bias ? bias + ic + ir : nullptr);
+            else
+              K::kernel(kc, ap + ir * kc, bpanel, c, g.ldc, g.alpha, beta, bias ? bias + ic + ir : nullptr);
           } else {
             T tile_bias[MR] = {};
             if (bias)
               for (std::size_t i = 0; i < mr; ++i) tile_bias[i] = bias[ic + ir + i];
-            K::kernel(kc, ap + ir * kc, bpanel, tmp, NR, g.alpha, T(0), bias ? tile_bias : nullptr);
+            if (in_place)
+              K::kernel_b(kc, ap + ir * kc, bdirect, g.ldb, tmp, NR, g.alpha, T(0), bias ? tile_bias : nullptr);
+            else
+              K::kernel(kc, ap + ir * kc, bpanel, tmp, NR, g.alpha, T(0), bias ? tile_bias : nullptr);
             for (std::size_t i = 0; i < mr; ++i)
               for (std::size_t j = 0; j < nr; ++j) {
                 T& out = c[i * g.ldc + j];
@@ -353,6 +376,49 @@ void gemm_rows_dot(const gemm_args<T>& g, std::size_t threads) {
   });
 }
 
+#if HOUSENET_SIMD_X86
+// C [m, n] = alpha * A B^T + beta * C for 4 < m <= 32 (a fully connected layer's forward at batch
+// 5..32; B = the weights, [n, k]): computed as C^T = B A^T, 12 rows of B at a time read in place
+// by the A-rows kernel, A^T packed once (k x 32). B streams from memory once and is never packed.
+// Per element the same arithmetic as gemm_block (one FMA chain per K block of the same size,
+// blocks added in order), so the same bits for alpha = 1 and beta in {0, 1} (the layers' calls).
+inline void gemm_small_m_avx512(const gemm_args<float>& g, std::size_t threads) {
+  constexpr std::size_t MR = avx512::mr, NR = avx512::nr, KC = avx512_traits::kc;
+  const std::size_t kblocks = (g.k + KC - 1) / KC, kc_max = (g.k + kblocks - 1) / kblocks;
+  thread_local scratch<float> bufa;
+  float* at = bufa.get(g.k * NR);
+  avx512::pack_b_cols(g.a, g.lda, g.m, g.k, at);  // at[p*32 + i] = A[i][p], zero for i >= m
+  const std::size_t units = (g.n + MR - 1) / MR;
+  const std::size_t blocks = threads <= 1 || double(g.m) * double(g.n) * double(g.k) < 1e6
+                                 ? 1 : std::min(threads, units);
+  parallel_blocks(blocks, [&](std::size_t t) {
+    const auto r = block_range(units, blocks, t);
+    thread_local scratch<float> tail;
+    alignas(64) float ct[MR * NR];  // the C^T tile
+    for (std::size_t u = r.first; u < r.second; ++u) {
+      const std::size_t j0 = u * MR, rows = std::min(MR, g.n - j0);
+      const float* brows = g.b + j0 * g.ldb;
+      std::size_t ldb = g.ldb;
+      if (rows < MR) {  // the last rows of B, zero-padded to 12 rows
+        float* z = tail.get(MR * g.k);
+        std::fill(z, z + MR * g.k, 0.0f);
+        for (std::size_t i = 0; i < rows; ++i) std::memcpy(z + i * g.k, brows + i * g.ldb, g.k * sizeof(float));
+        brows = z, ldb = g.k;
+      }
+      if (g.beta != 0.0f)
+        for (std::size_t i = 0; i < rows; ++i)
+          for (std::size_t c = 0; c < g.m; ++c) ct[i * NR + c] = g.c[c * g.ldc + j0 + i];
+      for (std::size_t pc = 0; pc < g.k; pc += kc_max) {
+        const std::size_t kc = std::min(kc_max, g.k - pc);
+        avx512::sgemm_kernel_a(kc, brows + pc, ldb, at + pc * NR, ct, NR, g.alpha, pc == 0 ? g.beta : 1.0f);
+      }
+      for (std::size_t c = 0; c < g.m; ++c)
+        for (std::size_t i = 0; i < rows; ++i) g.c[c * g.ldc + j0 + i] = ct[i * NR + c];
+    }
+  });
+}
+#endif
+
 template <class T>
 void check_gemm_args(const gemm_args<T>& g) {
   HOUSENET_CHECK(g.m == 0 || g.n == 0 || g.c != nullptr, "gemm: C is null");
@@ -382,6 +448,8 @@ void gemm(const gemm_args<T>& g, std::size_t threads) {
   if constexpr (std::is_same<T, float>::value) {
 #if HOUSENET_SIMD_X86
     const isa i = active_isa();
+    if (i == isa::avx512 && g.tb && !g.ta && g.m <= avx512::nr && !g.row_bias)
+      return gemm_small_m_avx512(g, threads);
     if (i == isa::avx512) return gemm_driver<avx512_traits>(g, threads);
     if (i == isa::avx2) return gemm_driver<avx2_traits>(g, threads);
 #endif

@@ -348,15 +348,21 @@ namespace avx512 {
 
 constexpr int mr = 12, nr = 32;
 
-#define HOUSENET_AVX512_ROW(i)                        \
-  t = _mm512_set1_ps(a[i]);                           \
-  c##i##0 = _mm512_fmadd_ps(t, b0, c##i##0);          \
+// One 12 x 32 tile, written once for three operand layouts:
+//   a_rows = false: a is a packed A micro-panel (a[p*12 + i]); a_rows = true: A's rows in place
+//                   (a[i*lda + p]: the weight rows of a fully connected layer, not packed)
+//   ldb = 32: b is a packed B micro-panel; ldb > 32: B's rows in place (b[p*ldb + j])
+// The arithmetic is the same in every case (one FMA chain per element, in order p = 0, 1, ...),
+// so the layouts give the same bits.
+#define HOUSENET_AVX512_ROW(i)                                      \
+  t = _mm512_set1_ps(a_rows ? a[std::size_t(i) * lda] : a[i]);      \
+  c##i##0 = _mm512_fmadd_ps(t, b0, c##i##0);                        \
   c##i##1 = _mm512_fmadd_ps(t, b1, c##i##1);
 
-__attribute__((target("avx512f,avx2,fma"))) inline void sgemm_kernel(std::size_t kc, const float* a,
-                                                                      const float* b, float* c,
-                                                                      std::size_t ldc, float alpha,
-                                                                      float beta, const float* bias) {
+template <bool a_rows>
+__attribute__((target("avx512f,avx2,fma"), always_inline)) inline void sgemm_tile(
+    std::size_t kc, const float* a, std::size_t lda, const float* b, std::size_t ldb, float* c,
+    std::size_t ldc, float alpha, float beta, const float* bias) {
   __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
   __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
   __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
@@ -375,7 +381,7 @@ __attribute__((target("avx512f,avx2,fma"))) inline void sgemm_kernel(std::size_t
     _mm_prefetch(reinterpret_cast<const char*>(c + std::size_t(i) * ldc + 31), _MM_HINT_T0);
   }
   for (std::size_t p = 0; p < kc; ++p) {
-    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
     __m512 t;
     HOUSENET_AVX512_ROW(0)
     HOUSENET_AVX512_ROW(1)
@@ -389,8 +395,8 @@ __attribute__((target("avx512f,avx2,fma"))) inline void sgemm_kernel(std::size_t
     HOUSENET_AVX512_ROW(9)
     HOUSENET_AVX512_ROW(10)
     HOUSENET_AVX512_ROW(11)
-    a += mr;
-    b += nr;
+    a += a_rows ? 1 : mr;
+    b += ldb;
   }
   const __m512 va = _mm512_set1_ps(alpha);
   const __m512 vb = _mm512_set1_ps(beta);
@@ -426,6 +432,29 @@ __attribute__((target("avx512f,avx2,fma"))) inline void sgemm_kernel(std::size_t
 #undef HOUSENET_AVX512_STORE
 }
 #undef HOUSENET_AVX512_ROW
+
+// packed A, packed B (the contract above)
+__attribute__((target("avx512f,avx2,fma"))) inline void sgemm_kernel(std::size_t kc, const float* a,
+                                                                      const float* b, float* c,
+                                                                      std::size_t ldc, float alpha,
+                                                                      float beta, const float* bias) {
+  sgemm_tile<false>(kc, a, 0, b, nr, c, ldc, alpha, beta, bias);
+}
+// packed A, B's rows in place (32 columns readable in each of kc rows ldb apart)
+__attribute__((target("avx512f,avx2,fma"))) inline void sgemm_kernel_b(std::size_t kc, const float* a,
+                                                                        const float* b, std::size_t ldb,
+                                                                        float* c, std::size_t ldc,
+                                                                        float alpha, float beta,
+                                                                        const float* bias) {
+  sgemm_tile<false>(kc, a, 0, b, ldb, c, ldc, alpha, beta, bias);
+}
+// A's 12 rows in place (lda apart, kc columns each), packed B
+__attribute__((target("avx512f,avx2,fma"))) inline void sgemm_kernel_a(std::size_t kc, const float* a,
+                                                                        std::size_t lda, const float* b,
+                                                                        float* c, std::size_t ldc,
+                                                                        float alpha, float beta) {
+  sgemm_tile<true>(kc, a, lda, b, nr, c, ldc, alpha, beta, nullptr);
+}
 
 __attribute__((target("avx512f,avx2,fma"))) inline float hsum(__m512 v) {
   alignas(64) float t[16];
