@@ -248,27 +248,28 @@ void wino_for_lane_groups(std::size_t rows, std::size_t width, F&& fn) {
   });
 }
 
-// U[(p*co + o)*ci + i] = (G w_oi GT)[p] with w_oi = w[o][i] (flip = false: w is [co, ci, r, r]),
+// U[(p*ci + i)*co + o] = (G w_oi GT)[p] with w_oi = w[o][i] (flip = false: w is [co, ci, r, r]),
 // or w_oi = rot180(w[i][o]) (flip = true: w is [ci, co, r, r], the backward-data filter).
+// Each U[p] is stored transposed ([ci, co]): the GEMM's A^T, whose packing is a plain copy.
 template <class T>
 void wino_weight_transform(const wino_problem<T>& P, const T* w, bool flip, T* U) {
   const std::size_t r = P.r, rr = r * r, np = P.points();
   const int nn = P.nn, ri = int(r);
-  wino_for_lane_groups<T>(P.co, P.ci, [&](std::size_t o, std::size_t i0, T* in, T* out) {
-    const std::size_t lanes = std::min(wino_lanes, P.ci - i0);
+  wino_for_lane_groups<T>(P.ci, P.co, [&](std::size_t i, std::size_t o0, T* in, T* out) {
+    const std::size_t lanes = std::min(wino_lanes, P.co - o0);
     for (std::size_t u = 0; u < r; ++u)
       for (std::size_t v = 0; v < r; ++v)
         for (std::size_t l = 0; l < wino_lanes; ++l) {
           T val = T(0);
           if (l < lanes) {
-            const std::size_t i = i0 + l;
+            const std::size_t o = o0 + l;
             val = flip ? w[(i * P.co + o) * rr + (r - 1 - u) * r + (r - 1 - v)] : w[(o * P.ci + i) * rr + u * r + v];
           }
           in[(u * r + v) * wino_lanes + l] = val;
         }
     lanes_sandwich(P.g, nn, ri, P.g, nn, ri, in, out);
     for (std::size_t p = 0; p < np; ++p)
-      std::memcpy(U + (p * P.co + o) * P.ci + i0, out + p * wino_lanes, lanes * sizeof(T));
+      std::memcpy(U + (p * P.ci + i) * P.co + o0, out + p * wino_lanes, lanes * sizeof(T));
   });
 }
 
@@ -376,7 +377,7 @@ void wino_convolve(const wino_problem<T>& P, const T* x, const T* w, bool flip, 
     wino_input_transform(P, x, n0, g, V, ldv);
     parallel_for(np, [&](std::size_t p0, std::size_t p1) {
       for (std::size_t p = p0; p < p1; ++p)
-        gemm<T>(false, false, P.co, ldv, P.ci, T(1), U + p * P.co * P.ci, P.ci, V + p * ldv, cs, T(0),
+        gemm<T>(true, false, P.co, ldv, P.ci, T(1), U + p * P.co * P.ci, P.co, V + p * ldv, cs, T(0),
                 M + p * ldv, cs, 1);
     });
     wino_output_transform(P, M, ldv, bias, n0, g, y);
