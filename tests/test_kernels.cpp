@@ -209,3 +209,31 @@ TEST_CASE("im2col / col2im are adjoint") {
   for (std::size_t i = 0; i < xs; ++i) rhs += x[i] * back[i];
   CHECK(lhs == doctest::Approx(rhs).epsilon(1e-12));
 }
+
+TEST_CASE("im2col_pack: every packed panel equals the stored col matrix") {
+  // several images side by side, panels crossing output rows and images, stride, padding
+  for (const conv_dims& d : {conv_dims::make(3, 2, 7, 6, 1, 3, 2, 2, 1), conv_dims::make(2, 3, 9, 5, 1, 3, 3, 1, 0),
+                             conv_dims::make(4, 1, 3, 3, 1, 3, 3, 1, 1), conv_dims::make(2, 2, 20, 20, 1, 7, 7, 1, 0)}) {
+    const std::size_t rows = d.c * d.kh * d.kw, ohw = d.oh * d.ow, n0 = 1, g = d.n - 1, cols = g * ohw;
+    const auto x = random_vec<float>(d.n * d.c * d.h * d.w, 41);
+    std::vector<float> col(rows * cols);
+    for (std::size_t i = 0; i < g; ++i)
+      detail::im2col(d, x.data() + (n0 + i) * d.c * d.h * d.w, col.data() + i * ohw, cols);
+    const detail::im2col_source<float> src{&d, x.data(), n0};
+    for (std::size_t nr : {std::size_t(8), std::size_t(32)})
+      for (std::size_t p0 : {std::size_t(0), rows / 3})
+        for (std::size_t j0 = 0; j0 < cols; j0 += nr) {
+          const std::size_t kc = rows - p0, width = std::min(nr, cols - j0);
+          std::vector<float> panel(kc * nr, -1.0f);
+          detail::im2col_pack<float>(&src, p0, kc, j0, width, nr, panel.data());
+          bool same = true;
+          for (std::size_t p = 0; p < kc; ++p)
+            for (std::size_t j = 0; j < nr; ++j)
+              same = same && panel[p * nr + j] == (j < width ? col[(p0 + p) * cols + j0 + j] : 0.0f);
+          CAPTURE(d.h);
+          CAPTURE(nr);
+          CAPTURE(j0);
+          CHECK(same);
+        }
+  }
+}

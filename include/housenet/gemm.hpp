@@ -81,6 +81,12 @@ struct gemm_args {
   T* c;
   std::size_t ldc;
   const T* row_bias = nullptr;  // internal: C[i][j] += row_bias[i] (conv bias), or null
+  // internal: B is not in memory but produced while packing (implicit GEMM: a convolution's
+  // im2col). pack_b(ctx, p0, kc, j0, cols, nr, out): out[p*nr + j] = op(B)(p0 + p, j0 + j) for
+  // j < cols, 0 for cols <= j < nr. b and ldb are then unused (and tb must be false).
+  void (*pack_b)(const void* ctx, std::size_t p0, std::size_t kc, std::size_t j0, std::size_t cols,
+                 std::size_t nr, T* out) = nullptr;
+  const void* pack_b_ctx = nullptr;
 };
 
 // kernel traits: MR x NR tile, blocking, and the micro-kernel
@@ -242,7 +248,7 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
   // A short product (at most 3 A micro-panels, e.g. a fully connected layer's backward at batch
   // 32) uses each B micro-panel 3 times or fewer: the kernel reads B's rows in place instead of
   // packing them (same arithmetic, same bits). Whole NR-wide panels only.
-  const bool direct = K::direct_b && !g.tb && i1 - i0 <= 3 * MR;
+  const bool direct = K::direct_b && !g.tb && !g.pack_b && i1 - i0 <= 3 * MR;
 
   for (std::size_t jc = j0; jc < j1; jc += NC) {
     const std::size_t nc = std::min(NC, j1 - jc);
@@ -252,7 +258,9 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
       const T* bias = pc == 0 ? g.row_bias : nullptr;
       for (std::size_t jr = 0; jr < nc; jr += NR) {
         if (direct && nc - jr >= NR) continue;  // read in place by the kernel
-        if (K::fast_pack && g.tb)
+        if (g.pack_b)
+          g.pack_b(g.pack_b_ctx, pc, kc, jc + jr, std::min(NR, nc - jr), NR, bp + jr * kc);
+        else if (K::fast_pack && g.tb)
           K::fast_pack_b(g.b + (jc + jr) * g.ldb + pc, g.ldb, std::min(NR, nc - jr), kc, bp + jr * kc);
         else if (K::fast_pack)
           K::fast_pack_b_n(g.b + pc * g.ldb + jc + jr, g.ldb, std::min(NR, nc - jr), kc, bp + jr * kc);
@@ -424,9 +432,9 @@ void check_gemm_args(const gemm_args<T>& g) {
   HOUSENET_CHECK(g.m == 0 || g.n == 0 || g.c != nullptr, "gemm: C is null");
   HOUSENET_CHECK(g.n == 0 || g.ldc >= g.n, "gemm: ldc ", g.ldc, " < n ", g.n);
   if (g.m == 0 || g.n == 0 || g.k == 0) return;
-  HOUSENET_CHECK(g.a != nullptr && g.b != nullptr, "gemm: A or B is null");
+  HOUSENET_CHECK(g.a != nullptr && (g.b != nullptr || g.pack_b), "gemm: A or B is null");
   HOUSENET_CHECK(g.lda >= (g.ta ? g.m : g.k), "gemm: lda ", g.lda, " too small");
-  HOUSENET_CHECK(g.ldb >= (g.tb ? g.k : g.n), "gemm: ldb ", g.ldb, " too small");
+  HOUSENET_CHECK(g.pack_b ? !g.tb : g.ldb >= (g.tb ? g.k : g.n), "gemm: ldb ", g.ldb, " too small");
 }
 
 // threads: how many pool threads may work on this product (1 = the calling thread only).

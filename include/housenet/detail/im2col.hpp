@@ -8,6 +8,7 @@
 //   Serial; the caller threads over images or row ranges (im2col_rows).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 
@@ -49,6 +50,65 @@ void im2col_rows(const conv_dims& d, const T* x, T* col, std::size_t ldcol, std:
       }
       for (std::size_t ox = std::size_t(ox1); ox < d.ow; ++ox) out[ox] = T(0);
     }
+  }
+}
+
+// Implicit im2col for gemm_args::pack_b: the col matrix [c*kh*kw, g*oh*ow] of images n0 .. n0+g-1
+// (side by side) of x, produced one packed B micro-panel at a time and never stored.
+template <class T>
+struct im2col_source {
+  const conv_dims* d;
+  const T* x;       // the whole batch [n, c, h, w]
+  std::size_t n0;   // first image
+};
+
+// out[p*nr + j] = col(p0 + p, j0 + j) for j < cols (<= nr <= 64), 0 up to nr. The columns are cut
+// into runs within one output row of one image; at stride 1 a run is a contiguous piece of an
+// input row.
+template <class T>
+void im2col_pack(const void* ctx, std::size_t p0, std::size_t kc, std::size_t j0, std::size_t cols,
+                 std::size_t nr, T* out) {
+  const auto& s = *static_cast<const im2col_source<T>*>(ctx);
+  const conv_dims& d = *s.d;
+  const std::size_t ohw = d.oh * d.ow, kk = d.kh * d.kw, hw = d.h * d.w;
+  const std::ptrdiff_t h = std::ptrdiff_t(d.h), w = std::ptrdiff_t(d.w);
+  const std::ptrdiff_t pad = std::ptrdiff_t(d.pad), stride = std::ptrdiff_t(d.stride);
+  struct run {
+    std::size_t at, len;  // columns [at, at + len) of the panel
+    const T* img;         // the image
+    std::ptrdiff_t oy, ox;
+  } runs[64];
+  std::size_t nruns = 0;
+  for (std::size_t q = j0; q < j0 + cols && nruns < 64;) {
+    const std::size_t img = q / ohw, r = q % ohw, oy = r / d.ow, ox = r % d.ow;
+    const std::size_t len = std::min(d.ow - ox, j0 + cols - q);
+    runs[nruns++] = {q - j0, len, s.x + (s.n0 + img) * d.c * hw, std::ptrdiff_t(oy), std::ptrdiff_t(ox)};
+    q += len;
+  }
+  for (std::size_t p = 0; p < kc; ++p) {
+    const std::size_t row = p0 + p, ci = row / kk, ky = (row % kk) / d.kw, kx = row % d.kw;
+    T* dst = out + p * nr;
+    for (std::size_t u = 0; u < nruns; ++u) {
+      const run& rn = runs[u];
+      T* o = dst + rn.at;
+      const std::ptrdiff_t iy = rn.oy * stride + std::ptrdiff_t(ky) - pad;
+      const std::ptrdiff_t ix0 = rn.ox * stride + std::ptrdiff_t(kx) - pad;
+      const std::ptrdiff_t len = std::ptrdiff_t(rn.len);
+      if (iy < 0 || iy >= h) {
+        for (std::ptrdiff_t t = 0; t < len; ++t) o[t] = T(0);
+        continue;
+      }
+      const T* src = rn.img + ci * hw + std::size_t(iy * w);
+      if (stride == 1 && ix0 >= 0 && ix0 + len <= w) {
+        for (std::ptrdiff_t t = 0; t < len; ++t) o[t] = src[ix0 + t];
+      } else {
+        for (std::ptrdiff_t t = 0; t < len; ++t) {
+          const std::ptrdiff_t ix = ix0 + t * stride;
+          o[t] = ix >= 0 && ix < w ? src[ix] : T(0);
+        }
+      }
+    }
+    for (std::size_t j = cols; j < nr; ++j) dst[j] = T(0);
   }
 }
 

@@ -6,7 +6,8 @@
 // HOW (see docs/performance.md for the measurements behind the choices)
 //   conv2d: im2col + the packed GEMM of gemm.hpp, on groups of G images side by side, G chosen
 //   so that a group has >= 256 output pixels (conv5's 8x8 maps batch 4 images per GEMM):
-//     forward        Y_g [k, G*oh*ow]   = W [k, c*kh*kw] * col_g [c*kh*kw, G*oh*ow]  (+ bias)
+//     forward        Y_g [k, G*oh*ow]   = W [k, c*kh*kw] * col_g [c*kh*kw, G*oh*ow]  (+ bias),
+//                    col_g produced panel by panel inside the GEMM's packing (im2col_pack), never stored
 //     backward_data  dcol_g             = W^T * dY_g;   dx = col2im(dcol_g)
 //     backward_wts   dW [k, c*kh*kw]   += dY_g * col_g^T;   db += row sums of dY_g
 //   1x1 / stride 1 / pad 0 convolutions use x itself as the col matrix.
@@ -112,10 +113,16 @@ void conv2d_forward(const conv_dims& d, const T* x, const T* w, const T* b, T* y
 
   auto run_group = [&](std::size_t grp, std::size_t gemm_threads) {
     const std::size_t n0 = grp * G, g = std::min(G, d.n - n0), cols = g * ohw;
-    const T* col = conv_col(d, x, n0, g, gemm_threads);
     T* out = g == 1 ? y + n0 * out_sz : kernel_scratch<T>(1).get(d.k * cols);
-    gemm_args<T> ga{false, false, d.k, cols, ckk, T(1), w, ckk, col, cols, T(0), out, cols};
+    gemm_args<T> ga{false, false, d.k, cols, ckk, T(1), w, ckk, nullptr, cols, T(0), out, cols};
     ga.row_bias = b;  // the bias is added in the GEMM's epilogue
+    const im2col_source<T> src{&d, x, n0};
+    if (g == 1 && conv_is_pointwise(d)) {
+      ga.b = x + n0 * d.c * d.h * d.w;  // x is its own col matrix
+    } else {  // im2col while packing: the col matrix is never stored
+      ga.pack_b = &im2col_pack<T>;
+      ga.pack_b_ctx = &src;
+    }
     gemm<T>(ga, gemm_threads);
     if (g > 1)
       for (std::size_t gi = 0; gi < g; ++gi)
