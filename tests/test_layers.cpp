@@ -363,6 +363,46 @@ TEST_CASE_TEMPLATE("batch_norm2d: equal inputs give bit-identical outputs", T, f
   }
 }
 
+TEST_CASE_TEMPLATE("max_pool2d: disjoint windows (k == s) equal the row-major scan, ties and NaN", T, float, double) {
+  // small integers make ties everywhere; some NaN, also as a window's first element
+  for (std::size_t k : {std::size_t(2), std::size_t(3)})
+    for (bool ceil_mode : {false, true}) {
+      CAPTURE(k);
+      CAPTURE(ceil_mode);
+      const std::size_t h = 11, w = 10;
+      max_pool2d<T> p(k, k, 0, ceil_mode);
+      tensor<T> x(shape{2, 3, h, w}), y, dx;
+      prng g(k * 7 + (ceil_mode ? 1 : 0));
+      for (auto& v : x) v = T(std::floor(g.uniform(0, 4)));
+      for (std::size_t i = 0; i < x.size(); i += 7) x[i] = T(NAN);
+      x[0] = T(NAN);  // the first window's first element
+      const shape ys = p.setup(x.shape());
+      p.forward(x, y, {});
+      tensor<T> dy(ys);
+      for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = T(i + 1);
+      p.backward(x, y, dy, dx);
+      std::vector<double> want_dx(x.size(), 0.0);
+      bool same = true;
+      for (std::size_t pl = 0; pl < 6; ++pl)
+        for (std::size_t oy = 0; oy < ys.h(); ++oy)
+          for (std::size_t ox = 0; ox < ys.w(); ++ox) {
+            // the documented rule: a row-major scan that replaces on strict >
+            std::size_t best = pl * h * w + oy * k * w + ox * k;
+            for (std::size_t iy = oy * k; iy < std::min(h, oy * k + k); ++iy)
+              for (std::size_t ix = ox * k; ix < std::min(w, ox * k + k); ++ix)
+                if (x[pl * h * w + iy * w + ix] > x[best]) best = pl * h * w + iy * w + ix;
+            const std::size_t o = (pl * ys.h() + oy) * ys.w() + ox;
+            const T got = y[o], want = x[best];
+            same = same && (got == want || (got != got && want != want));
+            want_dx[best] += double(dy[o]);
+          }
+      CHECK(same);
+      bool same_dx = true;
+      for (std::size_t i = 0; i < x.size(); ++i) same_dx = same_dx && double(dx[i]) == want_dx[i];
+      CHECK(same_dx);
+    }
+}
+
 TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties", T, float, double) {
   SUBCASE("3x3 / 2, ceil: 4x5 -> 2x2 with partial windows") {
     max_pool2d<T> p(3, 2, 0, true);
