@@ -7,7 +7,8 @@
 //   m*m*r*r:   Y = AT [ (G g GT) . (BT d B) ] A      (. = element-wise)
 //   Over channels the n*n element-wise products become n*n independent GEMMs:
 //     forward        M[p] (k x tiles)  = U[p] (k x c) * V[p] (c x tiles)     U = G w GT, V = BT x B
-//     backward_data  the forward on dY padded by r-1-pad, with the weights flipped and transposed
+//     backward_data  the forward's adjoint: dV[p] (c x tiles) = U[p]^T dM[p], dM = A dYblock AT,
+//                    dx = the sum over tiles of B dV BT (overlapping input windows added up)
 //     backward_wts   dW[p] (k x c)    += Z[p] (k x tiles) * V[p]^T            Z = G' dYtile G'T,
 //                    then dw += A'T dW A' : the F(r x r, m x m) algorithm (the roles of output and
 //                    filter swapped), whose input transform BT is the same as the forward's.
@@ -24,9 +25,10 @@
 // HOW
 //   Images are processed in chunks of about 256 tiles. Per chunk: input transform (16 tiles per
 //   lanes_sandwich call, simd.hpp), n*n single-threaded GEMMs split over the library pool by
-//   point p, output transform. Every output element is computed by one thread in a fixed order:
-//   results do not depend on the thread count. Scratch buffers are thread_local to the calling
-//   thread and only grow.
+//   point p, output transform (backward-data: the adjoint transforms, the tiles' n x n input
+//   windows added into dx channel by channel). Every output element is computed by one thread in
+//   a fixed order: results do not depend on the thread count. Scratch buffers are thread_local to
+//   the calling thread and only grow.
 #pragma once
 
 #include <algorithm>
@@ -248,28 +250,26 @@ void wino_for_lane_groups(std::size_t rows, std::size_t width, F&& fn) {
   });
 }
 
-// U[(p*ci + i)*co + o] = (G w_oi GT)[p] with w_oi = w[o][i] (flip = false: w is [co, ci, r, r]),
-// or w_oi = rot180(w[i][o]) (flip = true: w is [ci, co, r, r], the backward-data filter).
-// Each U[p] is stored transposed ([ci, co]): the GEMM's A^T, whose packing is a plain copy.
+// U[p] = (G w_oi GT)[p] for w [co, ci, r, r], stored for the GEMM that uses it:
+//   by_ci = true:  U[(p*ci + i)*co + o]  ([ci, co]: the forward's A^T, packed by plain copies)
+//   by_ci = false: U[(p*co + o)*ci + i]  ([co, ci]: backward-data's A^T = U[p], likewise)
+// The 16 lanes run along the stored rows, so each point's result is one contiguous store.
 template <class T>
-void wino_weight_transform(const wino_problem<T>& P, const T* w, bool flip, T* U) {
+void wino_weight_transform(const wino_problem<T>& P, const T* w, bool by_ci, T* U) {
   const std::size_t r = P.r, rr = r * r, np = P.points();
   const int nn = P.nn, ri = int(r);
-  wino_for_lane_groups<T>(P.ci, P.co, [&](std::size_t i, std::size_t o0, T* in, T* out) {
-    const std::size_t lanes = std::min(wino_lanes, P.co - o0);
+  const std::size_t rows = by_ci ? P.ci : P.co, width = by_ci ? P.co : P.ci;
+  wino_for_lane_groups<T>(rows, width, [&](std::size_t row, std::size_t l0, T* in, T* out) {
+    const std::size_t lanes = std::min(wino_lanes, width - l0);
     for (std::size_t u = 0; u < r; ++u)
       for (std::size_t v = 0; v < r; ++v)
         for (std::size_t l = 0; l < wino_lanes; ++l) {
-          T val = T(0);
-          if (l < lanes) {
-            const std::size_t o = o0 + l;
-            val = flip ? w[(i * P.co + o) * rr + (r - 1 - u) * r + (r - 1 - v)] : w[(o * P.ci + i) * rr + u * r + v];
-          }
-          in[(u * r + v) * wino_lanes + l] = val;
+          const std::size_t o = by_ci ? l0 + l : row, i = by_ci ? row : l0 + l;
+          in[(u * r + v) * wino_lanes + l] = l < lanes ? w[(o * P.ci + i) * rr + u * r + v] : T(0);
         }
     lanes_sandwich(P.g, nn, ri, P.g, nn, ri, in, out);
     for (std::size_t p = 0; p < np; ++p)
-      std::memcpy(U + (p * P.ci + i) * P.co + o0, out + p * wino_lanes, lanes * sizeof(T));
+      std::memcpy(U + (p * rows + row) * width + l0, out + p * wino_lanes, lanes * sizeof(T));
   });
 }
 
@@ -301,11 +301,14 @@ void wino_input_transform(const wino_problem<T>& P, const T* x, std::size_t n0, 
         src[l] = xc + y0 * iw + x0, ld[l] = P.iw;
         continue;
       }
-      for (int i = 0; i < nn; ++i)
-        for (int j = 0; j < nn; ++j) {
-          const std::ptrdiff_t yy = y0 + i, xx = x0 + j;
-          edge[l][i * nn + j] = (yy >= 0 && yy < ih && xx >= 0 && xx < iw) ? xc[yy * iw + xx] : T(0);
-        }
+      // the tile's columns [j0, j1) that lie inside the image, for every row inside it
+      const int j0 = int(std::max<std::ptrdiff_t>(0, -x0)), j1 = int(std::min<std::ptrdiff_t>(nn, iw - x0));
+      for (int i = 0; i < nn; ++i) {
+        T* e = edge[l] + i * nn;
+        const std::ptrdiff_t yy = y0 + i;
+        std::fill(e, e + nn, T(0));
+        if (yy >= 0 && yy < ih && j0 < j1) std::memcpy(e + j0, xc + yy * iw + x0 + j0, std::size_t(j1 - j0) * sizeof(T));
+      }
       src[l] = edge[l], ld[l] = std::size_t(nn);
     }
     lanes_gather(src, ld, nn, nn, in);
@@ -362,12 +365,94 @@ void wino_output_transform(const wino_problem<T>& P, const T* M, std::size_t ldm
   });
 }
 
-// The whole forward-form convolution: y = conv(x, w) (+ bias); flip: see wino_weight_transform.
+// Z[o*cs + p*ldz + t] = (L dYblock LT)[p] (cs = wino_channel_stride(np, ldz)): the m x m block of
+// dy[img][o] (an output-shaped [n, co, oh, ow] tensor, zero past oh, ow) at tile t of images n0 ..
+// n0+g-1, with L [n x m] (row stride 8). L = G' (backward-weights) or A (backward-data).
 template <class T>
-void wino_convolve(const wino_problem<T>& P, const T* x, const T* w, bool flip, const T* bias, T* y) {
+void wino_block_transform(const wino_problem<T>& P, const T* dy, std::size_t n0, std::size_t g, const T* L,
+                          T* Z, std::size_t ldz) {
+  const std::size_t np = P.points(), m = std::size_t(P.m), tiles = g * P.tpi;
+  const int nn = P.nn, mi = P.m;
+  const std::size_t cs = wino_channel_stride(np, ldz);
+  wino_for_lane_groups<T>(P.co, ldz, [&](std::size_t o, std::size_t t0, T* in, T* out) {
+    alignas(64) T edge[wino_lanes][64];
+    const T* src[wino_lanes];
+    std::size_t ld[wino_lanes];
+    wino_tile_walk tile(t0, P.th, P.tw);
+    for (std::size_t l = 0; l < wino_lanes; ++l, tile.next()) {
+      if (t0 + l >= tiles) {
+        src[l] = wino_zeros<T>(), ld[l] = 0;
+        continue;
+      }
+      const std::size_t y0 = tile.ty * m, x0 = tile.tx * m;
+      const T* dyo = dy + ((n0 + tile.img) * P.co + o) * P.oh * P.ow;
+      if (y0 + m <= P.oh && x0 + m <= P.ow) {
+        src[l] = dyo + y0 * P.ow + x0, ld[l] = P.ow;
+        continue;
+      }
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < m; ++j)
+          edge[l][i * m + j] = (y0 + i < P.oh && x0 + j < P.ow) ? dyo[(y0 + i) * P.ow + x0 + j] : T(0);
+      src[l] = edge[l], ld[l] = m;
+    }
+    lanes_gather(src, ld, mi, mi, in);
+    lanes_sandwich(L, nn, mi, L, nn, mi, in, out);
+    for (std::size_t p = 0; p < np; ++p)
+      std::memcpy(Z + o * cs + p * ldz + t0, out + p * wino_lanes, wino_lanes * sizeof(T));
+  });
+}
+
+// The adjoint of wino_input_transform: dx[img][c] = sum over tiles t of the n x n block
+// (B dV_ct BT) placed at the tile's input window (clipped to the image; padding dropped), for the
+// images n0 .. n0+g-1 (ASSIGNED: their planes are zeroed first). Windows overlap (stride m < n):
+// each channel is summed by one thread, tiles in order (the same bits for any thread count).
+template <class T>
+void wino_input_transform_adjoint(const wino_problem<T>& P, const T* dV, std::size_t ldv, std::size_t n0,
+                                  std::size_t g, T* dx) {
+  const std::size_t np = P.points(), tiles = g * P.tpi, groups = (tiles + wino_lanes - 1) / wino_lanes;
+  const std::size_t cs = wino_channel_stride(np, ldv), hw = P.ih * P.iw;
+  const int nn = P.nn;
+  const std::ptrdiff_t ih = std::ptrdiff_t(P.ih), iw = std::ptrdiff_t(P.iw), pad = std::ptrdiff_t(P.pad);
+  T btT[64] = {};  // B = BT^T
+  for (int i = 0; i < nn; ++i)
+    for (int j = 0; j < nn; ++j) btT[i * 8 + j] = P.bt[j * 8 + i];
+  parallel_for(P.ci, [&](std::size_t c0, std::size_t c1) {
+    alignas(64) T in[64 * wino_lanes], out[64 * wino_lanes], blk[wino_lanes][64];
+    T* dst[wino_lanes];
+    std::size_t ld[wino_lanes];
+    for (std::size_t l = 0; l < wino_lanes; ++l) dst[l] = blk[l], ld[l] = std::size_t(nn);
+    for (std::size_t c = c0; c < c1; ++c) {
+      for (std::size_t img = 0; img < g; ++img) std::fill_n(dx + ((n0 + img) * P.ci + c) * hw, hw, T(0));
+      const T* dVc = dV + c * cs;
+      for (std::size_t grp = 0; grp < groups; ++grp) {
+        const std::size_t t0 = grp * wino_lanes, lanes = std::min(wino_lanes, tiles - t0);
+        for (std::size_t p = 0; p < np; ++p) std::memcpy(in + p * wino_lanes, dVc + p * ldv + t0, wino_lanes * sizeof(T));
+        lanes_sandwich(btT, nn, nn, btT, nn, nn, in, out);
+        lanes_scatter(out, nn, nn, T(0), dst, ld, int(lanes));
+        wino_tile_walk tile(t0, P.th, P.tw);
+        for (std::size_t l = 0; l < lanes; ++l, tile.next()) {
+          const std::ptrdiff_t y0 = std::ptrdiff_t(tile.ty * std::size_t(P.m)) - pad;
+          const std::ptrdiff_t x0 = std::ptrdiff_t(tile.tx * std::size_t(P.m)) - pad;
+          const int i0 = int(std::max<std::ptrdiff_t>(0, -y0)), i1 = int(std::min<std::ptrdiff_t>(nn, ih - y0));
+          const int j0 = int(std::max<std::ptrdiff_t>(0, -x0)), j1 = int(std::min<std::ptrdiff_t>(nn, iw - x0));
+          T* xc = dx + ((n0 + tile.img) * P.ci + c) * hw;
+          for (int i = i0; i < i1; ++i) {
+            T* row = xc + (y0 + i) * iw + x0;
+            const T* b = blk[l] + i * nn;
+            for (int j = j0; j < j1; ++j) row[j] += b[j];
+          }
+        }
+      }
+    }
+  });
+}
+
+// The whole forward convolution: y = conv(x, w) (+ bias).
+template <class T>
+void wino_convolve(const wino_problem<T>& P, const T* x, const T* w, const T* bias, T* y) {
   const std::size_t np = P.points();
   T* U = wino_scratch<T>(0).get(np * P.co * P.ci);
-  wino_weight_transform(P, w, flip, U);
+  wino_weight_transform(P, w, true, U);
   const std::size_t G = P.chunk_images(), ld = wino_round_up(G * P.tpi);
   T* V = wino_scratch<T>(1).get(P.ci * wino_channel_stride(np, ld));
   T* M = wino_scratch<T>(2).get(P.co * wino_channel_stride(np, ld));
@@ -387,14 +472,35 @@ void wino_convolve(const wino_problem<T>& P, const T* x, const T* w, bool flip, 
 template <class T>
 void conv2d_forward_winograd(const conv_dims& d, const T* x, const T* w, const T* b, T* y) {
   const auto P = wino_problem<T>::make(d.n, d.c, d.h, d.w, d.k, d.kh, d.pad);
-  wino_convolve(P, x, w, false, b, y);
+  wino_convolve(P, x, w, b, y);
 }
 
-// dx = the forward convolution of dy padded by r-1-pad with the flipped, transposed weights
+// dx = the adjoint of the forward: per point p, dV[p] (c x tiles) = U[p]^T dM[p] with
+// dM = A dYblock AT, then dx = the sum over tiles of B dV BT at the tiles' input windows. Same
+// tiles, same U and same GEMM size as the forward (a padded forward of dy would need more tiles).
 template <class T>
 void conv2d_backward_data_winograd(const conv_dims& d, const T* dy, const T* w, T* dx) {
-  const auto P = wino_problem<T>::make(d.n, d.k, d.oh, d.ow, d.c, d.kh, d.kh - 1 - d.pad);
-  wino_convolve(P, dy, w, true, static_cast<const T*>(nullptr), dx);
+  const auto P = wino_problem<T>::make(d.n, d.c, d.h, d.w, d.k, d.kh, d.pad);
+  const std::size_t np = P.points();
+  T aT[64] = {};  // A = AT^T, n x m
+  for (int i = 0; i < P.nn; ++i)
+    for (int j = 0; j < P.m; ++j) aT[i * 8 + j] = P.at[j * 8 + i];
+  T* U = wino_scratch<T>(0).get(np * P.co * P.ci);
+  wino_weight_transform(P, w, false, U);  // U[p] stored [co, ci]: the GEMM's A^T
+  const std::size_t G = P.chunk_images(), ld = wino_round_up(G * P.tpi);
+  T* dM = wino_scratch<T>(1).get(P.co * wino_channel_stride(np, ld));
+  T* dV = wino_scratch<T>(2).get(P.ci * wino_channel_stride(np, ld));
+  for (std::size_t n0 = 0; n0 < P.n; n0 += G) {
+    const std::size_t g = std::min(G, P.n - n0), ldv = wino_round_up(g * P.tpi);
+    const std::size_t cs = wino_channel_stride(np, ldv);
+    wino_block_transform(P, dy, n0, g, aT, dM, ldv);
+    parallel_for(np, [&](std::size_t p0, std::size_t p1) {
+      for (std::size_t p = p0; p < p1; ++p)
+        gemm<T>(true, false, P.ci, ldv, P.co, T(1), U + p * P.co * P.ci, P.ci, dM + p * ldv, cs, T(0),
+                dV + p * ldv, cs, 1);
+    });
+    wino_input_transform_adjoint(P, dV, ldv, n0, g, dx);
+  }
 }
 
 // dw += sum over images and tiles of A'T [ (G' dYtile G'T) . (BT x B) ] A'   (F(r, m));
@@ -405,43 +511,17 @@ void conv2d_backward_weights_winograd(const conv_dims& d, const T* x, const T* d
   const wino_matrices wg = make_wino_matrices(int(d.kh), P.m);  // F(r, m): at [r x n], g [n x m]
   T at2[64], g2[64];
   for (int i = 0; i < 64; ++i) at2[i] = T(wg.at[i]), g2[i] = T(wg.g[i]);
-  const std::size_t np = P.points(), r = d.kh, m = std::size_t(P.m);
-  const int nn = P.nn, mi = P.m, ri = int(r);
+  const std::size_t np = P.points(), r = d.kh;
+  const int nn = P.nn, ri = int(r);
   const std::size_t G = P.chunk_images(), ld = wino_round_up(G * P.tpi);
   T* V = wino_scratch<T>(1).get(P.ci * wino_channel_stride(np, ld));
   T* S = wino_scratch<T>(2).get(np * P.co * P.ci);  // the transformed dW, summed over chunks
   T* Z = wino_scratch<T>(3).get(P.co * wino_channel_stride(np, ld));
   for (std::size_t n0 = 0; n0 < P.n; n0 += G) {
-    const std::size_t g = std::min(G, P.n - n0), ldz = wino_round_up(g * P.tpi), tiles = g * P.tpi;
+    const std::size_t g = std::min(G, P.n - n0), ldz = wino_round_up(g * P.tpi);
     const std::size_t cs = wino_channel_stride(np, ldz);
     wino_input_transform(P, x, n0, g, V, ldz);
-    // Z[(o*np + p)*ldz + t] = (G' dYtile G'T)[p], the m x m block of dy[img][o] at tile t
-    wino_for_lane_groups<T>(P.co, ldz, [&](std::size_t o, std::size_t t0, T* in, T* out) {
-      alignas(64) T edge[wino_lanes][64];
-      const T* src[wino_lanes];
-      std::size_t ld[wino_lanes];
-      wino_tile_walk tile(t0, P.th, P.tw);
-      for (std::size_t l = 0; l < wino_lanes; ++l, tile.next()) {
-        if (t0 + l >= tiles) {
-          src[l] = wino_zeros<T>(), ld[l] = 0;
-          continue;
-        }
-        const std::size_t y0 = tile.ty * m, x0 = tile.tx * m;
-        const T* dyo = dy + ((n0 + tile.img) * P.co + o) * P.oh * P.ow;
-        if (y0 + m <= P.oh && x0 + m <= P.ow) {
-          src[l] = dyo + y0 * P.ow + x0, ld[l] = P.ow;
-          continue;
-        }
-        for (std::size_t i = 0; i < m; ++i)
-          for (std::size_t j = 0; j < m; ++j)
-            edge[l][i * m + j] = (y0 + i < P.oh && x0 + j < P.ow) ? dyo[(y0 + i) * P.ow + x0 + j] : T(0);
-        src[l] = edge[l], ld[l] = m;
-      }
-      lanes_gather(src, ld, mi, mi, in);
-      lanes_sandwich(g2, nn, mi, g2, nn, mi, in, out);
-      for (std::size_t p = 0; p < np; ++p)
-        std::memcpy(Z + o * cs + p * ldz + t0, out + p * wino_lanes, wino_lanes * sizeof(T));
-    });
+    wino_block_transform(P, dy, n0, g, g2, Z, ldz);  // Z = G' dYblock G'T
     const bool first = n0 == 0;
     parallel_for(np, [&](std::size_t p0, std::size_t p1) {
       for (std::size_t p = p0; p < p1; ++p)
