@@ -380,7 +380,12 @@ __attribute__((target("avx512f,avx2,fma"), always_inline)) inline void sgemm_til
     _mm_prefetch(reinterpret_cast<const char*>(c + std::size_t(i) * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + std::size_t(i) * ldc + 31), _MM_HINT_T0);
   }
+  const bool b_in_place = ldb != std::size_t(nr);
   for (std::size_t p = 0; p < kc; ++p) {
+    if (b_in_place) {  // B's rows in memory: fetch the next panel's two lines of this row into L2
+      _mm_prefetch(reinterpret_cast<const char*>(b + nr), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(b + nr + 16), _MM_HINT_T1);
+    }
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
     __m512 t;
     HOUSENET_AVX512_ROW(0)
