@@ -39,18 +39,6 @@
 HOUSENET_BEGIN_NAMESPACE
 namespace detail {
 
-// sum of p[0 .. n) in 8 interleaved partial sums (vectorizes; the order is fixed)
-template <class T>
-T row_sum(const T* p, std::size_t n) {
-  T s[8] = {};
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (std::size_t l = 0; l < 8; ++l) s[l] += p[i + l];
-  T r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-  for (; i < n; ++i) r += p[i];
-  return r;
-}
-
 // slot 0: col, 1: gathered dY / GEMM output, 2: partial dW (caller thread)
 template <class T>
 scratch<T>& kernel_scratch(int slot) {

@@ -543,10 +543,7 @@ void conv2d_backward_weights_winograd(const conv_dims& d, const T* x, const T* d
   if (db)
     for (std::size_t img = 0; img < d.n; ++img)
       for (std::size_t o = 0; o < d.k; ++o) {
-        const T* p = dy + (img * d.k + o) * d.oh * d.ow;
-        T s = T(0);
-        for (std::size_t i = 0; i < d.oh * d.ow; ++i) s += p[i];
-        db[o] += s;
+        db[o] += row_sum(dy + (img * d.k + o) * d.oh * d.ow, d.oh * d.ow);
       }
 }
 
