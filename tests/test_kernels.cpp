@@ -116,6 +116,8 @@ const conv_dims conv_cases[] = {
     conv_dims::make(5, 17, 10, 10, 13, 3, 3, 1, 0),  // conv5-like, odd channels
     conv_dims::make(2, 3, 20, 20, 17, 7, 7, 1, 0),   // conv1-like
     conv_dims::make(1, 17, 32, 32, 13, 3, 3, 1, 0),  // large packed B: the other GEMM loop order
+    conv_dims::make(3, 3, 9, 40, 7, 3, 3, 1, 0),     // 38-wide rows, 7 output channels, 27 taps
+    conv_dims::make(2, 3, 30, 30, 9, 7, 7, 1, 0),    // conv1-like with 24-wide rows
 };
 
 const linear_dims linear_cases[] = {
