@@ -175,6 +175,31 @@ TEST_CASE("sgemm: the short-product paths give the bits of the packed path (alph
   }
 }
 
+TEST_CASE("sgemm: a pre-packed A (gemm_pack_a) gives the bits of the plain call") {
+  isa_restore restore;
+  for (isa path : supported_isas()) {
+    set_isa(path);
+    CAPTURE(isa_name(path));
+    for (bool ta : {false, true})
+      for (std::size_t m : {std::size_t(1), std::size_t(13), std::size_t(257)}) {
+        CAPTURE(ta);
+        CAPTURE(m);
+        const std::size_t n = 70, k = 129;
+        REQUIRE(detail::gemm_prepack_fits<float>(k));
+        const auto a = random_vec<float>(m * k, 51), b = random_vec<float>(k * n, 52);
+        std::vector<float> want(m * n), got(m * n, -1.0f), packed(detail::gemm_packed_a_size<float>(m, k));
+        const std::size_t lda = ta ? m : k;
+        detail::gemm<float>(ta, false, m, n, k, 1.0f, a.data(), lda, b.data(), n, 0.0f, want.data(), n, 1);
+        detail::gemm_pack_a<float>(ta, m, k, a.data(), lda, packed.data());
+        detail::gemm_args<float> g{ta, false, m, n, k, 1.0f, nullptr, lda, b.data(), n, 0.0f, got.data(), n};
+        g.a_packed = packed.data();
+        detail::gemm<float>(g, 2);
+        CHECK(got == want);
+      }
+  }
+  CHECK_FALSE(detail::gemm_prepack_fits<float>(100000));
+}
+
 TEST_CASE("dgemm: odd shapes against the reference") {
   const std::size_t sizes[] = {1, 7, 17, 129};
   for (std::size_t m : sizes)

@@ -99,6 +99,9 @@ struct gemm_args {
   void (*pack_b)(const void* ctx, std::size_t p0, std::size_t kc, std::size_t j0, std::size_t cols,
                  std::size_t nr, T* out) = nullptr;
   const void* pack_b_ctx = nullptr;
+  // internal: A already packed by gemm_pack_a (the same A for several products); a and lda are
+  // then unused. Only for products with one K block (gemm_prepack_fits(k)).
+  const T* a_packed = nullptr;
 };
 
 // kernel traits: MR x NR tile, blocking, and the micro-kernel
@@ -239,6 +242,18 @@ void pack_b(const gemm_args<T>& g, std::size_t j0, std::size_t nr, std::size_t p
   }
 }
 
+// One packed A micro-panel: rows [i0, i0 + rows) (rows <= MR, zero-padded), K range [pc, pc + kc).
+template <class K>
+void pack_a_panel(const gemm_args<typename K::value_type>& g, std::size_t i0, std::size_t rows,
+                  std::size_t pc, std::size_t kc, typename K::value_type* out) {
+  if (K::fast_pack && !g.ta)
+    K::fast_pack_a(g.a + i0 * g.lda + pc, g.lda, rows, kc, out);
+  else if (K::fast_pack)
+    K::fast_pack_a_t(g.a + pc * g.lda + i0, g.lda, rows, kc, out);
+  else
+    pack_a<typename K::value_type, K::mr>(g, i0, rows, pc, kc, out);
+}
+
 // C rows [i0, i1) x columns [j0, j1), in the calling thread. i0 is a multiple of MR, j0 of NR
 // (so the tiles do not depend on how C was split).
 template <class K>
@@ -252,6 +267,7 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
   // K in equal blocks of at most KC (784 = 392 + 392, not 384 + 384 + 16): fewer passes over C
   const std::size_t kblocks = (g.k + KC - 1) / KC;
   const std::size_t kc_max = (g.k + kblocks - 1) / kblocks;
+  HOUSENET_CHECK(!g.a_packed || kblocks == 1, "gemm: pre-packed A needs one K block (k = ", g.k, ")");
   const std::size_t nc_max = std::min(NC, (j1 - j0 + NR - 1) / NR * NR);
   const std::size_t mc_max = std::min(MC, (i1 - i0 + MR - 1) / MR * MR);
   T* bp = bufb.get(kc_max * nc_max);
@@ -281,14 +297,10 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
       }
       for (std::size_t ic = i0; ic < i1; ic += MC) {
         const std::size_t mc = std::min(MC, i1 - ic);
-        for (std::size_t ir = 0; ir < mc; ir += MR) {
-          if (K::fast_pack && !g.ta)
-            K::fast_pack_a(g.a + (ic + ir) * g.lda + pc, g.lda, std::min(MR, mc - ir), kc, ap + ir * kc);
-          else if (K::fast_pack)
-            K::fast_pack_a_t(g.a + pc * g.lda + ic + ir, g.lda, std::min(MR, mc - ir), kc, ap + ir * kc);
-          else
-            pack_a<T, MR>(g, ic + ir, std::min(MR, mc - ir), pc, kc, ap + ir * kc);
-        }
+        // the A block's micro-panels: packed here, or the caller's (row ic's panel at ic*k)
+        const T* ab = g.a_packed ? g.a_packed + ic * kc : ap;
+        if (!g.a_packed)
+          for (std::size_t ir = 0; ir < mc; ir += MR) pack_a_panel<K>(g, ic + ir, std::min(MR, mc - ir), pc, kc, ap + ir * kc);
         // one tile: C rows ic+ir.., columns jc+jr..
         auto tile = [&](std::size_t ir, std::size_t jr) {
           const std::size_t nr = std::min(NR, nc - jr);
@@ -299,17 +311,17 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
           T* c = g.c + (ic + ir) * g.ldc + jc + jr;
           if (mr == MR && nr == NR) {
             if (in_place)
-              K::kernel_b(kc, ap + ir * kc, bdirect, g.ldb, c, g.ldc, g.alpha, beta, bias ? bias + ic + ir : nullptr);
+              K::kernel_b(kc, ab + ir * kc, bdirect, g.ldb, c, g.ldc, g.alpha, beta, bias ? bias + ic + ir : nullptr);
             else
-              K::kernel(kc, ap + ir * kc, bpanel, c, g.ldc, g.alpha, beta, bias ? bias + ic + ir : nullptr);
+              K::kernel(kc, ab + ir * kc, bpanel, c, g.ldc, g.alpha, beta, bias ? bias + ic + ir : nullptr);
           } else {
             T tile_bias[MR] = {};
             if (bias)
               for (std::size_t i = 0; i < mr; ++i) tile_bias[i] = bias[ic + ir + i];
             if (in_place)
-              K::kernel_b(kc, ap + ir * kc, bdirect, g.ldb, tmp, NR, g.alpha, T(0), bias ? tile_bias : nullptr);
+              K::kernel_b(kc, ab + ir * kc, bdirect, g.ldb, tmp, NR, g.alpha, T(0), bias ? tile_bias : nullptr);
             else
-              K::kernel(kc, ap + ir * kc, bpanel, tmp, NR, g.alpha, T(0), bias ? tile_bias : nullptr);
+              K::kernel(kc, ab + ir * kc, bpanel, tmp, NR, g.alpha, T(0), bias ? tile_bias : nullptr);
             for (std::size_t i = 0; i < mr; ++i)
               for (std::size_t j = 0; j < nr; ++j) {
                 T& out = c[i * g.ldc + j];
@@ -444,8 +456,8 @@ void check_gemm_args(const gemm_args<T>& g) {
   HOUSENET_CHECK(g.m == 0 || g.n == 0 || g.c != nullptr, "gemm: C is null");
   HOUSENET_CHECK(g.n == 0 || g.ldc >= g.n, "gemm: ldc ", g.ldc, " < n ", g.n);
   if (g.m == 0 || g.n == 0 || g.k == 0) return;
-  HOUSENET_CHECK(g.a != nullptr && (g.b != nullptr || g.pack_b), "gemm: A or B is null");
-  HOUSENET_CHECK(g.lda >= (g.ta ? g.m : g.k), "gemm: lda ", g.lda, " too small");
+  HOUSENET_CHECK((g.a != nullptr || g.a_packed) && (g.b != nullptr || g.pack_b), "gemm: A or B is null");
+  HOUSENET_CHECK(g.a_packed || g.lda >= (g.ta ? g.m : g.k), "gemm: lda ", g.lda, " too small");
   HOUSENET_CHECK(g.pack_b ? !g.tb : g.ldb >= (g.tb ? g.k : g.n), "gemm: ldb ", g.ldb, " too small");
 }
 
@@ -458,7 +470,7 @@ void gemm(const gemm_args<T>& g, std::size_t threads) {
     scale_c(g);
     return;
   }
-  if (g.tb && !g.ta && g.m <= 4) {
+  if (g.tb && !g.ta && g.m <= 4 && !g.a_packed) {
     gemm_rows_dot(g, threads);
     if (g.row_bias)
       for (std::size_t i = 0; i < g.m; ++i)
@@ -468,7 +480,7 @@ void gemm(const gemm_args<T>& g, std::size_t threads) {
   if constexpr (std::is_same<T, float>::value) {
 #if HOUSENET_SIMD_X86
     const isa i = active_isa();
-    if (i == isa::avx512 && g.tb && !g.ta && g.m <= avx512::nr && !g.row_bias)
+    if (i == isa::avx512 && g.tb && !g.ta && g.m <= avx512::nr && !g.row_bias && !g.a_packed)
       return gemm_small_m_avx512(g, threads);
     if (i == isa::avx512) return gemm_driver<avx512_traits>(g, threads);
     if (i == isa::avx2) return gemm_driver<avx2_traits>(g, threads);
@@ -478,6 +490,48 @@ void gemm(const gemm_args<T>& g, std::size_t threads) {
     static_assert(std::is_same<T, double>::value, "gemm: float or double");
     gemm_driver<scalar_f64_traits>(g, threads);
   }
+}
+
+// f(traits) with the kernel traits gemm() uses for T on the active path
+template <class T, class F>
+void with_gemm_traits(F&& f) {
+  if constexpr (std::is_same<T, float>::value) {
+#if HOUSENET_SIMD_X86
+    const isa i = active_isa();
+    if (i == isa::avx512) return f(avx512_traits{});
+    if (i == isa::avx2) return f(avx2_traits{});
+#endif
+    f(scalar_f32_traits{});
+  } else {
+    f(scalar_f64_traits{});
+  }
+}
+
+// Pre-packing A (gemm_args::a_packed) for products with a short K (one K block on this path):
+// gemm_pack_a writes op(A) [m, k] as the kernel's micro-panels, gemm_packed_a_size floats.
+template <class T>
+bool gemm_prepack_fits(std::size_t k) {
+  bool fits = false;
+  with_gemm_traits<T>([&](auto traits) { fits = k <= decltype(traits)::kc; });
+  return fits;
+}
+template <class T>
+std::size_t gemm_packed_a_size(std::size_t m, std::size_t k) {
+  std::size_t size = 0;
+  with_gemm_traits<T>([&](auto traits) {
+    constexpr std::size_t MR = decltype(traits)::mr;
+    size = (m + MR - 1) / MR * MR * k;
+  });
+  return size;
+}
+template <class T>
+void gemm_pack_a(bool ta, std::size_t m, std::size_t k, const T* a, std::size_t lda, T* out) {
+  HOUSENET_CHECK(gemm_prepack_fits<T>(k), "gemm: pre-packed A needs one K block (k = ", k, ")");
+  with_gemm_traits<T>([&](auto traits) {
+    using K = decltype(traits);
+    const gemm_args<T> g{ta, false, m, 0, k, T(1), a, lda, nullptr, 0, T(0), nullptr, 0};
+    for (std::size_t i = 0; i < m; i += K::mr) pack_a_panel<K>(g, i, std::min(K::mr, m - i), 0, k, out + i * k);
+  });
 }
 
 template <class T>

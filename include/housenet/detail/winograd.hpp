@@ -234,9 +234,41 @@ const T* wino_zeros() {
 // slot 0: transformed weights, 1: transformed inputs, 2: GEMM outputs / dW sums, 3: transformed dY
 template <class T>
 scratch<T>& wino_scratch(int slot) {
-  thread_local scratch<T> s[4];
+  thread_local scratch<T> s[5];
   return s[slot];
 }
+
+// The n*n products C[p] = op(A[p]) B[p] of one chunk over the pool (one point per task, a
+// single-threaded GEMM each). A[p] = a + p*a_step, op = transpose (ta) or not. When the short K
+// allows, every A[p] is packed once per call (prepack_a) instead of once per chunk.
+template <class T>
+struct wino_gemms {
+  std::size_t np, m, k;
+  const T* a;
+  std::size_t a_step, lda;
+  T* packed = nullptr;  // np panels sets of packed_step floats, or null
+  std::size_t packed_step = 0;
+
+  void prepack_a() {
+    if (!gemm_prepack_fits<T>(k)) return;
+    packed_step = gemm_packed_a_size<T>(m, k);
+    packed = wino_scratch<T>(4).get(np * packed_step);
+    parallel_for(np, [&](std::size_t p0, std::size_t p1) {
+      for (std::size_t p = p0; p < p1; ++p) gemm_pack_a<T>(true, m, k, a + p * a_step, lda, packed + p * packed_step);
+    });
+  }
+  // C[p] [m, n] = op(A[p]) B[p], B[p] = b + p*b_step (row stride ldb), C[p] = c + p*c_step
+  void run(std::size_t n, const T* b, std::size_t b_step, std::size_t ldb, T* c, std::size_t c_step,
+           std::size_t ldc) const {
+    parallel_for(np, [&](std::size_t p0, std::size_t p1) {
+      for (std::size_t p = p0; p < p1; ++p) {
+        gemm_args<T> g{true, false, m, n, k, T(1), a + p * a_step, lda, b + p * b_step, ldb, T(0), c + p * c_step, ldc};
+        if (packed) g.a_packed = packed + p * packed_step;
+        gemm<T>(g, 1);
+      }
+    });
+  }
+};
 
 // fn(row, first, in, out) for every row < rows and every group of 16 lanes [first, first + 16)
 // of [0, width), split over the pool; in and out are the calling thread's lane buffers for
@@ -453,6 +485,8 @@ void wino_convolve(const wino_problem<T>& P, const T* x, const T* w, const T* bi
   const std::size_t np = P.points();
   T* U = wino_scratch<T>(0).get(np * P.co * P.ci);
   wino_weight_transform(P, w, true, U);
+  wino_gemms<T> gemms{np, P.co, P.ci, U, P.co * P.ci, P.co};  // A[p] = U[p] = (U stored [ci, co])^T
+  gemms.prepack_a();
   const std::size_t G = P.chunk_images(), ld = wino_round_up(G * P.tpi);
   T* V = wino_scratch<T>(1).get(P.ci * wino_channel_stride(np, ld));
   T* M = wino_scratch<T>(2).get(P.co * wino_channel_stride(np, ld));
@@ -460,11 +494,7 @@ void wino_convolve(const wino_problem<T>& P, const T* x, const T* w, const T* bi
     const std::size_t g = std::min(G, P.n - n0), ldv = wino_round_up(g * P.tpi);
     const std::size_t cs = wino_channel_stride(np, ldv);
     wino_input_transform(P, x, n0, g, V, ldv);
-    parallel_for(np, [&](std::size_t p0, std::size_t p1) {
-      for (std::size_t p = p0; p < p1; ++p)
-        gemm<T>(true, false, P.co, ldv, P.ci, T(1), U + p * P.co * P.ci, P.co, V + p * ldv, cs, T(0),
-                M + p * ldv, cs, 1);
-    });
+    gemms.run(ldv, V, ldv, cs, M, ldv, cs);
     wino_output_transform(P, M, ldv, bias, n0, g, y);
   }
 }
@@ -486,7 +516,9 @@ void conv2d_backward_data_winograd(const conv_dims& d, const T* dy, const T* w, 
   for (int i = 0; i < P.nn; ++i)
     for (int j = 0; j < P.m; ++j) aT[i * 8 + j] = P.at[j * 8 + i];
   T* U = wino_scratch<T>(0).get(np * P.co * P.ci);
-  wino_weight_transform(P, w, false, U);  // U[p] stored [co, ci]: the GEMM's A^T
+  wino_weight_transform(P, w, false, U);
+  wino_gemms<T> gemms{np, P.ci, P.co, U, P.co * P.ci, P.ci};  // A[p] = U[p]^T (U stored [co, ci])
+  gemms.prepack_a();
   const std::size_t G = P.chunk_images(), ld = wino_round_up(G * P.tpi);
   T* dM = wino_scratch<T>(1).get(P.co * wino_channel_stride(np, ld));
   T* dV = wino_scratch<T>(2).get(P.ci * wino_channel_stride(np, ld));
@@ -494,11 +526,7 @@ void conv2d_backward_data_winograd(const conv_dims& d, const T* dy, const T* w, 
     const std::size_t g = std::min(G, P.n - n0), ldv = wino_round_up(g * P.tpi);
     const std::size_t cs = wino_channel_stride(np, ldv);
     wino_block_transform(P, dy, n0, g, aT, dM, ldv);
-    parallel_for(np, [&](std::size_t p0, std::size_t p1) {
-      for (std::size_t p = p0; p < p1; ++p)
-        gemm<T>(true, false, P.ci, ldv, P.co, T(1), U + p * P.co * P.ci, P.ci, dM + p * ldv, cs, T(0),
-                dV + p * ldv, cs, 1);
-    });
+    gemms.run(ldv, dM, ldv, cs, dV, ldv, cs);
     wino_input_transform_adjoint(P, dV, ldv, n0, g, dx);
   }
 }
