@@ -305,50 +305,60 @@ void wino_weight_transform(const wino_problem<T>& P, const T* w, bool by_ci, T* 
   });
 }
 
-// V[c*cs + p*ldv + t] = (BT d B)[p] (cs = wino_channel_stride(np, ldv)) for the tiles t < g*tpi of images n0 .. n0+g-1 (zero lanes
-// up to ldv, a multiple of 16). The n*n planes of one channel are interleaved row by row, so that
-// a group of 16 tiles touches one contiguous n*n*ldv block (the GEMM of point p reads rows with
-// stride n*n*ldv).
+// The tile transform of a chunk: out[c*cs + p*ld + t] = (L S LT)[p] (cs = wino_channel_stride(np,
+// ld)) for every plane c < C of images n0 .. n0+g-1 of src [n, C, H, W] and every tile t < g*tpi
+// (zero lanes up to a multiple of 16), where S is the s x s window of tile t = (ty, tx) at
+// (ty*m + off, tx*m + off), zero outside the plane, and L is n x s (row stride 8):
+//   input transform  (forward, backward-weights): x, s = n, off = -pad, L = BT
+//   block transform  (backward-weights: L = G'; backward-data: L = A): dy, s = m, off = 0
+// The n*n planes of one channel are interleaved row by row, so that a group of 16 tiles touches
+// one n*n*ld block (the GEMM of point p reads rows cs apart).
 template <class T>
-void wino_input_transform(const wino_problem<T>& P, const T* x, std::size_t n0, std::size_t g, T* V,
-                          std::size_t ldv) {
-  const std::size_t tiles = g * P.tpi, np = P.points();
-  const int nn = P.nn;
-  const std::ptrdiff_t ih = std::ptrdiff_t(P.ih), iw = std::ptrdiff_t(P.iw), pad = std::ptrdiff_t(P.pad);
-  wino_for_lane_groups<T>(P.ci, ldv, [&](std::size_t c, std::size_t t0, T* in, T* out) {
-    // each lane reads its tile in place, or a zero-padded copy at the borders
+void wino_tiles_transform(const wino_problem<T>& P, const T* src, std::size_t C, std::size_t H, std::size_t W,
+                          int s, std::ptrdiff_t off, const T* L, std::size_t n0, std::size_t g, T* out,
+                          std::size_t ld) {
+  const std::size_t tiles = g * P.tpi, np = P.points(), cs = wino_channel_stride(np, ld);
+  const std::ptrdiff_t h = std::ptrdiff_t(H), w = std::ptrdiff_t(W);
+  wino_for_lane_groups<T>(C, ld, [&](std::size_t c, std::size_t t0, T* in, T* res) {
+    // each lane reads its window in place, or a zero-padded copy at the borders
     alignas(64) T edge[wino_lanes][64];
-    const T* src[wino_lanes];
-    std::size_t ld[wino_lanes];
+    const T* from[wino_lanes];
+    std::size_t lds[wino_lanes];
     wino_tile_walk tile(t0, P.th, P.tw);
     for (std::size_t l = 0; l < wino_lanes; ++l, tile.next()) {
       if (t0 + l >= tiles) {
-        src[l] = wino_zeros<T>(), ld[l] = 0;
+        from[l] = wino_zeros<T>(), lds[l] = 0;
         continue;
       }
-      const std::ptrdiff_t y0 = std::ptrdiff_t(tile.ty * std::size_t(P.m)) - pad;
-      const std::ptrdiff_t x0 = std::ptrdiff_t(tile.tx * std::size_t(P.m)) - pad;
-      const T* xc = x + ((n0 + tile.img) * P.ci + c) * P.ih * P.iw;
-      if (y0 >= 0 && x0 >= 0 && y0 + nn <= ih && x0 + nn <= iw) {
-        src[l] = xc + y0 * iw + x0, ld[l] = P.iw;
+      const std::ptrdiff_t y0 = std::ptrdiff_t(tile.ty * std::size_t(P.m)) + off;
+      const std::ptrdiff_t x0 = std::ptrdiff_t(tile.tx * std::size_t(P.m)) + off;
+      const T* plane = src + ((n0 + tile.img) * C + c) * H * W;
+      if (y0 >= 0 && x0 >= 0 && y0 + s <= h && x0 + s <= w) {
+        from[l] = plane + y0 * w + x0, lds[l] = W;
         continue;
       }
-      // the tile's columns [j0, j1) that lie inside the image, for every row inside it
-      const int j0 = int(std::max<std::ptrdiff_t>(0, -x0)), j1 = int(std::min<std::ptrdiff_t>(nn, iw - x0));
-      for (int i = 0; i < nn; ++i) {
-        T* e = edge[l] + i * nn;
+      // the window's columns [j0, j1) that lie inside the plane, for every row inside it
+      const int j0 = int(std::max<std::ptrdiff_t>(0, -x0)), j1 = int(std::min<std::ptrdiff_t>(s, w - x0));
+      for (int i = 0; i < s; ++i) {
+        T* e = edge[l] + i * s;
         const std::ptrdiff_t yy = y0 + i;
-        std::fill(e, e + nn, T(0));
-        if (yy >= 0 && yy < ih && j0 < j1) std::memcpy(e + j0, xc + yy * iw + x0 + j0, std::size_t(j1 - j0) * sizeof(T));
+        std::fill(e, e + s, T(0));
+        if (yy >= 0 && yy < h && j0 < j1) std::memcpy(e + j0, plane + yy * w + x0 + j0, std::size_t(j1 - j0) * sizeof(T));
       }
-      src[l] = edge[l], ld[l] = std::size_t(nn);
+      from[l] = edge[l], lds[l] = std::size_t(s);
     }
-    lanes_gather(src, ld, nn, nn, in);
-    lanes_sandwich(P.bt, nn, nn, P.bt, nn, nn, in, out);
+    lanes_gather(from, lds, s, s, in);
+    lanes_sandwich(L, P.nn, s, L, P.nn, s, in, res);
     for (std::size_t p = 0; p < np; ++p)
-      std::memcpy(V + c * wino_channel_stride(np, ldv) + p * ldv + t0, out + p * wino_lanes,
-                  wino_lanes * sizeof(T));
+      std::memcpy(out + c * cs + p * ld + t0, res + p * wino_lanes, wino_lanes * sizeof(T));
   });
+}
+
+// V = BT d B for the input tiles of x (see wino_tiles_transform)
+template <class T>
+void wino_input_transform(const wino_problem<T>& P, const T* x, std::size_t n0, std::size_t g, T* V,
+                          std::size_t ldv) {
+  wino_tiles_transform(P, x, P.ci, P.ih, P.iw, P.nn, -std::ptrdiff_t(P.pad), P.bt, n0, g, V, ldv);
 }
 
 // y[img][o] block of tile t = (AT M A) (+ bias[o]), for the tiles of images n0 .. n0+g-1
@@ -397,41 +407,11 @@ void wino_output_transform(const wino_problem<T>& P, const T* M, std::size_t ldm
   });
 }
 
-// Z[o*cs + p*ldz + t] = (L dYblock LT)[p] (cs = wino_channel_stride(np, ldz)): the m x m block of
-// dy[img][o] (an output-shaped [n, co, oh, ow] tensor, zero past oh, ow) at tile t of images n0 ..
-// n0+g-1, with L [n x m] (row stride 8). L = G' (backward-weights) or A (backward-data).
+// Z = L dYblock LT for the m x m output blocks of dy [n, co, oh, ow] (see wino_tiles_transform)
 template <class T>
 void wino_block_transform(const wino_problem<T>& P, const T* dy, std::size_t n0, std::size_t g, const T* L,
                           T* Z, std::size_t ldz) {
-  const std::size_t np = P.points(), m = std::size_t(P.m), tiles = g * P.tpi;
-  const int nn = P.nn, mi = P.m;
-  const std::size_t cs = wino_channel_stride(np, ldz);
-  wino_for_lane_groups<T>(P.co, ldz, [&](std::size_t o, std::size_t t0, T* in, T* out) {
-    alignas(64) T edge[wino_lanes][64];
-    const T* src[wino_lanes];
-    std::size_t ld[wino_lanes];
-    wino_tile_walk tile(t0, P.th, P.tw);
-    for (std::size_t l = 0; l < wino_lanes; ++l, tile.next()) {
-      if (t0 + l >= tiles) {
-        src[l] = wino_zeros<T>(), ld[l] = 0;
-        continue;
-      }
-      const std::size_t y0 = tile.ty * m, x0 = tile.tx * m;
-      const T* dyo = dy + ((n0 + tile.img) * P.co + o) * P.oh * P.ow;
-      if (y0 + m <= P.oh && x0 + m <= P.ow) {
-        src[l] = dyo + y0 * P.ow + x0, ld[l] = P.ow;
-        continue;
-      }
-      for (std::size_t i = 0; i < m; ++i)
-        for (std::size_t j = 0; j < m; ++j)
-          edge[l][i * m + j] = (y0 + i < P.oh && x0 + j < P.ow) ? dyo[(y0 + i) * P.ow + x0 + j] : T(0);
-      src[l] = edge[l], ld[l] = m;
-    }
-    lanes_gather(src, ld, mi, mi, in);
-    lanes_sandwich(L, nn, mi, L, nn, mi, in, out);
-    for (std::size_t p = 0; p < np; ++p)
-      std::memcpy(Z + o * cs + p * ldz + t0, out + p * wino_lanes, wino_lanes * sizeof(T));
-  });
+  wino_tiles_transform(P, dy, P.co, P.oh, P.ow, P.m, 0, L, n0, g, Z, ldz);
 }
 
 // The adjoint of wino_input_transform: dx[img][c] = sum over tiles t of the n x n block
