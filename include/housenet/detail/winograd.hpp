@@ -459,9 +459,10 @@ void wino_input_transform_adjoint(const wino_problem<T>& P, const T* dV, std::si
   });
 }
 
-// The whole forward convolution: y = conv(x, w) (+ bias).
+// y = conv(x, w) (+ bias): per chunk, V = BT x B, M[p] = U[p] V[p], y = AT M A.
 template <class T>
-void wino_convolve(const wino_problem<T>& P, const T* x, const T* w, const T* bias, T* y) {
+void conv2d_forward_winograd(const conv_dims& d, const T* x, const T* w, const T* bias, T* y) {
+  const auto P = wino_problem<T>::make(d.n, d.c, d.h, d.w, d.k, d.kh, d.pad);
   const std::size_t np = P.points();
   T* U = wino_scratch<T>(0).get(np * P.co * P.ci);
   wino_weight_transform(P, w, true, U);
@@ -477,12 +478,6 @@ void wino_convolve(const wino_problem<T>& P, const T* x, const T* w, const T* bi
     gemms.run(ldv, V, ldv, cs, M, ldv, cs);
     wino_output_transform(P, M, ldv, bias, n0, g, y);
   }
-}
-
-template <class T>
-void conv2d_forward_winograd(const conv_dims& d, const T* x, const T* w, const T* b, T* y) {
-  const auto P = wino_problem<T>::make(d.n, d.c, d.h, d.w, d.k, d.kh, d.pad);
-  wino_convolve(P, x, w, b, y);
 }
 
 // dx = the adjoint of the forward: per point p, dV[p] (c x tiles) = U[p]^T dM[p] with
