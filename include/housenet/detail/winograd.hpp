@@ -249,8 +249,9 @@ struct wino_gemms {
   T* packed = nullptr;  // np panels sets of packed_step floats, or null
   std::size_t packed_step = 0;
 
-  void prepack_a() {
-    if (!gemm_prepack_fits<T>(k)) return;
+  // chunks: how many times run() will be called; with one, the GEMM packs A itself just as well
+  void prepack_a(std::size_t chunks) {
+    if (chunks < 2 || !gemm_prepack_fits<T>(k)) return;
     packed_step = gemm_packed_a_size<T>(m, k);
     packed = wino_scratch<T>(4).get(np * packed_step);
     parallel_for(np, [&](std::size_t p0, std::size_t p1) {
@@ -467,8 +468,8 @@ void conv2d_forward_winograd(const conv_dims& d, const T* x, const T* w, const T
   T* U = wino_scratch<T>(0).get(np * P.co * P.ci);
   wino_weight_transform(P, w, true, U);
   wino_gemms<T> gemms{np, P.co, P.ci, U, P.co * P.ci, P.co};  // A[p] = U[p] = (U stored [ci, co])^T
-  gemms.prepack_a();
   const std::size_t G = P.chunk_images(), ld = wino_round_up(G * P.tpi);
+  gemms.prepack_a((P.n + G - 1) / G);
   T* V = wino_scratch<T>(1).get(P.ci * wino_channel_stride(np, ld));
   T* M = wino_scratch<T>(2).get(P.co * wino_channel_stride(np, ld));
   for (std::size_t n0 = 0; n0 < P.n; n0 += G) {
@@ -493,8 +494,8 @@ void conv2d_backward_data_winograd(const conv_dims& d, const T* dy, const T* w, 
   T* U = wino_scratch<T>(0).get(np * P.co * P.ci);
   wino_weight_transform(P, w, false, U);
   wino_gemms<T> gemms{np, P.ci, P.co, U, P.co * P.ci, P.ci};  // A[p] = U[p]^T (U stored [co, ci])
-  gemms.prepack_a();
   const std::size_t G = P.chunk_images(), ld = wino_round_up(G * P.tpi);
+  gemms.prepack_a((P.n + G - 1) / G);
   T* dM = wino_scratch<T>(1).get(P.co * wino_channel_stride(np, ld));
   T* dV = wino_scratch<T>(2).get(P.ci * wino_channel_stride(np, ld));
   for (std::size_t n0 = 0; n0 < P.n; n0 += G) {
