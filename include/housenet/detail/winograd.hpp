@@ -294,12 +294,14 @@ void wino_weight_transform(const wino_problem<T>& P, const T* w, bool by_ci, T* 
   const std::size_t rows = by_ci ? P.ci : P.co, width = by_ci ? P.co : P.ci;
   wino_for_lane_groups<T>(rows, width, [&](std::size_t row, std::size_t l0, T* in, T* out) {
     const std::size_t lanes = std::min(wino_lanes, width - l0);
-    for (std::size_t u = 0; u < r; ++u)
-      for (std::size_t v = 0; v < r; ++v)
-        for (std::size_t l = 0; l < wino_lanes; ++l) {
-          const std::size_t o = by_ci ? l0 + l : row, i = by_ci ? row : l0 + l;
-          in[(u * r + v) * wino_lanes + l] = l < lanes ? w[(o * P.ci + i) * rr + u * r + v] : T(0);
-        }
+    const T* src[wino_lanes];  // lane l: the r x r filter w[o][i], contiguous
+    std::size_t ld[wino_lanes];
+    for (std::size_t l = 0; l < wino_lanes; ++l) {
+      const std::size_t o = by_ci ? l0 + l : row, i = by_ci ? row : l0 + l;
+      src[l] = l < lanes ? w + (o * P.ci + i) * rr : wino_zeros<T>();
+      ld[l] = l < lanes ? r : 0;
+    }
+    lanes_gather(src, ld, ri, ri, in);
     lanes_sandwich(P.g, nn, ri, P.g, nn, ri, in, out);
     for (std::size_t p = 0; p < np; ++p)
       std::memcpy(U + (p * rows + row) * width + l0, out + p * wino_lanes, lanes * sizeof(T));
