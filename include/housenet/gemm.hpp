@@ -17,9 +17,14 @@
 //   over them: B micro-panel outer / A micro-panel inner (BLIS), or, when the packed B block
 //   fits in L2 (short K), A micro-panel outer so that C is swept along its rows.
 //   The float ISA is active_isa() (simd.hpp); double uses the portable kernel.
-//   Internal extension (gemm_args::row_bias): C[i][j] += bias[i] in the kernel's epilogue.
-//   Small-m products with trans_b (a fully connected layer at batch 1..4) go to a dot-product
-//   path that streams B once at memory bandwidth.
+//   Internal extensions of gemm_args: row_bias (C[i][j] += bias[i] in the kernel's epilogue),
+//   pack_b (B produced while packing: conv's implicit im2col) and a_packed (A packed once by
+//   gemm_pack_a for several products: Winograd's filters).
+//   Short products: with trans_b, m <= 4 (a fully connected layer at batch 1..4) is a dot-product
+//   sweep that streams B once at memory bandwidth, and 4 < m <= 32 (AVX-512) is computed as
+//   C^T = B A^T by a kernel that broadcasts from B's rows in place (B never packed); without
+//   trans_b, m <= 36 reads B's full panels in place. The last two keep the packed path's
+//   arithmetic per element: the same bits.
 //   Threads: the library pool splits C into one block of whole MR-row (or NR-column) tiles per
 //   thread; every element is reduced over k in the same order by the same kernel whatever the
 //   thread count, so results are deterministic (in fact identical for any thread count).

@@ -19,6 +19,8 @@
 //     b: packed B micro-panel, kc x NR  (b[p*NR + j])
 //     c: MR x NR tile, row stride ldc:  c = alpha * (a^T b) + beta * c + bias[i]
 //        (beta == 0: c not read; bias: MR values or null)
+//     AVX-512 also reads unpacked operands with the same FMA chain per element (same bits):
+//     sgemm_kernel_b (B's rows in place, ldb apart) and sgemm_kernel_a (A's 12 rows in place).
 //   dot-form kernel (GEMV, one image through a fully connected layer):
 //     rows_dot(m, k, x, ldx, w, ldw, j0, j1, y, ldy, alpha, beta):
 //        y[i*ldy + j] = alpha * dot(x[i*ldx..], w[j*ldw..]) + beta*y  for i < m, j in [j0, j1)
