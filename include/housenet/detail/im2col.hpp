@@ -5,6 +5,8 @@
 //                              x[ci][oy*stride + ky - pad][ox*stride + kx - pad], 0 outside.
 //   col2im(d, col, ldcol, dx): the adjoint: dx [c, h, w] += scattered col (dx is ACCUMULATED).
 //   Several images side by side in one col matrix: call with col + g*oh*ow and ldcol = G*oh*ow.
+//   im2col_pack: the same matrix one packed GEMM micro-panel at a time (gemm_args::pack_b), for
+//   the forward pass, which never stores it.
 //   Serial; the caller threads over images or row ranges (im2col_rows).
 #pragma once
 
