@@ -314,19 +314,19 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
           const T* bdirect = g.b + pc * g.ldb + jc + jr;
           const std::size_t mr = std::min(MR, mc - ir);
           T* c = g.c + (ic + ir) * g.ldc + jc + jr;
-          if (mr == MR && nr == NR) {
+          const auto micro = [&](T* cc, std::size_t ldcc, T b, const T* bi) {
             if (in_place)
-              K::kernel_b(kc, ab + ir * kc, bdirect, g.ldb, c, g.ldc, g.alpha, beta, bias ? bias + ic + ir : nullptr);
+              K::kernel_b(kc, ab + ir * kc, bdirect, g.ldb, cc, ldcc, g.alpha, b, bi);
             else
-              K::kernel(kc, ab + ir * kc, bpanel, c, g.ldc, g.alpha, beta, bias ? bias + ic + ir : nullptr);
+              K::kernel(kc, ab + ir * kc, bpanel, cc, ldcc, g.alpha, b, bi);
+          };
+          if (mr == MR && nr == NR) {
+            micro(c, g.ldc, beta, bias ? bias + ic + ir : nullptr);
           } else {
             T tile_bias[MR] = {};
             if (bias)
               for (std::size_t i = 0; i < mr; ++i) tile_bias[i] = bias[ic + ir + i];
-            if (in_place)
-              K::kernel_b(kc, ab + ir * kc, bdirect, g.ldb, tmp, NR, g.alpha, T(0), bias ? tile_bias : nullptr);
-            else
-              K::kernel(kc, ab + ir * kc, bpanel, tmp, NR, g.alpha, T(0), bias ? tile_bias : nullptr);
+            micro(tmp, NR, T(0), bias ? tile_bias : nullptr);
             for (std::size_t i = 0; i < mr; ++i)
               for (std::size_t j = 0; j < nr; ++j) {
                 T& out = c[i * g.ldc + j];
@@ -466,6 +466,21 @@ void check_gemm_args(const gemm_args<T>& g) {
   HOUSENET_CHECK(g.pack_b ? !g.tb : g.ldb >= (g.tb ? g.k : g.n), "gemm: ldb ", g.ldb, " too small");
 }
 
+// f(traits) with the kernel traits gemm() uses for T on the active path
+template <class T, class F>
+void with_gemm_traits(F&& f) {
+  if constexpr (std::is_same<T, float>::value) {
+#if HOUSENET_SIMD_X86
+    const isa i = active_isa();
+    if (i == isa::avx512) return f(avx512_traits{});
+    if (i == isa::avx2) return f(avx2_traits{});
+#endif
+    f(scalar_f32_traits{});
+  } else {
+    f(scalar_f64_traits{});
+  }
+}
+
 // threads: how many pool threads may work on this product (1 = the calling thread only).
 template <class T>
 void gemm(const gemm_args<T>& g, std::size_t threads) {
@@ -482,34 +497,13 @@ void gemm(const gemm_args<T>& g, std::size_t threads) {
         for (std::size_t j = 0; j < g.n; ++j) g.c[i * g.ldc + j] += g.row_bias[i];
     return;
   }
-  if constexpr (std::is_same<T, float>::value) {
+  static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "gemm: float or double");
 #if HOUSENET_SIMD_X86
-    const isa i = active_isa();
-    if (i == isa::avx512 && g.tb && !g.ta && g.m <= avx512::nr && !g.row_bias && !g.a_packed)
+  if constexpr (std::is_same<T, float>::value)
+    if (active_isa() == isa::avx512 && g.tb && !g.ta && g.m <= avx512::nr && !g.row_bias && !g.a_packed)
       return gemm_small_m_avx512(g, threads);
-    if (i == isa::avx512) return gemm_driver<avx512_traits>(g, threads);
-    if (i == isa::avx2) return gemm_driver<avx2_traits>(g, threads);
 #endif
-    gemm_driver<scalar_f32_traits>(g, threads);
-  } else {
-    static_assert(std::is_same<T, double>::value, "gemm: float or double");
-    gemm_driver<scalar_f64_traits>(g, threads);
-  }
-}
-
-// f(traits) with the kernel traits gemm() uses for T on the active path
-template <class T, class F>
-void with_gemm_traits(F&& f) {
-  if constexpr (std::is_same<T, float>::value) {
-#if HOUSENET_SIMD_X86
-    const isa i = active_isa();
-    if (i == isa::avx512) return f(avx512_traits{});
-    if (i == isa::avx2) return f(avx2_traits{});
-#endif
-    f(scalar_f32_traits{});
-  } else {
-    f(scalar_f64_traits{});
-  }
+  with_gemm_traits<T>([&](auto traits) { gemm_driver<decltype(traits)>(g, threads); });
 }
 
 // Pre-packing A (gemm_args::a_packed) for products with a short K (one K block on this path):

@@ -219,34 +219,36 @@ struct wino_tile_walk {
 
 inline std::size_t wino_round_up(std::size_t v) { return (v + wino_lanes - 1) / wino_lanes * wino_lanes; }
 
-// a row of 16 zeros: the source of the lanes past the last tile (row stride 0)
 // The n*n planes of one channel are interleaved (row t of plane p at c*stride + p*ld); the extra
 // 16 floats per channel keep a GEMM's rows (stride = this) out of one cache set: np*ld alone is a
 // multiple of 4 KiB for np = 64, and 12 C rows or 128 B rows 64 KiB apart thrash one L1/L2 set.
 inline std::size_t wino_channel_stride(std::size_t np, std::size_t ld) { return np * ld + wino_lanes; }
 
+// a row of 16 zeros: the source of the lanes past the last tile (row stride 0)
 template <class T>
 const T* wino_zeros() {
   alignas(64) static const T z[wino_lanes] = {};
   return z;
 }
 
-// slot 0: transformed weights, 1: transformed inputs, 2: GEMM outputs / dW sums, 3: transformed dY
+// slot 0: transformed weights U, 1: transformed inputs V / dM, 2: GEMM outputs M / dV / dW sums,
+// 3: transformed dY (backward-weights), 4: U packed as GEMM panels
 template <class T>
 scratch<T>& wino_scratch(int slot) {
   thread_local scratch<T> s[5];
   return s[slot];
 }
 
-// The n*n products C[p] = op(A[p]) B[p] of one chunk over the pool (one point per task, a
-// single-threaded GEMM each). A[p] = a + p*a_step, op = transpose (ta) or not. When the short K
-// allows, every A[p] is packed once per call (prepack_a) instead of once per chunk.
+// The n*n products C[p] = A[p] B[p] of one chunk over the pool (one point per task, a
+// single-threaded GEMM each); A[p] [m, k] is stored transposed at a + p*a_step (row stride lda).
+// When the short K allows, every A[p] is packed once per call (prepack_a) instead of once per
+// chunk.
 template <class T>
 struct wino_gemms {
   std::size_t np, m, k;
   const T* a;
   std::size_t a_step, lda;
-  T* packed = nullptr;  // np panels sets of packed_step floats, or null
+  T* packed = nullptr;  // np sets of packed_step floats (the GEMM's A panels), or null
   std::size_t packed_step = 0;
 
   // chunks: how many times run() will be called; with one, the GEMM packs A itself just as well
