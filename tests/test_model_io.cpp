@@ -129,6 +129,26 @@ const std::vector<std::string> houses = {"gryffindor", "hufflepuff", "ravenclaw"
 
 }  // namespace
 
+TEST_CASE("crc32: slicing-by-8 equals the byte-at-a-time definition at every length and alignment") {
+  CHECK(detail::crc32("123456789", 9) == 0xCBF43926u);
+  CHECK(detail::crc32("", 0) == 0u);
+  std::vector<unsigned char> b(4096 + 64);
+  std::uint32_t s = 12345;
+  for (auto& v : b) v = static_cast<unsigned char>((s = s * 1103515245u + 12345u) >> 24);
+  for (std::size_t off = 0; off < 9; ++off)
+    for (std::size_t n = 0; n < 80; ++n) {
+      CAPTURE(off);
+      CAPTURE(n);
+      REQUIRE(detail::crc32(b.data() + off, n) == detail::crc32_bytewise(0, b.data() + off, n));
+    }
+  CHECK(detail::crc32(b.data() + 3, 4096) == detail::crc32_bytewise(0, b.data() + 3, 4096));
+  // a running CRC over uneven pieces equals the CRC of the whole
+  std::uint32_t run = 0;
+  for (std::size_t at = 0, k = 1; at < 4096; at += k, k = k * 3 % 61 + 1)
+    run = detail::crc32_update(run, b.data() + at, std::min<std::size_t>(k, 4096 - at));
+  CHECK(run == detail::crc32(b.data(), 4096));
+}
+
 TEST_CASE("model file: save -> load is bitwise (parameters, running stats, predictions, labels)") {
   sequential<float> net = tiny();
   sgd<float> opt;

@@ -231,7 +231,7 @@ void encode_to(const sequential<T>& model, const std::vector<std::string>& label
     const std::size_t n = r.s.size();
     for (std::size_t i = 0; i < n; i += chunk) {
       const std::size_t e = std::min(n, i + chunk);
-      for (std::size_t j = i; j < e; ++j) w.f32(static_cast<float>(r.data[j]));
+      w.f32_array(r.data + i, e - i);
       put(w);
     }
     put(w);

@@ -3,6 +3,7 @@
 //
 //   byte_writer   appends u32 / u64 / f32 / raw bytes to a std::vector<uint8_t>, little-endian
 //                 whatever the host order.
+//   f32_bytes     float arrays as little-endian bytes: one memcpy on a little-endian host.
 //   byte_reader   reads the same from a [data, data + size) range. Every read checks the bytes it
 //                 needs against what remains BEFORE touching memory and throws
 //                 "<name>: truncated at byte N" (N = the size of the input), so a short or damaged
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -20,6 +22,45 @@
 
 HOUSENET_BEGIN_NAMESPACE
 namespace detail {
+
+// Folded to a constant by the compiler.
+inline bool host_is_little_endian() {
+  const std::uint32_t one = 1;
+  unsigned char first = 0;
+  std::memcpy(&first, &one, 1);
+  return first == 1;
+}
+
+// in[0..n) as little-endian float32 into out[0..4n).
+template <class T>
+void to_f32_bytes(const T* in, std::size_t n, std::uint8_t* out) {
+  if (std::is_same<T, float>::value && host_is_little_endian()) {
+    if (n) std::memcpy(out, in, 4 * n);
+    return;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = static_cast<float>(in[i]);
+    std::uint32_t u;
+    std::memcpy(&u, &v, 4);
+    for (int b = 0; b < 4; ++b) out[4 * i + std::size_t(b)] = std::uint8_t(u >> (8 * b));
+  }
+}
+
+// Little-endian float32 bytes in[0..4n) into out[0..n).
+template <class T>
+void from_f32_bytes(const std::uint8_t* in, std::size_t n, T* out) {
+  if (std::is_same<T, float>::value && host_is_little_endian()) {
+    if (n) std::memcpy(out, in, 4 * n);
+    return;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t u = 0;
+    for (int b = 0; b < 4; ++b) u |= std::uint32_t(in[4 * i + std::size_t(b)]) << (8 * b);
+    float v;
+    std::memcpy(&v, &u, 4);
+    out[i] = static_cast<T>(v);
+  }
+}
 
 class byte_writer {
  public:
@@ -38,6 +79,12 @@ class byte_writer {
     std::uint32_t u;
     std::memcpy(&u, &v, 4);
     u32(u);
+  }
+  template <class T>
+  void f32_array(const T* p, std::size_t n) {
+    const std::size_t at = buf_.size();
+    buf_.resize(at + 4 * n);
+    to_f32_bytes(p, n, buf_.data() + at);
   }
   void raw(const void* p, std::size_t n) {
     const auto* b = static_cast<const std::uint8_t*>(p);
@@ -107,7 +154,8 @@ class byte_reader {
   void f32_array(T* out, std::uint64_t n) {
     HOUSENET_CHECK(n <= remaining() / 4, name_, ": truncated at byte ", reported_, " (", what_, "needs ",
                    n, " floats at byte ", pos_, ")");
-    for (std::size_t i = 0; i < std::size_t(n); ++i) out[i] = static_cast<T>(f32());
+    from_f32_bytes(p_ + pos_, std::size_t(n), out);
+    pos_ += 4 * std::size_t(n);
   }
   void skip(std::uint64_t n) {
     need(n);
