@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/checkpoint.hpp"
@@ -224,8 +225,7 @@ static int cmd_train(int argc, char** argv) {
                state.mean_epoch_seconds() * double(opt.epochs - epoch - 1));
 
     if (!split.test.empty() && !std::isfinite(test.loss)) throw diverged("the test loss became NaN", epoch, batches);
-    for (const float v : net.values())
-      if (!std::isfinite(v)) throw diverged("a weight became NaN or infinite", epoch, batches);
+    if (!app::all_finite(std::as_const(net).values())) throw diverged("a weight became NaN or infinite", epoch, batches);
 
     // 5e. What the epoch leaves on disk: the best model, the curves and (the last epoch, or
     //     --checkpoint-every seconds after the last one) the checkpoint.
