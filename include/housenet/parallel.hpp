@@ -3,6 +3,8 @@
 //   parallel_for(n, fn)      calls fn(begin, end) on contiguous blocks that cover [0, n).
 //   parallel_blocks(k, fn)   calls fn(block) for block = 0..k-1.
 //   block_range(n, k, i)     the [begin, end) of block i when [0, n) is cut into k blocks.
+//   detail::elementwise(n, fn)  parallel_for for n >= 65536, else fn(0, n) in the caller (for
+//                            element-wise loops, whose results do not depend on the blocks).
 //   set_num_threads(t), num_threads()
 //
 // DETERMINISM
@@ -207,5 +209,15 @@ void parallel_for(std::size_t n, F&& fn) {
     fn(r.first, r.second);
   });
 }
+
+namespace detail {
+template <class F>
+void elementwise(std::size_t n, F&& fn) {
+  if (n >= (std::size_t(1) << 16))
+    parallel_for(n, fn);
+  else
+    fn(std::size_t(0), n);
+}
+}  // namespace detail
 
 HOUSENET_END_NAMESPACE

@@ -53,6 +53,7 @@
 
 #include "error.hpp"
 #include "layers/layer.hpp"
+#include "parallel.hpp"
 #include "random.hpp"
 #include "tensor.hpp"
 
@@ -189,9 +190,10 @@ class sequential {
     return dinput_;
   }
 
-  // One memset over the gradient arena.
+  // One memset over the gradient arena (in parallel blocks: 242 MB for the seed network).
   void zero_grad() {
-    if (grads_.size()) std::memset(grads_.data(), 0, grads_.size() * sizeof(T));
+    T* g = grads_.data();
+    detail::elementwise(grads_.size(), [=](std::size_t b, std::size_t e) { std::memset(g + b, 0, (e - b) * sizeof(T)); });
   }
 
   // Eval-mode forward on a const model, safe from several threads at once.

@@ -24,7 +24,7 @@
 #include <sstream>
 #include <string>
 
-#include "relu.hpp"  // detail::elementwise
+#include "../parallel.hpp"
 #include "layer.hpp"
 
 HOUSENET_BEGIN_NAMESPACE

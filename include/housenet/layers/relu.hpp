@@ -17,18 +17,6 @@
 
 HOUSENET_BEGIN_NAMESPACE
 
-namespace detail {
-// fn(begin, end) over [0, n): in parallel blocks for large n, else in one call. For elementwise
-// loops, whose results do not depend on the blocks.
-template <class F>
-void elementwise(std::size_t n, F&& fn) {
-  if (n >= (std::size_t(1) << 16))
-    parallel_for(n, fn);
-  else
-    fn(std::size_t(0), n);
-}
-}  // namespace detail
-
 template <class T>
 class relu : public layer<T> {
  public:
