@@ -38,8 +38,14 @@
 HOUSENET_BEGIN_NAMESPACE
 
 namespace detail {
+// ReLU, the relu layer's expression (NaN and -0 give +0), for relu_bn_pool.
+template <class T>
+T bn_relu(T v) {
+  return v > T(0) ? v : T(0);
+}
+
 // Sums in double with 8 independent lanes (vectorizable, and the same bits for the same input:
-// the lanes are added in a fixed order).
+// the lanes are added in a fixed order; element j of a call goes to lane j % 8).
 //   bn_sum:      sum x[j]
 //   bn_sum_sq:   sum (x[j] - m)^2
 //   bn_sum_dot:  sum g[j] and sum g[j] * (x[j] - m), returned through s0, s1
@@ -83,6 +89,41 @@ void bn_sum_dot(const T* HOUSENET_RESTRICT g, const T* HOUSENET_RESTRICT x, std:
   }
   s0 += ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
   s1 += ((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7]));
+}
+
+// The batch statistics of channel c of x [n, channels, hw]: two passes, the mean first, then the
+// biased variance. With relu_into (hw values), of relu(x): each plane's ReLU is written there
+// first (a separate loop, so that both loops vectorize).
+template <class T>
+void bn_moments(const T* x, std::size_t n, std::size_t channels, std::size_t c, std::size_t hw,
+                double& mean, double& var, T* relu_into = nullptr) {
+  const auto plane = [&](std::size_t i) {
+    const T* HOUSENET_RESTRICT p = x + (i * channels + c) * hw;
+    if (!relu_into) return p;
+    T* HOUSENET_RESTRICT r = relu_into;
+    for (std::size_t j = 0; j < hw; ++j) r[j] = bn_relu(p[j]);
+    return static_cast<const T*>(r);
+  };
+  const double inv_m = 1.0 / double(n * hw);
+  double s = 0.0;
+  for (std::size_t i = 0; i < n; ++i) bn_sum(plane(i), hw, s);
+  mean = s * inv_m;
+  double q = 0.0;
+  for (std::size_t i = 0; i < n; ++i) bn_sum_sq(plane(i), hw, mean, q);
+  var = q * inv_m;
+}
+
+// running = decay * running + (1 - decay) * batch; the variance unbiased (m values, m >= 2).
+template <class T>
+void bn_update_running(T& rmean, T& rvar, double mean, double var, std::size_t m, double decay) {
+  rmean = static_cast<T>(decay * double(rmean) + (1.0 - decay) * mean);
+  rvar = static_cast<T>(decay * double(rvar) + (1.0 - decay) * var * double(m) / double(m - 1));
+}
+
+// The eval-mode scale gamma / sqrt(running_var + eps).
+template <class T>
+T bn_eval_scale(T gamma, T rvar, double eps) {
+  return static_cast<T>(double(gamma) / std::sqrt(double(rvar) + eps));
 }
 }  // namespace detail
 
@@ -144,24 +185,16 @@ class batch_norm2d : public layer<T> {
     const T* beta = this->params_[1].value.data();
     T* rmean = this->params_[2].value.data();
     T* rvar = this->params_[3].value.data();
-    const double inv_m = 1.0 / double(m);
     // channels are independent: the result does not depend on the thread count
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c) {
-        double s = 0.0;
-        for (std::size_t i = 0; i < n; ++i) detail::bn_sum(x.data() + (i * c_ + c) * hw_, hw_, s);
-        const double mean = s * inv_m;
-        double q = 0.0;
-        for (std::size_t i = 0; i < n; ++i)
-          detail::bn_sum_sq(x.data() + (i * c_ + c) * hw_, hw_, mean, q);
-        const double var = q * inv_m;
+        double mean = 0.0, var = 0.0;
+        detail::bn_moments(x.data(), n, c_, c, hw_, mean, var);
         const double invstd = 1.0 / std::sqrt(var + eps_);
         mean_[c] = mean;
         invstd_[c] = invstd;
         normalize(x, y, c, static_cast<T>(mean), static_cast<T>(double(gamma[c]) * invstd), beta[c]);
-        rmean[c] = static_cast<T>(decay_ * double(rmean[c]) + (1.0 - decay_) * mean);
-        rvar[c] = static_cast<T>(decay_ * double(rvar[c]) +
-                                 (1.0 - decay_) * var * double(m) / double(m - 1));
+        detail::bn_update_running(rmean[c], rvar[c], mean, var, m, decay_);
       }
     });
     trained_ = true;
@@ -176,10 +209,8 @@ class batch_norm2d : public layer<T> {
     const T* rmean = this->params_[2].value.data();
     const T* rvar = this->params_[3].value.data();
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
-      for (std::size_t c = c0; c < c1; ++c) {
-        const double a = double(gamma[c]) / std::sqrt(double(rvar[c]) + eps_);
-        normalize(x, y, c, rmean[c], static_cast<T>(a), beta[c]);
-      }
+      for (std::size_t c = c0; c < c1; ++c)
+        normalize(x, y, c, rmean[c], detail::bn_eval_scale(gamma[c], rvar[c], eps_), beta[c]);
     });
   }
 

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../parallel.hpp"
@@ -120,6 +121,34 @@ class max_pool2d : public layer<T> {
   std::size_t padding() const { return p_; }
   bool ceil_mode() const { return ceil_; }
 
+  // One input plane xp [h, w] (the set-up input's) -> yp [OH, OW]; arg (may be null) receives
+  // each window's argmax, an index into the plane. The forward's kernel, shared with relu_bn_pool.
+  void run_plane(const T* xp, std::size_t h, std::size_t w, T* yp, std::uint32_t* arg) const {
+    for (std::size_t oy = 0; oy < oh_; ++oy) {
+      const auto rows = window(oy, h);
+      for (std::size_t ox = 0; ox < ow_; ++ox) {
+        const auto cols = window(ox, w);
+        std::size_t best = rows.first * w + cols.first;
+        T m = xp[best];
+        for (std::size_t iy = rows.first; iy < rows.second; ++iy)
+          for (std::size_t ix = cols.first; ix < cols.second; ++ix)
+            if (xp[iy * w + ix] > m) {  // strict: the first maximum wins
+              m = xp[iy * w + ix];
+              best = iy * w + ix;
+            }
+        yp[oy * ow_ + ox] = m;
+        if (arg) arg[oy * ow_ + ox] = static_cast<std::uint32_t>(best);
+      }
+    }
+  }
+
+  // The input span [begin, end) of window o along a dimension of length len, clipped to it; never
+  // empty (2p <= k and the ceil rule).
+  std::pair<std::size_t, std::size_t> window(std::size_t o, std::size_t len) const {
+    const std::size_t start = o * s_;
+    return {start > p_ ? start - p_ : 0, start + k_ - p_ < len ? start + k_ - p_ : len};
+  }
+
  private:
   std::size_t k_, s_, p_;
   bool ceil_;
@@ -135,29 +164,6 @@ class max_pool2d : public layer<T> {
                                                      y.data() + pl * oh_ * ow_,
                                                      arg ? arg + pl * oh_ * ow_ : nullptr);
     });
-  }
-
-  // One input plane xp [h, w] -> yp [oh, ow]; arg (may be null) receives the argmax indices.
-  void run_plane(const T* xp, std::size_t h, std::size_t w, T* yp, std::uint32_t* arg) const {
-    for (std::size_t oy = 0; oy < oh_; ++oy) {
-      // window rows [y0, y1) clipped to the input; never empty (2p <= k and the ceil rule)
-      const std::size_t ys = oy * s_, y0 = ys > p_ ? ys - p_ : 0;
-      const std::size_t y1 = ys + k_ - p_ < h ? ys + k_ - p_ : h;
-      for (std::size_t ox = 0; ox < ow_; ++ox) {
-        const std::size_t xs = ox * s_, x0 = xs > p_ ? xs - p_ : 0;
-        const std::size_t x1 = xs + k_ - p_ < w ? xs + k_ - p_ : w;
-        std::size_t best = y0 * w + x0;
-        T m = xp[best];
-        for (std::size_t iy = y0; iy < y1; ++iy)
-          for (std::size_t ix = x0; ix < x1; ++ix)
-            if (xp[iy * w + ix] > m) {  // strict: the first maximum wins
-              m = xp[iy * w + ix];
-              best = iy * w + ix;
-            }
-        yp[oy * ow_ + ox] = m;
-        if (arg) arg[oy * ow_ + ox] = static_cast<std::uint32_t>(best);
-      }
-    }
   }
 };
 
