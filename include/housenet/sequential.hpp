@@ -28,7 +28,11 @@
 //   add() only before setup(); setup() exactly once, with at least one layer.
 //   forward(x) runs in the model's mode (train() / eval()); x is N x (setup's sample shape), any N.
 //   Every layer's output is kept in a member tensor (output(i)) that is reused: no allocation
-//   after the first batch of a given size. A training forward passes context.step = step() to the
+//   after the first batch of a given size.
+//   FUSION: a relu -> batch_norm2d -> max_pool2d run (on N x C x H x W) runs as one block
+//   (layers/relu_bn_pool.hpp: the same bits, a third of the memory traffic). Its relu and
+//   batch_norm2d layers then keep no output and no output gradient (output(i), output_grad(i) are
+//   left as they were); set_fusion(false) runs every layer on its own and keeps them all. A training forward passes context.step = step() to the
 //   layers (dropout masks derive from it) and then increments step().
 //   backward(dloss) needs the forward of the same batch just before; it ACCUMULATES parameter
 //   gradients (call zero_grad() first) and returns the gradient w.r.t. the input.
@@ -53,6 +57,7 @@
 
 #include "error.hpp"
 #include "layers/layer.hpp"
+#include "layers/relu_bn_pool.hpp"
 #include "parallel.hpp"
 #include "random.hpp"
 #include "tensor.hpp"
@@ -127,8 +132,24 @@ class sequential {
     build_arena(max_values);
     outputs_.resize(layers_.size());
     dgrads_.resize(layers_.size());
+    fused_.clear();
+    fused_.resize(layers_.size());
+    for (std::size_t i = 0; i + 2 < layers_.size(); ++i)
+      if (relu_bn_pool<T>::fusable(*layers_[i], *layers_[i + 1], *layers_[i + 2])) {
+        fused_[i] = std::make_unique<relu_bn_pool<T>>(*layers_[i], *layers_[i + 1], *layers_[i + 2]);
+        i += 2;
+      }
     setup_ = true;
   }
+
+  // Whether fusable layer runs run as one block (default true; see FUSION above). Results are the
+  // same bits either way.
+  // Changing it needs a new forward before backward().
+  void set_fusion(bool on) {
+    if (on != fusion_) have_forward_ = false;
+    fusion_ = on;
+  }
+  bool fusion() const { return fusion_; }
 
   bool is_setup() const { return setup_; }
   const shape& input_shape() const { return in_; }    // n = 1
@@ -161,9 +182,13 @@ class sequential {
     input_.resize(s);
     if (s.size()) std::memcpy(input_.data(), x.data(), s.size() * sizeof(T));
     const tensor<T>* src = &input_;
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-      layers_[i]->forward(*src, outputs_[i], ctx);
-      src = &outputs_[i];
+    for (std::size_t i = 0; i < layers_.size(); i += span(i)) {
+      const std::size_t last = i + span(i) - 1;
+      if (fused(i))
+        fused_[i]->forward(*src, outputs_[last], ctx);
+      else
+        layers_[i]->forward(*src, outputs_[i], ctx);
+      src = &outputs_[last];
     }
     have_forward_ = true;
     return outputs_.back();
@@ -182,10 +207,16 @@ class sequential {
     dgrads_[L - 1].resize(dloss.shape());
     if (dloss.size()) std::memcpy(dgrads_[L - 1].data(), dloss.data(), dloss.size() * sizeof(T));
     layers_[0]->set_input_grad_needed(input_grad);
-    for (std::size_t i = L; i-- > 0;) {
+    for (std::size_t last = L; last-- > 0;) {
+      // the block ending at `last`: one layer, or a fused run starting two layers before it
+      const std::size_t i = last >= 2 && fused(last - 2) ? last - 2 : last;
       const tensor<T>& x = i == 0 ? input_ : outputs_[i - 1];
       tensor<T>& dx = i == 0 ? dinput_ : dgrads_[i - 1];
-      layers_[i]->backward(x, outputs_[i], dgrads_[i], dx);
+      if (i != last)
+        fused_[i]->backward(x, dgrads_[last], dx);
+      else
+        layers_[i]->backward(x, outputs_[i], dgrads_[i], dx);
+      last = i;
     }
     return dinput_;
   }
@@ -210,9 +241,12 @@ class sequential {
     thread_local tensor<T> a, b;
     const tensor<T>* src = &x;
     const std::size_t L = layers_.size();
-    for (std::size_t i = 0; i < L; ++i) {
-      tensor<T>* dst = i + 1 == L ? &out : (i % 2 ? &b : &a);
-      layers_[i]->infer(*src, *dst);
+    for (std::size_t i = 0; i < L; i += span(i)) {
+      tensor<T>* dst = i + span(i) == L ? &out : (src == &a ? &b : &a);
+      if (fused(i))
+        fused_[i]->infer(*src, *dst);
+      else
+        layers_[i]->infer(*src, *dst);
       src = dst;
     }
   }
@@ -305,6 +339,10 @@ class sequential {
   }
 
  private:
+  // Whether the block starting at layer i is a fused run, and how many layers it covers.
+  bool fused(std::size_t i) const { return fusion_ && fused_[i] != nullptr; }
+  std::size_t span(std::size_t i) const { return fused(i) ? 3 : 1; }
+
   void require_setup(const char* what) const {
     HOUSENET_CHECK(setup_, "model: ", what, "() before setup()");
   }
@@ -404,6 +442,8 @@ class sequential {
 
   tensor<T> input_, dinput_;
   std::vector<tensor<T>> outputs_, dgrads_;
+  std::vector<std::unique_ptr<relu_bn_pool<T>>> fused_;  // [i]: the run starting at layer i, or null
+  bool fusion_ = true;
 };
 
 HOUSENET_END_NAMESPACE

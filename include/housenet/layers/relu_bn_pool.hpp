@@ -1,0 +1,234 @@
+// housenet/layers/relu_bn_pool.hpp: relu -> batch_norm2d -> max_pool2d run as one block.
+//
+// WHAT THIS IS
+//   The seed network's stages end in ReLU -> batch norm -> max pooling. Run layer by layer, they
+//   pass over the convolution's output about sixteen times (each layer reads its input and writes
+//   its output, forward and backward; batch norm reads twice more for its sums): for conv1 at
+//   batch 32 that is 145 MB a pass, a fifth of a training step. This block computes the same
+//   thing from the convolution's output x alone:
+//     forward   per channel: the batch statistics of relu(x) (two passes over the channel's planes,
+//               the second from cache), then per plane: t = batch_norm(relu(x)) into a buffer in
+//               cache, pooled by max_pool2d's own kernel (output, argmax); and relu(x) at each
+//               argmax, kept for backward. The ReLU and batch-norm outputs are never stored.
+//     backward  per channel: per plane, the pooling's backward (zeros plus dy at each argmax) and
+//               relu(x) at the argmaxes (0 elsewhere) into two buffers in cache, summed as batch
+//               norm sums; then per plane the pooling's backward again and dx in one pass over x.
+//   Not a layer kind: sequential<T> runs its relu, batch_norm2d and max_pool2d layers through it
+//   (see sequential::set_fusion); the parameters, running statistics and hyperparameters stay
+//   those of the batch_norm2d and max_pool2d layers, and model files do not change.
+//
+// SAME BITS AS THE THREE LAYERS
+//   Every value is computed by the same expression, in the same order, as relu, batch_norm2d and
+//   max_pool2d compute it (the sums share batch_norm2d's lane order; the pooling is max_pool2d's
+//   run_plane), so outputs, gradients, running statistics and argmax ties are bit-identical
+//   (tests/test_fusion.cpp) for finite inputs. (Batch norm's backward sums dy * (relu(x) - mean)
+//   over every element, with dy = 0 off the argmaxes; the block uses 0 for relu(x) there, which
+//   adds the same +-0 unless relu(x) is infinite.)
+//
+// REQUIRES  fusable(relu, batch_norm2d, max_pool2d): the layers set up in that order on an
+//   N x C x H x W input.
+// THREAD SAFETY: as a layer's (infer() is const and safe from several threads at once).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "../parallel.hpp"
+#include "batch_norm2d.hpp"
+#include "layer.hpp"
+#include "max_pool2d.hpp"
+#include "relu.hpp"
+
+HOUSENET_BEGIN_NAMESPACE
+
+namespace detail {
+// x > 0 ? v : +0, as a bit mask: v is computed whatever x is, so a loop of it vectorizes (with a
+// branch, the compiler may not evaluate v where x <= 0, and then cannot vectorize).
+template <class T>
+T keep_if_positive(T x, T v) {
+  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  static_assert(sizeof(T) == sizeof(U), "float or double");
+  U bits;
+  std::memcpy(&bits, &v, sizeof(T));
+  bits &= x > T(0) ? ~U(0) : U(0);
+  std::memcpy(&v, &bits, sizeof(T));
+  return v;
+}
+}  // namespace detail
+
+template <class T>
+class relu_bn_pool {
+ public:
+  static bool fusable(layer<T>& a, layer<T>& b, layer<T>& c) {
+    return dynamic_cast<const relu<T>*>(&a) && dynamic_cast<const batch_norm2d<T>*>(&b) &&
+           dynamic_cast<const max_pool2d<T>*>(&c) && a.input_shape().rank() == 4;
+  }
+
+  // The three layers, set up and bound (their parameters are read at every call).
+  relu_bn_pool(layer<T>& r, layer<T>& bn, layer<T>& pool)
+      : relu_(&r), bn_(dynamic_cast<batch_norm2d<T>*>(&bn)), pool_(dynamic_cast<max_pool2d<T>*>(&pool)) {
+    HOUSENET_CHECK(fusable(r, bn, pool), "relu_bn_pool: ", r.name(), ", ", bn.name(), ", ", pool.name(),
+                   " cannot run fused");
+    const shape& in = r.input_shape();
+    c_ = in.c(), h_ = in.h(), w_ = in.w();
+    ohw_ = pool_->output_shape().h() * pool_->output_shape().w();
+    mean_.assign(c_, 0.0);
+    invstd_.assign(c_, 0.0);
+  }
+
+  // x: the relu layer's input. y: the pooling layer's output. Records what backward needs.
+  void forward(const tensor<T>& x, tensor<T>& y, const context& ctx) {
+    check(x);
+    const std::size_t n = x.shape().n(), m = n * h_ * w_;
+    const bool train = ctx.mode == mode::train;
+    HOUSENET_CHECK(!train || m >= 2, bn_->name(), ": training needs more than 1 value per channel (input ",
+                   x.shape().str(), ")");
+    y.resize(shape{n, c_, pool_->output_shape().h(), pool_->output_shape().w()});
+    argmax_.resize(y.size());
+    rmax_.resize(y.size());
+    T* rmean = bn_->params()[2].value.data();
+    T* rvar = bn_->params()[3].value.data();
+    parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
+      for (std::size_t c = c0; c < c1; ++c) {
+        T mc, a;
+        if (train) {
+          double mean = 0.0, var = 0.0;
+          detail::bn_moments(x.data(), n, c_, c, h_ * w_, mean, var, plane_buffer(0));
+          const double invstd = 1.0 / std::sqrt(var + bn_->eps());
+          mean_[c] = mean;
+          invstd_[c] = invstd;
+          detail::bn_update_running(rmean[c], rvar[c], mean, var, m, bn_->decay());
+          mc = static_cast<T>(mean);
+          a = static_cast<T>(double(gamma()[c]) * invstd);
+        } else {
+          mc = rmean[c];
+          a = detail::bn_eval_scale(gamma()[c], rvar[c], bn_->eps());
+        }
+        for (std::size_t i = 0; i < n; ++i) pool_plane(x, y, i, c, mc, a, argmax_.data(), rmax_.data());
+      }
+    });
+    trained_ = train;
+  }
+
+  // The eval-mode forward; records nothing.
+  void infer(const tensor<T>& x, tensor<T>& y) const {
+    check(x);
+    const std::size_t n = x.shape().n();
+    y.resize(shape{n, c_, pool_->output_shape().h(), pool_->output_shape().w()});
+    const T* rmean = bn_->params()[2].value.data();
+    const T* rvar = bn_->params()[3].value.data();
+    parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
+      for (std::size_t c = c0; c < c1; ++c) {
+        const T a = detail::bn_eval_scale(gamma()[c], rvar[c], bn_->eps());
+        for (std::size_t i = 0; i < n; ++i) pool_plane(x, y, i, c, rmean[c], a, nullptr, nullptr);
+      }
+    });
+  }
+
+  // x: the input of the last forward; dy: the gradient w.r.t. its output. dx is ASSIGNED,
+  // gamma's and beta's gradients are ACCUMULATED (batch_norm2d's backward, through the pooling
+  // and the ReLU).
+  void backward(const tensor<T>& x, const tensor<T>& dy, tensor<T>& dx) {
+    check(x);
+    HOUSENET_CHECK(dy.size() == argmax_.size() && dy.shape().n() == x.shape().n(), pool_->name(),
+                   ": gradient ", dy.shape().str(), " does not match the last forward");
+    const std::size_t n = x.shape().n(), hw = h_ * w_;
+    dx.resize(x.shape());
+    const T* gamma_v = gamma();
+    T* dgamma = bn_->params()[0].grad.data();
+    T* dbeta = bn_->params()[1].grad.data();
+    const T* rmean = bn_->params()[2].value.data();
+    const T* rvar = bn_->params()[3].value.data();
+    const double inv_m = 1.0 / double(n * hw);
+    parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
+      T* g = plane_buffer(0);  // the pooling's input gradient (batch norm's output gradient)
+      T* r = plane_buffer(1);  // relu(x) where g may be non-zero, 0 elsewhere
+      for (std::size_t c = c0; c < c1; ++c) {
+        const double mean = trained_ ? mean_[c] : double(rmean[c]);
+        const double invstd = trained_ ? invstd_[c] : 1.0 / std::sqrt(double(rvar[c]) + bn_->eps());
+        // Batch norm's sums, plane by plane as batch_norm2d sums them: over g and relu(x), with
+        // relu(x) replaced by 0 where g is 0 (those terms add +-0 to a sum: no change).
+        double sdy = 0.0, sdyx = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+          pool_gradient(dy, i, c, g, r);
+          detail::bn_sum_dot(g, r, hw, mean, sdy, sdyx);
+        }
+        sdyx *= invstd;
+        dbeta[c] += static_cast<T>(sdy);
+        dgamma[c] += static_cast<T>(sdyx);
+        // dx = relu'(x) * a * (g - k0 - (relu(x) - mean) * k1), batch_norm2d's expression
+        const T a = static_cast<T>(double(gamma_v[c]) * invstd);
+        const T k0 = trained_ ? static_cast<T>(sdy * inv_m) : T(0);
+        const T k1 = trained_ ? static_cast<T>(sdyx * inv_m * invstd) : T(0);
+        const T mc = static_cast<T>(mean);
+        for (std::size_t i = 0; i < n; ++i) {
+          pool_gradient(dy, i, c, g, nullptr);
+          const T* HOUSENET_RESTRICT xp = x.data() + (i * c_ + c) * hw;
+          const T* HOUSENET_RESTRICT gp = g;
+          T* HOUSENET_RESTRICT dp = dx.data() + (i * c_ + c) * hw;
+          for (std::size_t j = 0; j < hw; ++j)
+            dp[j] = detail::keep_if_positive(xp[j], a * (gp[j] - k0 - (xp[j] - mc) * k1));
+        }
+      }
+    });
+  }
+
+ private:
+  layer<T>* relu_;
+  batch_norm2d<T>* bn_;
+  max_pool2d<T>* pool_;
+  std::size_t c_ = 0, h_ = 0, w_ = 0, ohw_ = 0;
+  std::vector<double> mean_, invstd_;  // batch statistics of the last train forward
+  bool trained_ = false;               // the last forward was in train mode
+  std::vector<std::uint32_t> argmax_;  // per output: its window's argmax in the input plane
+  std::vector<T> rmax_;                // per output: relu(x) at that argmax
+
+  const T* gamma() const { return bn_->params()[0].value.data(); }
+
+  // Input plane k (0 or 1) of scratch for the calling thread, grown once, then reused.
+  T* plane_buffer(int k) const {
+    thread_local std::vector<T> t[2];
+    if (t[k].size() < h_ * w_) t[k].resize(h_ * w_);
+    return t[k].data();
+  }
+
+  // Plane (i, c) of max_pool2d's backward into g (zeros, plus each window's dy at its argmax: the
+  // same sums as the layer's); with r, relu(x) at the argmaxes and 0 elsewhere.
+  void pool_gradient(const tensor<T>& dy, std::size_t i, std::size_t c, T* g, T* r) const {
+    const std::size_t hw = h_ * w_, o0 = (i * c_ + c) * ohw_;
+    const std::uint32_t* arg = argmax_.data() + o0;
+    const T* gy = dy.data() + o0;
+    std::fill(g, g + hw, T(0));
+    for (std::size_t o = 0; o < ohw_; ++o) g[arg[o]] += gy[o];
+    if (!r) return;
+    std::fill(r, r + hw, T(0));
+    for (std::size_t o = 0; o < ohw_; ++o) r[arg[o]] = rmax_[o0 + o];
+  }
+
+  void check(const tensor<T>& x) const {
+    const shape& s = x.shape();
+    HOUSENET_CHECK(s.rank() == 4 && s.n() >= 1 && s.c() == c_ && s.h() == h_ && s.w() == w_, relu_->name(),
+                   ": input ", s.str(), ", expected Nx", c_, "x", h_, "x", w_);
+  }
+
+  // Plane (i, c): t = relu(x) normalised ((r - mc) * a + beta, batch_norm2d's expression) into a
+  // per-thread buffer, pooled into y; arg and rmax (both or neither) receive the argmaxes and
+  // relu(x) there.
+  void pool_plane(const tensor<T>& x, tensor<T>& y, std::size_t i, std::size_t c, T mc, T a,
+                  std::uint32_t* arg, T* rmax) const {
+    const std::size_t hw = h_ * w_, pl = i * c_ + c;
+    const T b = bn_->params()[1].value.data()[c];
+    const T* HOUSENET_RESTRICT xp = x.data() + pl * hw;
+    T* HOUSENET_RESTRICT tp = plane_buffer(0);
+    for (std::size_t j = 0; j < hw; ++j) tp[j] = (detail::bn_relu(xp[j]) - mc) * a + b;
+    pool_->run_plane(tp, h_, w_, y.data() + pl * ohw_, arg ? arg + pl * ohw_ : nullptr);
+    if (arg)
+      for (std::size_t o = pl * ohw_; o < (pl + 1) * ohw_; ++o) rmax[o] = detail::bn_relu(xp[arg[o]]);
+  }
+};
+
+HOUSENET_END_NAMESPACE
