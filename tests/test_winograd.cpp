@@ -213,6 +213,38 @@ TEST_CASE("winograd: conv2d's gradients through Winograd (check_layer, double)")
   }
 }
 
+TEST_CASE("winograd: eval forwards reuse conv2d's transformed weights while they stay the same bits") {
+  algo_restore restore;
+  set_conv_algorithm(conv_algorithm::winograd);
+  conv2d<float> conv(6, 5, 1, 1);
+  const shape in{2, 4, 9, 11};
+  conv.setup(in);
+  testing::param_store<float> ps;
+  ps.bind(conv);
+  prng rng(3);
+  conv.init(rng);
+  tensor<float> x(in);
+  for (auto& v : x) v = float(rng.uniform(-1, 1));
+  const auto same = [](const tensor<float>& a, const tensor<float>& b) {
+    return a.shape() == b.shape() && std::equal(a.begin(), a.end(), b.begin());
+  };
+  tensor<float> train_y, y1, y2, y3, y4;
+  conv.forward(x, train_y, context{mode::train, 0});  // transforms the weights itself
+  conv.infer(x, y1);                                  // transforms them and keeps them
+  conv.infer(x, y2);                                  // reuses them
+  CHECK(same(y1, train_y));
+  CHECK(same(y2, train_y));
+  ps.value(0)[7] += 0.25f;  // a changed weight: the kept transform is stale and must not be used
+  conv.forward(x, y3, context{mode::eval, 0});
+  conv.forward(x, train_y, context{mode::train, 0});
+  CHECK(same(y3, train_y));
+  CHECK_FALSE(same(y3, y1));
+  ps.value(0)[7] -= 0.25f;
+  conv.infer(x, y4);
+  conv.forward(x, train_y, context{mode::train, 0});
+  CHECK(same(y4, train_y));
+}
+
 TEST_CASE("winograd: the automatic policy takes wide stride-1 layers only") {
   algo_restore restore;
   set_conv_algorithm(conv_algorithm::automatic);

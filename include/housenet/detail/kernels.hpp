@@ -91,11 +91,12 @@ const T* conv_dy(const conv_dims& d, const T* dy, std::size_t n0, std::size_t g)
   return buf;
 }
 
+// wino_u: null, or the Winograd transform of w (wino_forward_weights), used when d runs Winograd.
 template <class T>
-void conv2d_forward(const conv_dims& d, const T* x, const T* w, const T* b, T* y) {
+void conv2d_forward(const conv_dims& d, const T* x, const T* w, const T* b, T* y, const T* wino_u = nullptr) {
   const std::size_t ckk = d.c * d.kh * d.kw, ohw = d.oh * d.ow, out_sz = d.k * ohw;
   if (d.n == 0 || out_sz == 0) return;
-  if (conv_use_winograd(d)) return conv2d_forward_winograd(d, x, w, b, y);
+  if (conv_use_winograd(d)) return conv2d_forward_winograd(d, x, w, b, y, wino_u);
   const std::size_t G = conv_group_size(d), groups = (d.n + G - 1) / G;
   const std::size_t threads = std::size_t(num_threads());
 

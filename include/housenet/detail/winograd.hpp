@@ -464,13 +464,30 @@ void wino_input_transform_adjoint(const wino_problem<T>& P, const T* dV, std::si
   });
 }
 
-// y = conv(x, w) (+ bias): per chunk, V = BT x B, M[p] = U[p] V[p], y = AT M A.
+// The forward's transformed weights U for the layer of d (any batch size): how many values, and
+// the transform. conv2d keeps them across eval calls while its weights stay the same.
 template <class T>
-void conv2d_forward_winograd(const conv_dims& d, const T* x, const T* w, const T* bias, T* y) {
+std::size_t wino_forward_weights_size(const conv_dims& d) {
+  return wino_problem<T>::make(1, d.c, d.h, d.w, d.k, d.kh, d.pad).points() * d.k * d.c;
+}
+template <class T>
+void wino_forward_weights(const conv_dims& d, const T* w, T* U) {
+  wino_weight_transform(wino_problem<T>::make(1, d.c, d.h, d.w, d.k, d.kh, d.pad), w, true, U);
+}
+
+// y = conv(x, w) (+ bias): per chunk, V = BT x B, M[p] = U[p] V[p], y = AT M A. With given_u
+// (wino_forward_weights of w), the weight transform is skipped.
+template <class T>
+void conv2d_forward_winograd(const conv_dims& d, const T* x, const T* w, const T* bias, T* y,
+                             const T* given_u = nullptr) {
   const auto P = wino_problem<T>::make(d.n, d.c, d.h, d.w, d.k, d.kh, d.pad);
   const std::size_t np = P.points();
-  T* U = wino_scratch<T>(0).get(np * P.co * P.ci);
-  wino_weight_transform(P, w, true, U);
+  const T* U = given_u;
+  if (!U) {
+    T* u = wino_scratch<T>(0).get(np * P.co * P.ci);
+    wino_weight_transform(P, w, true, u);
+    U = u;
+  }
   wino_gemms<T> gemms{np, P.co, P.ci, U, P.co * P.ci, P.co};  // A[p] = U[p] = (U stored [ci, co])^T
   const std::size_t G = P.chunk_images(), ld = wino_round_up(G * P.tpi);
   gemms.prepack_a((P.n + G - 1) / G);
