@@ -120,6 +120,23 @@ void bn_update_running(T& rmean, T& rvar, double mean, double var, std::size_t m
   rvar = static_cast<T>(decay * double(rvar) + (1.0 - decay) * var * double(m) / double(m - 1));
 }
 
+// Backward after the sums of a channel, sdy = sum dy and sdyx = sum dy * (x - mean): adds the
+// channel's gradients to dbeta and dgamma and returns the coefficients of
+// dx = a * (dy - k0 - (x - mc) * k1) (train; eval: k0 = k1 = 0, dx = a * dy).
+template <class T>
+struct bn_dx_terms {
+  T a, k0, k1, mc;
+};
+template <class T>
+bn_dx_terms<T> bn_backward_terms(double sdy, double sdyx, double mean, double invstd, double inv_m, bool trained,
+                                 T gamma, T& dgamma, T& dbeta) {
+  sdyx *= invstd;  // sum dy * xhat
+  dbeta += static_cast<T>(sdy);
+  dgamma += static_cast<T>(sdyx);
+  return {static_cast<T>(double(gamma) * invstd), trained ? static_cast<T>(sdy * inv_m) : T(0),
+          trained ? static_cast<T>(sdyx * inv_m * invstd) : T(0), static_cast<T>(mean)};
+}
+
 // The eval-mode scale gamma / sqrt(running_var + eps).
 template <class T>
 T bn_eval_scale(T gamma, T rvar, double eps) {
@@ -236,14 +253,9 @@ class batch_norm2d : public layer<T> {
         for (std::size_t i = 0; i < n; ++i)
           detail::bn_sum_dot(dy.data() + (i * c_ + c) * hw_, x.data() + (i * c_ + c) * hw_, hw_,
                              mean, sdy, sdyx);
-        sdyx *= invstd;
-        dbeta[c] += static_cast<T>(sdy);
-        dgamma[c] += static_cast<T>(sdyx);
-        const T a = static_cast<T>(double(gamma[c]) * invstd);
-        // train: dx = a * (dy - sdy/M - xhat * sdyx/M); eval: dx = a * dy.
-        const T k0 = trained_ ? static_cast<T>(sdy * inv_m) : T(0);
-        const T k1 = trained_ ? static_cast<T>(sdyx * inv_m * invstd) : T(0);
-        const T mc = static_cast<T>(mean);
+        // train: dx = a * (dy - sdy/M - xhat * sum(dy xhat)/M); eval: dx = a * dy.
+        const auto t = detail::bn_backward_terms(sdy, sdyx, mean, invstd, inv_m, trained_, gamma[c], dgamma[c], dbeta[c]);
+        const T a = t.a, k0 = t.k0, k1 = t.k1, mc = t.mc;
         for (std::size_t i = 0; i < n; ++i) {
           const T* HOUSENET_RESTRICT xp = x.data() + (i * c_ + c) * hw_;
           const T* HOUSENET_RESTRICT gp = dy.data() + (i * c_ + c) * hw_;

@@ -157,14 +157,9 @@ class relu_bn_pool {
           pool_gradient(dy, i, c, g, r);
           detail::bn_sum_dot(g, r, hw, mean, sdy, sdyx);
         }
-        sdyx *= invstd;
-        dbeta[c] += static_cast<T>(sdy);
-        dgamma[c] += static_cast<T>(sdyx);
         // dx = relu'(x) * a * (g - k0 - (relu(x) - mean) * k1), batch_norm2d's expression
-        const T a = static_cast<T>(double(gamma_v[c]) * invstd);
-        const T k0 = trained_ ? static_cast<T>(sdy * inv_m) : T(0);
-        const T k1 = trained_ ? static_cast<T>(sdyx * inv_m * invstd) : T(0);
-        const T mc = static_cast<T>(mean);
+        const auto t = detail::bn_backward_terms(sdy, sdyx, mean, invstd, inv_m, trained_, gamma_v[c], dgamma[c], dbeta[c]);
+        const T a = t.a, k0 = t.k0, k1 = t.k1, mc = t.mc;
         for (std::size_t i = 0; i < n; ++i) {
           pool_gradient(dy, i, c, g, nullptr);
           const T* HOUSENET_RESTRICT xp = x.data() + (i * c_ + c) * hw;
