@@ -28,12 +28,12 @@
 //   add() only before setup(); setup() exactly once, with at least one layer.
 //   forward(x) runs in the model's mode (train() / eval()); x is N x (setup's sample shape), any N.
 //   Every layer's output is kept in a member tensor (output(i)) that is reused: no allocation
-//   after the first batch of a given size.
-//   FUSION: a relu -> batch_norm2d -> max_pool2d run (on N x C x H x W) runs as one block
-//   (layers/relu_bn_pool.hpp: the same bits, a third of the memory traffic). Its relu and
-//   batch_norm2d layers then keep no output and no output gradient (output(i), output_grad(i) are
-//   left as they were); set_fusion(false) runs every layer on its own and keeps them all. A training forward passes context.step = step() to the
+//   after the first batch of a given size. A training forward passes context.step = step() to the
 //   layers (dropout masks derive from it) and then increments step().
+//   FUSION: a relu -> batch_norm2d -> max_pool2d run runs as one block (layers/relu_bn_pool.hpp:
+//   the same bits, a fraction of the memory traffic). Its relu and batch_norm2d layers then keep
+//   no output and no output gradient (output(i), output_grad(i) are left as they were);
+//   set_fusion(false) runs every layer on its own and keeps them all.
 //   backward(dloss) needs the forward of the same batch just before; it ACCUMULATES parameter
 //   gradients (call zero_grad() first) and returns the gradient w.r.t. the input.
 //   predict(x) const runs the eval forward (layer::infer) with per-thread buffers reused across calls.
@@ -143,8 +143,7 @@ class sequential {
   }
 
   // Whether fusable layer runs run as one block (default true; see FUSION above). Results are the
-  // same bits either way.
-  // Changing it needs a new forward before backward().
+  // same bits either way; a change needs a new forward before backward().
   void set_fusion(bool on) {
     if (on != fusion_) have_forward_ = false;
     fusion_ = on;

@@ -7,7 +7,7 @@
 //   init: LeCun normal (Chainer's default) or He normal on the weight, zero bias.
 //   The arithmetic is detail::conv2d_* (detail/kernels.hpp).
 //   Eval forwards (infer(), forward() in mode::eval) that run Winograd keep the transformed weights
-//   (conv3 of the seed network: 8.4 MB, ~4 ms to make at batch 1) with a copy of the weights they
+//   (conv3 of the seed network: 8.4 MB, ~3 ms to make at batch 1) with a copy of the weights they
 //   came from, and reuse them while the weights are bit-for-bit the same (checked every call, a
 //   memcmp); training forwards transform every time. The results are the same bits either way.
 //

@@ -31,6 +31,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -63,7 +64,7 @@ T keep_if_positive(T x, T v) {
 template <class T>
 class relu_bn_pool {
  public:
-  static bool fusable(layer<T>& a, layer<T>& b, layer<T>& c) {
+  static bool fusable(const layer<T>& a, const layer<T>& b, const layer<T>& c) {
     return dynamic_cast<const relu<T>*>(&a) && dynamic_cast<const batch_norm2d<T>*>(&b) &&
            dynamic_cast<const max_pool2d<T>*>(&c) && a.input_shape().rank() == 4;
   }
