@@ -363,44 +363,59 @@ TEST_CASE_TEMPLATE("batch_norm2d: equal inputs give bit-identical outputs", T, f
   }
 }
 
-TEST_CASE_TEMPLATE("max_pool2d: disjoint windows (k == s) equal the row-major scan, ties and NaN", T, float, double) {
-  // small integers make ties everywhere; some NaN, also as a window's first element
-  for (std::size_t k : {std::size_t(2), std::size_t(3)})
-    for (bool ceil_mode : {false, true}) {
-      CAPTURE(k);
-      CAPTURE(ceil_mode);
-      const std::size_t h = 11, w = 10;
-      max_pool2d<T> p(k, k, 0, ceil_mode);
-      tensor<T> x(shape{2, 3, h, w}), y, dx;
-      prng g(k * 7 + (ceil_mode ? 1 : 0));
-      for (auto& v : x) v = T(std::floor(g.uniform(0, 4)));
-      for (std::size_t i = 0; i < x.size(); i += 7) x[i] = T(NAN);
-      x[0] = T(NAN);  // the first window's first element
-      const shape ys = p.setup(x.shape());
-      p.forward(x, y, {});
-      tensor<T> dy(ys);
-      for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = T(i + 1);
-      p.backward(x, y, dy, dx);
-      std::vector<double> want_dx(x.size(), 0.0);
-      bool same = true;
-      for (std::size_t pl = 0; pl < 6; ++pl)
-        for (std::size_t oy = 0; oy < ys.h(); ++oy)
-          for (std::size_t ox = 0; ox < ys.w(); ++ox) {
-            // the documented rule: a row-major scan that replaces on strict >
-            std::size_t best = pl * h * w + oy * k * w + ox * k;
-            for (std::size_t iy = oy * k; iy < std::min(h, oy * k + k); ++iy)
-              for (std::size_t ix = ox * k; ix < std::min(w, ox * k + k); ++ix)
-                if (x[pl * h * w + iy * w + ix] > x[best]) best = pl * h * w + iy * w + ix;
-            const std::size_t o = (pl * ys.h() + oy) * ys.w() + ox;
-            const T got = y[o], want = x[best];
-            same = same && (got == want || (got != got && want != want));
-            want_dx[best] += double(dy[o]);
-          }
-      CHECK(same);
-      bool same_dx = true;
-      for (std::size_t i = 0; i < x.size(); ++i) same_dx = same_dx && double(dx[i]) == want_dx[i];
-      CHECK(same_dx);
-    }
+TEST_CASE_TEMPLATE("max_pool2d: every geometry equals the row-major scan, ties and NaN", T, float, double) {
+  // small integers make ties everywhere; some NaN, also as a window's first element. Widths up to
+  // 31 put several groups of four whole windows in a row (run_plane scans those together), with
+  // clipped windows on either side.
+  struct geo {
+    std::size_t k, s, p;
+  };
+  for (const geo& q : {geo{2, 2, 0}, geo{3, 3, 0}, geo{3, 2, 1}, geo{2, 3, 1}, geo{4, 4, 2}, geo{3, 1, 0}, geo{5, 3, 2}})
+    for (bool ceil_mode : {false, true})
+      for (std::size_t w : {std::size_t(10), std::size_t(23), std::size_t(31)}) {
+        CAPTURE(q.k);
+        CAPTURE(q.s);
+        CAPTURE(q.p);
+        CAPTURE(ceil_mode);
+        CAPTURE(w);
+        const std::size_t h = 11;
+        max_pool2d<T> p(q.k, q.s, q.p, ceil_mode);
+        tensor<T> x(shape{2, 3, h, w}), y, dx;
+        prng g(q.k * 7 + q.s * 3 + w + (ceil_mode ? 1 : 0));
+        for (auto& v : x) v = T(std::floor(g.uniform(0, 4)));
+        for (std::size_t i = 0; i < x.size(); i += 7) x[i] = T(NAN);
+        x[0] = T(NAN);  // the first window's first element
+        const shape ys = p.setup(x.shape());
+        p.forward(x, y, {});
+        tensor<T> dy(ys);
+        for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = T(i + 1);
+        p.backward(x, y, dy, dx);
+        std::vector<double> want_dx(x.size(), 0.0);
+        bool same = true;
+        const auto span = [&](std::size_t o, std::size_t len) {  // the window, clipped
+          const std::ptrdiff_t a = std::ptrdiff_t(o * q.s) - std::ptrdiff_t(q.p), b = a + std::ptrdiff_t(q.k);
+          return std::make_pair(std::size_t(std::max<std::ptrdiff_t>(a, 0)),
+                                std::size_t(std::min<std::ptrdiff_t>(b, std::ptrdiff_t(len))));
+        };
+        for (std::size_t pl = 0; pl < 6; ++pl)
+          for (std::size_t oy = 0; oy < ys.h(); ++oy)
+            for (std::size_t ox = 0; ox < ys.w(); ++ox) {
+              // the documented rule: a row-major scan that replaces on strict >
+              const auto rows = span(oy, h), cols = span(ox, w);
+              std::size_t best = pl * h * w + rows.first * w + cols.first;
+              for (std::size_t iy = rows.first; iy < rows.second; ++iy)
+                for (std::size_t ix = cols.first; ix < cols.second; ++ix)
+                  if (x[pl * h * w + iy * w + ix] > x[best]) best = pl * h * w + iy * w + ix;
+              const std::size_t o = (pl * ys.h() + oy) * ys.w() + ox;
+              const T got = y[o], want = x[best];
+              same = same && (got == want || (got != got && want != want));
+              want_dx[best] += double(dy[o]);
+            }
+        CHECK(same);
+        bool same_dx = true;
+        for (std::size_t i = 0; i < x.size(); ++i) same_dx = same_dx && double(dx[i]) == want_dx[i];
+        CHECK(same_dx);
+      }
 }
 
 TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties", T, float, double) {

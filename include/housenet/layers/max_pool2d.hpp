@@ -124,9 +124,16 @@ class max_pool2d : public layer<T> {
   // One input plane xp [h, w] (the set-up input's) -> yp [OH, OW]; arg (may be null) receives
   // each window's argmax, an index into the plane. The forward's kernel, shared with relu_bn_pool.
   void run_plane(const T* xp, std::size_t h, std::size_t w, T* yp, std::uint32_t* arg) const {
+    // The windows [full0, full1) of a row lie wholly inside it; they are scanned four at a time:
+    // four independent chains of compares (one window alone waits on each compare's latency),
+    // each window still in its own row-major order. The others one by one.
+    const std::size_t full0 = std::min(ow_, (p_ + s_ - 1) / s_);
+    const std::size_t full1 = w + p_ >= k_ ? std::max(full0, std::min(ow_, (w + p_ - k_) / s_ + 1)) : full0;
     for (std::size_t oy = 0; oy < oh_; ++oy) {
       const auto rows = window(oy, h);
-      for (std::size_t ox = 0; ox < ow_; ++ox) {
+      T* yr = yp + oy * ow_;
+      std::uint32_t* ar = arg ? arg + oy * ow_ : nullptr;
+      const auto one = [&](std::size_t ox) {
         const auto cols = window(ox, w);
         std::size_t best = rows.first * w + cols.first;
         T m = xp[best];
@@ -136,9 +143,28 @@ class max_pool2d : public layer<T> {
               m = xp[iy * w + ix];
               best = iy * w + ix;
             }
-        yp[oy * ow_ + ox] = m;
-        if (arg) arg[oy * ow_ + ox] = static_cast<std::uint32_t>(best);
+        yr[ox] = m;
+        if (ar) ar[ox] = static_cast<std::uint32_t>(best);
+      };
+      std::size_t ox = 0;
+      for (; ox < full0; ++ox) one(ox);
+      for (; ox + 4 <= full1; ox += 4) {
+        const std::size_t x0 = ox * s_ - p_;  // the first window's first column
+        std::size_t best[4];
+        T m[4];
+        for (std::size_t q = 0; q < 4; ++q) best[q] = rows.first * w + x0 + q * s_, m[q] = xp[best[q]];
+        for (std::size_t iy = rows.first; iy < rows.second; ++iy)
+          for (std::size_t kx = 0; kx < k_; ++kx)
+            for (std::size_t q = 0; q < 4; ++q) {
+              const std::size_t i = iy * w + x0 + q * s_ + kx;
+              if (xp[i] > m[q]) m[q] = xp[i], best[q] = i;
+            }
+        for (std::size_t q = 0; q < 4; ++q) {
+          yr[ox + q] = m[q];
+          if (ar) ar[ox + q] = static_cast<std::uint32_t>(best[q]);
+        }
       }
+      for (; ox < ow_; ++ox) one(ox);
     }
   }
 
