@@ -191,9 +191,11 @@ float train_pass(sequential<float>& net, const tensor<float>& x, const std::vect
 // The relu and batch_norm2d layers of a fused relu -> batch_norm2d -> max_pool2d run keep no
 // output (sequential.hpp, FUSION): their stages are checked with fusion off only.
 bool fused_away(const sequential<float>& net, std::size_t i) {
-  const std::string k = net[i].kind();
-  return net.fusion() && (k == "relu" || k == "batch_norm2d") && i + 1 < net.size() &&
-         net[i + 1].kind() != "dropout";
+  const auto kind = [&](std::size_t j) { return j < net.size() ? net[j].kind() : std::string(); };
+  const auto run_at = [&](std::size_t j) {  // a relu -> batch_norm2d -> max_pool2d run starts at j
+    return kind(j) == "relu" && kind(j + 1) == "batch_norm2d" && kind(j + 2) == "max_pool2d";
+  };
+  return net.fusion() && (run_at(i) || (i >= 1 && run_at(i - 1)));
 }
 
 void reference_mini_seed(bool fusion) {
