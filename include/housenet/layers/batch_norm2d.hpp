@@ -38,12 +38,6 @@
 HOUSENET_BEGIN_NAMESPACE
 
 namespace detail {
-// ReLU, the relu layer's expression (NaN and -0 give +0), for relu_bn_pool.
-template <class T>
-T bn_relu(T v) {
-  return v > T(0) ? v : T(0);
-}
-
 // Sums in double with 8 independent lanes (vectorizable, and the same bits for the same input:
 // the lanes are added in a fixed order; element j of a call goes to lane j % 8).
 //   bn_sum:      sum x[j]
@@ -91,19 +85,10 @@ void bn_sum_dot(const T* HOUSENET_RESTRICT g, const T* HOUSENET_RESTRICT x, std:
   s1 += ((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7]));
 }
 
-// The batch statistics of channel c of x [n, channels, hw]: two passes, the mean first, then the
-// biased variance. With relu_into (hw values), of relu(x): each plane's ReLU is written there
-// first (a separate loop, so that both loops vectorize).
-template <class T>
-void bn_moments(const T* x, std::size_t n, std::size_t channels, std::size_t c, std::size_t hw,
-                double& mean, double& var, T* relu_into = nullptr) {
-  const auto plane = [&](std::size_t i) {
-    const T* HOUSENET_RESTRICT p = x + (i * channels + c) * hw;
-    if (!relu_into) return p;
-    T* HOUSENET_RESTRICT r = relu_into;
-    for (std::size_t j = 0; j < hw; ++j) r[j] = bn_relu(p[j]);
-    return static_cast<const T*>(r);
-  };
+// The batch statistics of one channel, whose values are plane(0..n-1) (hw values each; plane(i)
+// may be called more than once): two passes, the mean first, then the biased variance.
+template <class Plane>
+void bn_moments(std::size_t n, std::size_t hw, Plane&& plane, double& mean, double& var) {
   const double inv_m = 1.0 / double(n * hw);
   double s = 0.0;
   for (std::size_t i = 0; i < n; ++i) bn_sum(plane(i), hw, s);
@@ -206,7 +191,7 @@ class batch_norm2d : public layer<T> {
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c) {
         double mean = 0.0, var = 0.0;
-        detail::bn_moments(x.data(), n, c_, c, hw_, mean, var);
+        detail::bn_moments(n, hw_, [&](std::size_t i) { return x.data() + (i * c_ + c) * hw_; }, mean, var);
         const double invstd = 1.0 / std::sqrt(var + eps_);
         mean_[c] = mean;
         invstd_[c] = invstd;

@@ -10,12 +10,37 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "../parallel.hpp"
 #include "layer.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
+
+namespace detail {
+// The ReLU of v: NaN and -0 give +0. relu_bn_pool computes it with this same expression.
+template <class T>
+T relu_of(T v) {
+  return v > T(0) ? v : T(0);
+}
+
+// x > 0 ? v : +0 (the ReLU's gradient mask), as a bit mask: v is computed whatever x is, so a loop
+// of it vectorizes (with a branch, the compiler may not evaluate an expression for v where x <= 0,
+// and then cannot vectorize).
+template <class T>
+T keep_if_positive(T x, T v) {
+  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  static_assert(sizeof(T) == sizeof(U), "float or double");
+  U bits;
+  std::memcpy(&bits, &v, sizeof(T));
+  bits &= x > T(0) ? ~U(0) : U(0);
+  std::memcpy(&v, &bits, sizeof(T));
+  return v;
+}
+}  // namespace detail
 
 template <class T>
 class relu : public layer<T> {
@@ -41,7 +66,7 @@ class relu : public layer<T> {
     const T* HOUSENET_RESTRICT xp = x.data();
     T* HOUSENET_RESTRICT yp = y.data();
     detail::elementwise(n, [=](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) yp[i] = xp[i] > T(0) ? xp[i] : T(0);
+      for (std::size_t i = b; i < e; ++i) yp[i] = detail::relu_of(xp[i]);
     });
   }
 
@@ -56,10 +81,7 @@ class relu : public layer<T> {
     const T* HOUSENET_RESTRICT gp = dy.data();
     T* HOUSENET_RESTRICT dp = dx.data();
     detail::elementwise(n, [=](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) {
-        const T g = gp[i];  // loaded unconditionally: a select, not a branch (vectorizes)
-        dp[i] = xp[i] > T(0) ? g : T(0);
-      }
+      for (std::size_t i = b; i < e; ++i) dp[i] = detail::keep_if_positive(xp[i], gp[i]);
     });
   }
 };

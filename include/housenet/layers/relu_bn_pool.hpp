@@ -34,8 +34,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include "../parallel.hpp"
@@ -45,21 +43,6 @@
 #include "relu.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
-
-namespace detail {
-// x > 0 ? v : +0, as a bit mask: v is computed whatever x is, so a loop of it vectorizes (with a
-// branch, the compiler may not evaluate v where x <= 0, and then cannot vectorize).
-template <class T>
-T keep_if_positive(T x, T v) {
-  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-  static_assert(sizeof(T) == sizeof(U), "float or double");
-  U bits;
-  std::memcpy(&bits, &v, sizeof(T));
-  bits &= x > T(0) ? ~U(0) : U(0);
-  std::memcpy(&v, &bits, sizeof(T));
-  return v;
-}
-}  // namespace detail
 
 template <class T>
 class relu_bn_pool {
@@ -98,7 +81,14 @@ class relu_bn_pool {
         T mc, a;
         if (train) {
           double mean = 0.0, var = 0.0;
-          detail::bn_moments(x.data(), n, c_, c, h_ * w_, mean, var, plane_buffer(0));
+          // relu(x) into a buffer first: a select inside batch norm's double sums does not vectorize
+          T* r = plane_buffer(0);
+          const std::size_t hw = h_ * w_;
+          detail::bn_moments(n, hw, [&](std::size_t i) {
+            const T* HOUSENET_RESTRICT p = x.data() + (i * c_ + c) * hw;
+            for (std::size_t j = 0; j < hw; ++j) r[j] = detail::relu_of(p[j]);
+            return static_cast<const T*>(r);
+          }, mean, var);
           const double invstd = 1.0 / std::sqrt(var + bn_->eps());
           mean_[c] = mean;
           invstd_[c] = invstd;
@@ -220,10 +210,10 @@ class relu_bn_pool {
     const T b = bn_->params()[1].value.data()[c];
     const T* HOUSENET_RESTRICT xp = x.data() + pl * hw;
     T* HOUSENET_RESTRICT tp = plane_buffer(0);
-    for (std::size_t j = 0; j < hw; ++j) tp[j] = (detail::bn_relu(xp[j]) - mc) * a + b;
+    for (std::size_t j = 0; j < hw; ++j) tp[j] = (detail::relu_of(xp[j]) - mc) * a + b;
     pool_->run_plane(tp, h_, w_, y.data() + pl * ohw_, arg ? arg + pl * ohw_ : nullptr);
     if (arg)
-      for (std::size_t o = pl * ohw_; o < (pl + 1) * ohw_; ++o) rmax[o] = detail::bn_relu(xp[arg[o]]);
+      for (std::size_t o = pl * ohw_; o < (pl + 1) * ohw_; ++o) rmax[o] = detail::relu_of(xp[arg[o]]);
   }
 };
 
