@@ -751,7 +751,7 @@ inline void simd_planes(const std::uint32_t* src, int stride, int sw, int sh, in
     }
 }
 
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
 __attribute__((target("avx2"))) inline __m256i simd_sum4(const std::uint32_t* p, const int* o) {
   const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + o[0]));
   const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + o[1]));
@@ -919,7 +919,7 @@ __attribute__((target("avx2"))) inline void simd_row(const simd_level& S, int y,
 }  // namespace detail
 
 inline bool cascade::simd_usable() const {
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
   return max_nodes_per_tree_ <= 7 && active_isa() != isa::scalar;
 #else
   return false;
@@ -927,7 +927,7 @@ inline bool cascade::simd_usable() const {
 }
 
 inline void cascade::scan_level_simd(const detail::level_data& L, std::vector<rect>& out) const {
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
   using namespace detail;
   const int W = win_w_, H = win_h_;
   const int nx = L.sw - W, ny = L.sh - H;

@@ -141,7 +141,7 @@ struct scalar_f64_traits {
     scalar::gemm_kernel<double, 4, 8>(k, a, b, c, ldc, alpha, beta, bias);
   }
 };
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
 struct avx2_traits {
   using value_type = float;
   static constexpr bool fast_pack = false, direct_b = false;
@@ -387,7 +387,7 @@ void gemm_driver(const gemm_args<typename K::value_type>& g, std::size_t threads
 template <class T>
 void rows_dot_dispatch(const gemm_args<T>& g, std::size_t j0, std::size_t j1) {
   if constexpr (std::is_same<T, float>::value) {
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
     const isa i = active_isa();
     if (i == isa::avx512)
       return avx512::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
@@ -413,7 +413,7 @@ void gemm_rows_dot(const gemm_args<T>& g, std::size_t threads) {
   });
 }
 
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
 // C [m, n] = alpha * A B^T + beta * C for 4 < m <= 32 (a fully connected layer's forward at batch
 // 5..32; B = the weights, [n, k]): computed as C^T = B A^T, 12 rows of B at a time read in place
 // by the A-rows kernel, A^T packed once (k x 32). B streams from memory once and is never packed.
@@ -470,7 +470,7 @@ void check_gemm_args(const gemm_args<T>& g) {
 template <class T, class F>
 void with_gemm_traits(F&& f) {
   if constexpr (std::is_same<T, float>::value) {
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
     const isa i = active_isa();
     if (i == isa::avx512) return f(avx512_traits{});
     if (i == isa::avx2) return f(avx2_traits{});
@@ -498,7 +498,7 @@ void gemm(const gemm_args<T>& g, std::size_t threads) {
     return;
   }
   static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "gemm: float or double");
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
   if constexpr (std::is_same<T, float>::value)
     if (active_isa() == isa::avx512 && g.tb && !g.ta && g.m <= avx512::nr && !g.row_bias && !g.a_packed)
       return gemm_small_m_avx512(g, threads);

@@ -46,11 +46,8 @@
 #include "config.hpp"
 #include "error.hpp"
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#  define HOUSENET_SIMD_X86 1
+#if HOUSENET_X86
 #  include <immintrin.h>
-#else
-#  define HOUSENET_SIMD_X86 0
 #endif
 
 HOUSENET_BEGIN_NAMESPACE
@@ -69,7 +66,7 @@ namespace detail {
 
 inline bool cpu_has(isa i) {
   if (i == isa::scalar) return true;
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
   __builtin_cpu_init();
   if (i == isa::avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (i == isa::avx512)
@@ -246,7 +243,7 @@ void lanes_scatter(const T* in, int rows, int cols, T add, T* const* dst, const 
 }
 }  // namespace scalar
 
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
 // ---- AVX2 + FMA: 6 x 16 tile (12 ymm accumulators) -----------------------------------------------
 namespace avx2 {
 
@@ -695,12 +692,12 @@ __attribute__((target("avx512f,avx2,fma"))) inline void lanes_scatter(const floa
 }
 
 }  // namespace avx512
-#endif  // HOUSENET_SIMD_X86
+#endif  // HOUSENET_X86
 
 // lanes_sandwich on the active ISA (float) or the portable path (double)
 inline void lanes_sandwich(const float* L, int A, int I, const float* R, int B, int J,
                            const float* in, float* out) {
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
   switch (active_isa()) {
     case isa::avx512: return avx512::lanes_sandwich(L, A, I, R, B, J, in, out);
     case isa::avx2: return avx2::lanes_sandwich(L, A, I, R, B, J, in, out);
@@ -716,7 +713,7 @@ inline void lanes_sandwich(const double* L, int A, int I, const double* R, int B
 
 // lanes_gather / lanes_scatter: AVX-512 has a transposing version; the others are the loops
 inline void lanes_gather(const float* const* src, const std::size_t* ld, int rows, int cols, float* out) {
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
   if (active_isa() == isa::avx512) return avx512::lanes_gather(src, ld, rows, cols, out);
 #endif
   scalar::lanes_gather(src, ld, rows, cols, out);
@@ -726,7 +723,7 @@ inline void lanes_gather(const double* const* src, const std::size_t* ld, int ro
 }
 inline void lanes_scatter(const float* in, int rows, int cols, float add, float* const* dst,
                           const std::size_t* ld, int lanes) {
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
   if (active_isa() == isa::avx512) return avx512::lanes_scatter(in, rows, cols, add, dst, ld, lanes);
 #endif
   scalar::lanes_scatter(in, rows, cols, add, dst, ld, lanes);
