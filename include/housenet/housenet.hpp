@@ -8,6 +8,7 @@
 #include "tensor.hpp"
 #include "random.hpp"
 #include "parallel.hpp"
+#include "conv_algorithm.hpp"
 #include "layers.hpp"
 #include "loss.hpp"
 #include "sequential.hpp"
