@@ -140,7 +140,7 @@ class batch_norm2d : public layer<T> {
 
   std::string kind() const override { return "batch_norm2d"; }
   layer_config config() const override {
-    return {{"decay", detail::config_number(decay_)}, {"eps", detail::config_number(eps_)}};
+    return {{"decay", detail::format_real(decay_)}, {"eps", detail::format_real(eps_)}};
   }
 
   shape setup(const shape& in) override {

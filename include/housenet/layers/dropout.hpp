@@ -60,7 +60,7 @@ class dropout : public layer<T> {
 
   std::string kind() const override { return "dropout"; }
   layer_config config() const override {
-    return {{"ratio", detail::config_number(ratio_)}, {"seed", std::to_string(seed_)}};
+    return {{"ratio", detail::format_real(ratio_)}, {"seed", std::to_string(seed_)}};
   }
 
   shape setup(const shape& in) override {

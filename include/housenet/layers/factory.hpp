@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -95,10 +96,8 @@ class config_reader {
 
   double real(const std::string& key, double lo, double hi) {
     const std::string& s = str(key);
-    errno = 0;
-    char* end = nullptr;
-    const double v = s.empty() ? 0.0 : std::strtod(s.c_str(), &end);
-    const bool ok = !s.empty() && errno == 0 && end == s.c_str() + s.size() && v == v;
+    double v = 0;
+    const bool ok = detail::parse_real(s, v) && std::isfinite(v);
     HOUSENET_CHECK(ok, "make_layer: ", where_, ": key '", key, "': '", s, "' is not a number");
     HOUSENET_CHECK(v >= lo && v <= hi, "make_layer: ", where_, ": key '", key, "': ", s,
                    " is not in [", lo, ", ", hi, "]");

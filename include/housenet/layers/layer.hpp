@@ -34,12 +34,11 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <locale>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "../detail/number.hpp"
 #include "../error.hpp"
 #include "../random.hpp"
 #include "../tensor.hpp"
@@ -72,23 +71,6 @@ struct param {
 
 // Hyperparameters as ordered key=value pairs (the model file's arch line).
 using layer_config = std::vector<std::pair<std::string, std::string>>;
-
-namespace detail {
-// A config value for a real number: the shortest of 15..17 significant digits that reads back
-// as exactly v ("0.9", "2e-05"), in the classic locale.
-inline std::string config_number(double v) {
-  std::string s;
-  for (int digits = 15; digits <= 17; ++digits) {
-    std::ostringstream os;
-    os.imbue(std::locale::classic());
-    os.precision(digits);
-    os << v;
-    s = os.str();
-    if (std::strtod(s.c_str(), nullptr) == v) break;
-  }
-  return s;
-}
-}  // namespace detail
 
 template <class T>
 class layer {
