@@ -51,11 +51,13 @@
 #include <string>
 #include <vector>
 
+#include "config.hpp"
+
 #include <stb_image.h>
 #include <stb_image_resize.h>
 #include <stb_image_write.h>
 
-#if defined(__GNUC__)
+#if HOUSENET_GNUC
 #  pragma GCC diagnostic push
 #  pragma GCC diagnostic ignored "-Wunused-function"
 #  pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -63,7 +65,7 @@
 namespace housenet_stb_easy_font {
 #include <stb_easy_font.h>
 }
-#if defined(__GNUC__)
+#if HOUSENET_GNUC
 #  pragma GCC diagnostic pop
 #endif
 
