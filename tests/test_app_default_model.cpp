@@ -23,14 +23,10 @@ std::vector<std::vector<double>> sort_sample(const app::loaded_model& m) {
   housenet::detect_options o;
   o.min_size = {30, 30};
   const std::vector<housenet::rect> faces = c.detect_multi_scale(housenet::rgb_to_gray(img), o);
+  const housenet::tensor<float> probs = app::classify_faces(m.net, img, faces, 0.0);
   std::vector<std::vector<double>> out;
-  const housenet::shape in = m.net.input_shape();
-  for (const auto& r : faces) {
-    housenet::tensor<float> x(in), logits;
-    app::face_to(img, r, in, x.data());
-    m.net.predict(x, logits);
-    out.push_back(app::softmax(logits.data(), logits.size()));
-  }
+  const std::size_t k = m.classes.size();
+  for (std::size_t i = 0; i < faces.size(); ++i) out.emplace_back(probs.data() + i * k, probs.data() + (i + 1) * k);
   return out;
 }
 }  // namespace

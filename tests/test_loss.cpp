@@ -1,5 +1,6 @@
 // softmax_cross_entropy and accuracy: hand-computed values, stability, finite-difference
-// gradients, class weights (PyTorch's weighted mean) and errors.
+// gradients, class weights (PyTorch's weighted mean) and errors; the per-row functions
+// (cross_entropy_per_row, softmax, predicted_classes) against forward, to the bit.
 #include <doctest/doctest.h>
 
 #include <housenet/loss.hpp>
@@ -99,6 +100,65 @@ TEST_CASE("softmax_cross_entropy: class weights give PyTorch's weighted mean") {
   CHECK(plain.forward(z, t) == doctest::Approx((nll(0) + nll(1) + nll(2)) / 3));
 }
 
+TEST_CASE_TEMPLATE("per-row functions: hand-computed, and the same bits as forward", T, float, double) {
+  tensor<T> z = make<T>(shape{2, 3}, {0, 0, 0, 0, std::log(2.0), std::log(5.0)}), p;
+  const std::vector<double> l = cross_entropy_per_row(z, {1, 2});
+  REQUIRE(l.size() == 2);
+  CHECK(l[0] == doctest::Approx(std::log(3.0)));
+  CHECK(l[1] == doctest::Approx(-std::log(5.0 / 8)));
+  softmax(z, p);
+  REQUIRE(p.shape() == shape{2, 3});
+  const double want[] = {1.0 / 3, 1.0 / 3, 1.0 / 3, 1.0 / 8, 2.0 / 8, 5.0 / 8};
+  for (int i = 0; i < 6; ++i) CHECK(double(p[i]) == doctest::Approx(want[i]));
+  CHECK(predicted_classes(z) == std::vector<int>{0, 2});  // row 0 is a tie: the first maximum
+
+  // Random logits, random labels, with and without class weights: the per-row losses give
+  // forward's value exactly, softmax() the probabilities forward cached, predicted_classes what
+  // accuracy() counts.
+  prng rng(11);
+  tensor<T> big(shape{37, 5}), q;
+  for (T& v : big) v = static_cast<T>(rng.uniform(-20, 20));
+  big[7 * 5 + 1] = big[7 * 5 + 3] = T(25);  // a tie for the maximum: the first one counts
+  std::vector<int> t(37);
+  for (int& v : t) v = int(rng.uniform(0, 5)) % 5;
+  softmax_cross_entropy<T> plain;
+  const double mean = plain.forward(big, t);
+  const std::vector<double> rows = cross_entropy_per_row(big, t);
+  double sum = 0;
+  for (double v : rows) sum += v;
+  CHECK(sum / 37.0 == mean);
+  const std::vector<double> w{0.5, 2.0, 1.0, 3.0, 0.25};
+  softmax_cross_entropy<T> weighted(w);
+  double wl = 0, ws = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    wl += w[std::size_t(t[i])] * rows[i];
+    ws += w[std::size_t(t[i])];
+  }
+  CHECK(wl / ws == weighted.forward(big, t));
+  softmax(big, q);
+  REQUIRE(q.shape() == plain.probabilities().shape());
+  for (std::size_t i = 0; i < q.size(); ++i) CHECK(q[i] == plain.probabilities()[i]);
+  const std::vector<int> pred = predicted_classes(big);
+  std::size_t hits = 0;
+  for (std::size_t i = 0; i < pred.size(); ++i) hits += pred[i] == t[i];
+  CHECK(double(hits) / 37.0 == accuracy(big, t));
+  CHECK(pred[7] == 1);
+}
+
+TEST_CASE("per-row functions: stable for huge logits, [N, K, 1, 1] accepted") {
+  tensor<float> z = make<float>(shape{2, 2, 1, 1}, {1000, -1000, 30000, 29990}), p;
+  const std::vector<double> l = cross_entropy_per_row(z, {1, 1});
+  CHECK(l[0] == doctest::Approx(2000.0));
+  CHECK(l[1] == doctest::Approx(10.0 + std::log1p(std::exp(-10.0))));
+  softmax(z, p);
+  CHECK(p.shape() == shape{2, 2});
+  for (float v : p) CHECK(std::isfinite(v));
+  CHECK(p[0] == 1.0f);
+  CHECK(p[1] == 0.0f);
+  CHECK(double(p[2] + p[3]) == doctest::Approx(1.0));
+  CHECK(predicted_classes(z) == std::vector<int>{0, 0});
+}
+
 TEST_CASE("softmax_cross_entropy and accuracy: errors") {
   CHECK(error_of([] {
           softmax_cross_entropy<float> ce;
@@ -141,6 +201,22 @@ TEST_CASE("softmax_cross_entropy and accuracy: errors") {
           tensor<double> z(shape{2, 3}, 0.0);
           (void)accuracy(z, {0, 3});
         }) == "accuracy: label 3 of sample 1 is out of range 0..2");
+  CHECK(error_of([] {
+          tensor<float> z(shape{2, 3}, 0.f);
+          (void)cross_entropy_per_row(z, {0, 3});
+        }) == "cross_entropy_per_row: label 3 of sample 1 is out of range 0..2");
+  CHECK(error_of([] {
+          tensor<float> z(shape{2, 3}, 0.f);
+          (void)cross_entropy_per_row(z, {0});
+        }) == "cross_entropy_per_row: 1 labels for a batch of 2");
+  CHECK(error_of([] {
+          tensor<float> z(shape{2, 3, 2}, 0.f), p;
+          softmax(z, p);
+        }) == "softmax: logits 2x3x2, expected NxK");
+  CHECK(error_of([] {
+          tensor<double> z(shape{0, 3});
+          (void)predicted_classes(z);
+        }) == "predicted_classes: logits 0x3, expected NxK");
   // [N, K, 1, 1] is accepted (a conv head)
   softmax_cross_entropy<float> ce;
   tensor<float> z(shape{2, 3, 1, 1}, 0.f);

@@ -92,12 +92,7 @@ inline int cmd_sort(int argc, char** argv) {
   for (const std::string& path : cli.args()) {
     housenet::image img = housenet::load(path);
     const std::vector<housenet::rect> faces = det.detect(img);
-    // All the faces of the photo in one batch.
-    const housenet::shape in = m.net.input_shape();
-    housenet::tensor<float> x(in.with_n(std::max<std::size_t>(1, faces.size()))), logits;
-    for (std::size_t i = 0; i < faces.size(); ++i)
-      face_to(img, widen(faces[i], margin, img), in, x.data() + i * in.sample_size());
-    if (!faces.empty()) m.net.predict(x, logits);
+    const housenet::tensor<float> probs = classify_faces(m.net, img, faces, margin);  // [faces, k]
 
     json_writer j;
     j.begin_object().field("image", path).key("faces").begin_array();
@@ -105,12 +100,12 @@ inline int cmd_sort(int argc, char** argv) {
                                                                               (faces.size() == 1 ? " face" : " faces"))
                          << "\n";
     for (std::size_t i = 0; i < faces.size(); ++i) {
-      const std::vector<double> p = softmax(logits.data() + i * k, k);
-      const std::size_t best = std::size_t(std::max_element(p.begin(), p.end()) - p.begin());
+      const float* p = probs.data() + i * k;
+      const std::size_t best = std::size_t(std::max_element(p, p + k) - p);
       const housenet::rect& r = faces[i];
       j.begin_object().key("box").begin_array().value(r.x).value(r.y).value(r.width).value(r.height).end_array();
       j.field("label", m.classes[best]).key("probs").begin_object();
-      for (std::size_t c = 0; c < k; ++c) j.field(m.classes[c], p[c]);
+      for (std::size_t c = 0; c < k; ++c) j.field(m.classes[c], double(p[c]));
       j.end_object().end_object();
       char caption[128];
       std::snprintf(caption, sizeof caption, "%s %.0f%%", m.classes[best].c_str(), 100.0 * p[best]);
