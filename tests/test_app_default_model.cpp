@@ -17,7 +17,7 @@ namespace {
 const std::string data_dir = std::string(HOUSENET_SOURCE_DIR) + "/data";
 
 // Probabilities of every face of the sample, in detection order.
-std::vector<std::vector<double>> sort_sample(const app::loaded_model& m) {
+std::vector<std::vector<double>> sort_sample(const app::model_file& m) {
   const housenet::cascade c = housenet::cascade::load(data_dir + "/haarcascade_frontalface_default.xml");
   const housenet::image img = housenet::load(data_dir + "/samples/astronaut.png");
   housenet::detect_options o;
@@ -37,7 +37,7 @@ TEST_CASE("default model: loads, four houses in order, sorts the sample determin
     MESSAGE("skipped: no default model at " << path << " (scripts/train-default-model.sh writes it)");
     return;
   }
-  const app::loaded_model m = app::load_model_file(path);
+  const app::model_file m = app::load_model_file(path);
   CHECK(m.classes == std::vector<std::string>{"Gryffindor", "Hufflepuff", "Ravenclaw", "Slytherin"});
   CHECK(m.net.input_shape() == housenet::shape{1, 3, 100, 100});
   CHECK(m.net.output_shape().sample_size() == 4);
@@ -51,6 +51,6 @@ TEST_CASE("default model: loads, four houses in order, sorts the sample determin
     sum += p;
   }
   CHECK(sum == doctest::Approx(1.0));
-  const app::loaded_model again = app::load_model_file(path);
+  const app::model_file again = app::load_model_file(path);
   CHECK(sort_sample(again) == a);  // same file, same bits
 }

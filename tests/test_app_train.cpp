@@ -132,12 +132,12 @@ TEST_CASE("load_checkpoint: a hand-edited field is one clear error naming the fi
   st.best_epoch = 1;
   st.best_error = 0.5;
   st.rows.push_back(app::epoch_row{1, 0.7, 0.4, 0.8, 0.5, 1.5, 0.5});
-  app::save_checkpoint(path, o, net, *optim, classes, st);
+  app::save_training_checkpoint(path, o, net, *optim, classes, st);
 
   {  // as written: loads
     housenet::sequential<float> n2 = app::make_network(o.arch, classes.size(), 2);
     auto opt2 = app::make_optimizer(o);
-    const app::train_state back = app::load_checkpoint(path, o, n2, *opt2);
+    const app::train_state back = app::load_training_checkpoint(path, o, n2, *opt2);
     CHECK(back.batch == 3);
     CHECK(back.loss_sum == 1.25);
     CHECK(back.best_epoch == 1);
@@ -155,7 +155,7 @@ TEST_CASE("load_checkpoint: a hand-edited field is one clear error naming the fi
     housenet::save_checkpoint(out, c.model, *opt2, classes, c.state);
     housenet::sequential<float> n2 = app::make_network(o.arch, classes.size(), 2);
     auto opt3 = app::make_optimizer(o);
-    return error_of([&] { app::load_checkpoint(out, o, n2, *opt3); });
+    return error_of([&] { app::load_training_checkpoint(out, o, n2, *opt3); });
   };
   const std::string f = d("edited.ckpt");
   CHECK(edited("batch_in_epoch", "12x") == "checkpoint: " + f + ": field 'batch_in_epoch' is not a number ('12x')");

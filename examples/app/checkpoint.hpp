@@ -5,7 +5,7 @@
 //   train_state        where the run is: epoch, batch, running sums of the epoch, the curve rows,
 //                      the best epoch so far
 //   make_optimizer     sgd (momentum 0.9) or adam over the model's arena
-//   save_checkpoint / load_checkpoint
+//   save_training_checkpoint / load_training_checkpoint
 //       MODEL.ckpt: the library's checkpoint file (housenet/model_io.hpp), with the app's state as
 //       metadata (doubles as %.17g, so they round-trip exactly). Written atomically. Read back,
 //       each field is checked whole: "checkpoint: FILE: field 'seen' is not a number ('12x')".
@@ -122,9 +122,9 @@ inline std::string g17(double v) {
 // The library's checkpoint (housenet/model_io.hpp: weights, batch-norm statistics, optimizer
 // state and step counts) plus the app's own keys as metadata: the options, where the epoch is,
 // the curve rows so far.
-inline void save_checkpoint(const std::string& path, const train_options& o, const housenet::sequential<float>& net,
-                            housenet::optimizer<float>& optim, const std::vector<std::string>& classes,
-                            const train_state& s) {
+inline void save_training_checkpoint(const std::string& path, const train_options& o,
+                                     const housenet::sequential<float>& net, housenet::optimizer<float>& optim,
+                                     const std::vector<std::string>& classes, const train_state& s) {
   housenet::checkpoint_state st;
   st.epoch = std::uint64_t(s.epoch);
   st.step = net.step();
@@ -146,8 +146,8 @@ inline void save_checkpoint(const std::string& path, const train_options& o, con
 
 // Restores net and optim from the checkpoint and returns where the run was; the options and the
 // data must be those of the checkpoint (one line names the first difference).
-inline train_state load_checkpoint(const std::string& path, const train_options& o, housenet::sequential<float>& net,
-                                   housenet::optimizer<float>& optim) {
+inline train_state load_training_checkpoint(const std::string& path, const train_options& o,
+                                            housenet::sequential<float>& net, housenet::optimizer<float>& optim) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw app_error("--resume: no checkpoint '" + path + "' (train without --resume first)");
   housenet::loaded_checkpoint<float> c = housenet::load_checkpoint<float>(path, optim);

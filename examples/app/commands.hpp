@@ -1,7 +1,8 @@
 // examples/app/commands.hpp: the subcommands sort, detect, crop, eval and info of `housenet`
-// (train is in housenet.cpp, in full view). Each parses its own options, prints its results on
-// stdout (one JSON line per image with --json), and throws on any failure: main() turns the
-// exception into one "housenet: ..." line on stderr and a non-zero exit status.
+// (train is in housenet.cpp, in full view; the table of commands at its bottom names them all).
+// Each declares its options, prints its results on stdout (one JSON line per image with --json),
+// and throws on any failure; --help is answered by the parser. app::run_command_line (cli.hpp)
+// turns each exception into one "housenet: ..." line on stderr and a non-zero exit status.
 #pragma once
 
 #include <algorithm>
@@ -36,7 +37,6 @@ inline int cmd_detect(int argc, char** argv) {
   add_detector_options(cli);
   cli.positionals(1, -1);
   cli.parse(argc, argv, 2);
-  if (cli.help_requested()) return std::cout << cli.help(), 0;
   const face_detector det = make_detector(cli);
   const bool json = cli.has("json");
   output_namer out(cli.get("output"), cli.args().size(), "_faces");
@@ -82,9 +82,8 @@ inline int cmd_sort(int argc, char** argv) {
   add_detector_options(cli);
   cli.positionals(1, -1);
   cli.parse(argc, argv, 2);
-  if (cli.help_requested()) return std::cout << cli.help(), 0;
   const double margin = cli.get_double("margin", 0.0, 1.0);
-  const loaded_model m = load_model_or_default(cli.get("model"));
+  const model_file m = load_model_or_default(cli.get("model"));
   const face_detector det = make_detector(cli);
   const bool json = cli.has("json");
   output_namer out(cli.get("output"), cli.args().size(), "_sorted", /*always=*/true);
@@ -145,7 +144,6 @@ inline int cmd_crop(int argc, char** argv) {
   add_detector_options(cli);
   cli.positionals(2, 2);
   cli.parse(argc, argv, 2);
-  if (cli.help_requested()) return std::cout << cli.help(), 0;
   const int size = int(cli.get_int("size", 8, 4096));
   const double margin = cli.get_double("margin", 0.0, 1.0);
   const bool largest = cli.has("largest");
@@ -231,9 +229,8 @@ inline int cmd_eval(int argc, char** argv) {
       .option("threads", "N", "", "worker threads");
   cli.positionals(1, 1);
   cli.parse(argc, argv, 2);
-  if (cli.help_requested()) return std::cout << cli.help(), 0;
   if (cli.has("threads")) housenet::set_num_threads(int(cli.get_int("threads", 1, 1024)));
-  loaded_model m = load_model_or_default(cli.get("model"));
+  model_file m = load_model_or_default(cli.get("model"));
   dataset_index data = scan_dataset(cli.args()[0]);
   // Each image decoded once; each unreadable file: one warning, then left out.
   const housenet::tensor<float> images = load_faces(data, m.net.input_shape(), "eval");
@@ -271,8 +268,7 @@ inline int cmd_info(int argc, char** argv) {
                  "shapes and parameter counts. Without MODEL: the bundled default model.");
   cli.positionals(0, 1);
   cli.parse(argc, argv, 2);
-  if (cli.help_requested()) return std::cout << cli.help(), 0;
-  const loaded_model m = load_model_or_default(cli.args().empty() ? std::string() : cli.args()[0]);
+  const model_file m = load_model_or_default(cli.args().empty() ? std::string() : cli.args()[0]);
   std::cout << describe_model(m);
   return 0;
 }

@@ -1,6 +1,7 @@
 // examples/app/models.hpp: model files as the app uses them: a network plus its class names.
+// (They are written by the library's housenet::save_model, housenet/model_io.hpp: atomic.)
 //
-//   save_model(net, classes, path)    the housenet model format (housenet/model_io.hpp), atomic
+//   model_file                        a loaded model: the network, its classes, path and header
 //   load_model_file(path)             the network rebuilt from the file, and its classes
 //   load_model_or_default(path)       path, or the bundled default model when path is empty; when
 //                                     there is none, says so in one line
@@ -25,17 +26,12 @@ namespace app {
 
 constexpr const char* default_model_name = "houses.hsnt";
 
-struct loaded_model {
+struct model_file {
   housenet::sequential<float> net;
   std::vector<std::string> classes;
   std::string path;
   housenet::model_info info;
 };
-
-inline void save_model(const housenet::sequential<float>& net, const std::vector<std::string>& classes,
-                       const std::string& path) {
-  housenet::save_model(net, classes, path);
-}
 
 inline bool all_finite(housenet::tensor_view<const float> v) {
   std::atomic<bool> ok{true};
@@ -52,8 +48,8 @@ inline bool all_finite(housenet::tensor_view<const float> v) {
   return ok.load();
 }
 
-inline loaded_model load_model_file(const std::string& path) {
-  loaded_model m;
+inline model_file load_model_file(const std::string& path) {
+  model_file m;
   m.path = path;
   housenet::loaded_model<float> l = housenet::load_model<float>(path);
   m.net = std::move(l.model);
@@ -67,7 +63,7 @@ inline loaded_model load_model_file(const std::string& path) {
   return m;
 }
 
-inline loaded_model load_model_or_default(const std::string& path) {
+inline model_file load_model_or_default(const std::string& path) {
   if (!path.empty()) return load_model_file(path);
   const fs::path p = find_data_file(default_model_name);
   if (p.empty())
@@ -76,7 +72,7 @@ inline loaded_model load_model_or_default(const std::string& path) {
   return load_model_file(p.string());
 }
 
-inline std::string describe_model(const loaded_model& m) {
+inline std::string describe_model(const model_file& m) {
   std::ostringstream os;
   std::error_code ec;
   const auto bytes = fs::file_size(m.path, ec);
