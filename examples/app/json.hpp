@@ -4,7 +4,8 @@
 //   j.str() == R"({"image": "a.jpg"})"
 //
 // Strings are escaped per RFC 8259 (control characters as \u00XX; UTF-8 passed through); numbers
-// are written with up to 6 significant digits ("%.6g"), non-finite numbers as null. Commas and
+// in the library's one text form (housenet/detail/number.hpp: the shortest digits that read back
+// as exactly the value; a float as a float), non-finite numbers as null. Commas and
 // the ": " separator are inserted automatically, so the callers only say what, not how.
 #pragma once
 
@@ -12,6 +13,8 @@
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include <housenet/detail/number.hpp>
 
 namespace app {
 
@@ -40,11 +43,9 @@ inline std::string json_escape(const std::string& s) {
   return out + "\"";
 }
 
-inline std::string json_number(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
+template <class Real>
+std::string json_number(Real v) {
+  return std::isfinite(v) ? housenet::detail::format_real(v) : "null";
 }
 
 class json_writer {
@@ -62,6 +63,7 @@ class json_writer {
   json_writer& value(const std::string& s) { return raw(json_escape(s)); }
   json_writer& value(const char* s) { return raw(json_escape(s)); }
   json_writer& value(double v) { return raw(json_number(v)); }
+  json_writer& value(float v) { return raw(json_number(v)); }
   json_writer& value(long long v) { return raw(std::to_string(v)); }
   json_writer& value(int v) { return raw(std::to_string(v)); }
   json_writer& value(std::size_t v) { return raw(std::to_string(v)); }

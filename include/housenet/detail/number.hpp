@@ -2,7 +2,8 @@
 //
 //   format_real(v)  the shortest of 15, 16 or 17 significant digits that reads back as exactly v
 //                   ("0.9", "2e-05", "0.0005"), in the classic locale whatever the program's
-//                   locale. Every number the library or the app writes for reading back (layer
+//                   locale. For a float, the shortest of 6 to 9 digits that reads back as
+//                   exactly that float ("0.541234553" rather than the double's 17 digits). Every number the library or the app writes for reading back (layer
 //                   configs, optimizer hyperparameters, checkpoint metadata, JSON) goes through
 //                   it, so a value survives a save and a load bit for bit. Non-finite values give
 //                   "inf", "-inf", "nan" (callers that cannot store them check first).
@@ -45,21 +46,26 @@ inline bool parse_real(const std::string& s, double& v) {
   return true;
 }
 
-inline std::string format_real(double v) {
+// The shortest of [min_digits, max_digits] significant digits that reads back as v (as a T).
+template <class T>
+std::string format_shortest(T v, int min_digits, int max_digits) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   std::string s;
-  for (int digits = 15; digits <= 17; ++digits) {
+  for (int digits = min_digits; digits <= max_digits; ++digits) {
     std::ostringstream os;
     os.imbue(std::locale::classic());
     os.precision(digits);
-    os << v;
+    os << double(v);
     s = os.str();
     double back = 0;
-    if (parse_real(s, back) && back == v) break;
+    if (parse_real(s, back) && static_cast<T>(back) == v) break;
   }
   return s;
 }
+
+inline std::string format_real(double v) { return format_shortest(v, 15, 17); }
+inline std::string format_real(float v) { return format_shortest(v, 6, 9); }
 
 }  // namespace detail
 
