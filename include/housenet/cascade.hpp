@@ -28,7 +28,7 @@
 //   cascade/parse.hpp      the XML reader (both formats, every check)
 //   cascade/pyramid.hpp    the scales, OpenCV's INTER_LINEAR_EXACT resize, the integral images
 //   cascade/scan.hpp       the portable window scan of one level
-//   cascade/scan_simd.hpp  the same scan, 8 windows at a time (AVX2)
+//   cascade/scan_simd.hpp  the same scan, 8 windows at a time (its kernels: simd/cascade.hpp)
 //   cascade/group.hpp      group_rectangles (cv::groupRectangles)
 //
 // THREAD SAFETY

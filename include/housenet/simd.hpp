@@ -12,7 +12,9 @@
 //   Each ISA's kernels live in their own namespace (detail::scalar, detail::avx2, detail::avx512)
 //   and are compiled with GCC/Clang function target attributes, so a default build (no -m flags)
 //   runs on any x86-64 and uses AVX-512 where the CPU has it. On non-x86 targets only the scalar
-//   path exists.
+//   path exists. This file and simd/ are the only ones that use intrinsics: simd/cascade.hpp
+//   holds the face detector's 8-window kernels (vision code, kept out of the numeric core),
+//   chosen by the same active_isa().
 //
 //   Micro-kernel contract (all ISAs), for the packed GEMM in gemm.hpp:
 //     a: packed A micro-panel, kc x MR  (a[p*MR + i])
