@@ -20,6 +20,7 @@
 //   HOUSENET_X86       x86 / x86-64 with GNU extensions: run-time ISA dispatch (simd.hpp)
 //   HOUSENET_ARM64     AArch64 with GNU extensions
 //   HOUSENET_WASM      WebAssembly (emscripten)
+//   HOUSENET_POSIX     a POSIX system (mkstemp, fsync, rename over a file): file_io.hpp
 //
 // RUN-TIME SETTINGS come from the environment, read once, never from macros:
 //   HOUSENET_NUM_THREADS=n   thread count of the pool (default: hardware concurrency)
@@ -93,6 +94,12 @@
 #  define HOUSENET_WASM 1
 #else
 #  define HOUSENET_WASM 0
+#endif
+
+#if defined(__unix__) || defined(__APPLE__)
+#  define HOUSENET_POSIX 1
+#else
+#  define HOUSENET_POSIX 0
 #endif
 
 #if HOUSENET_GNUC

@@ -213,7 +213,7 @@ void save_checkpoint(const std::string& path, const sequential<T>& model, optimi
   detail::header_lines extra;
   std::vector<std::pair<std::string, const tensor<T>*>> state;
   detail::checkpoint_parts(model, opt, st, extra, state);
-  detail::write_file_atomic_with(path, [&](const auto& write) {
+  write_file_atomic_with(path, [&](const auto& write) {
     detail::encode_to(model, labels, model_flag_checkpoint, extra, state, write);
   });
 }

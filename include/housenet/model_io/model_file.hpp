@@ -44,7 +44,7 @@ std::vector<std::uint8_t> model_to_bytes(const sequential<T>& model,
 template <class T>
 void save_model(const sequential<T>& model, const std::vector<std::string>& labels,
                 const std::string& path) {
-  detail::write_file_atomic_with(path, [&](const auto& write) {
+  write_file_atomic_with(path, [&](const auto& write) {
     detail::encode_to(model, labels, 0, {}, {}, write);
   });
 }
