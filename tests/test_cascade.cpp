@@ -1,6 +1,8 @@
 // Tests of housenet/cascade.hpp: cascade files, OpenCV 4.6 box parity, bad input, threads.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/vision.hpp>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include <functional>
 #include <map>
 #include <fstream>
-#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -19,6 +20,9 @@
 #include <vector>
 
 namespace hn = housenet;
+using housenet_test::contains;
+using housenet_test::error_of;
+using housenet_test::read_file;
 
 namespace {
 
@@ -29,11 +33,6 @@ const std::string faces_dev = shared_dir + "/data/faces-dev";
 bool exists(const std::string& p) {
   struct stat st {};
   return ::stat(p.c_str(), &st) == 0;
-}
-
-std::string read_text(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
 // Value of "key" in a one-line JSON object: the raw text after the colon (string without quotes).
@@ -372,52 +371,39 @@ TEST_CASE("cascade: group_rectangles") {
 }
 
 // ---- bad input ------------------------------------------------------------------------------
-namespace {
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const hn::error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("NOT a housenet::error: ") + e.what();
-  }
-  return "no error";
-}
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-}  // namespace
 
 TEST_CASE("cascade: bad cascade files are one clear error naming the file and line") {
-  const std::string good = read_text(source_dir + "/data/haarcascade_frontalface_default.xml");
+  const std::string good = read_file(source_dir + "/data/haarcascade_frontalface_default.xml");
   REQUIRE(good.size() > 100000);
   SUBCASE("truncated") {
     const std::string e = error_of([&] { hn::cascade::from_string(good.substr(0, good.size() / 2), "cut.xml"); });
-    CHECK(has(e, "cascade: cut.xml:"));
+    CHECK(contains(e, "cascade: cut.xml:"));
     const std::string e2 =
         error_of([&] { hn::cascade::from_string(good.substr(0, good.find('>', good.size() / 2) + 1), "cut.xml"); });
-    CHECK(has(e2, "cascade: cut.xml:"));
-    CHECK(has(e2, "unexpected end of file"));
-    CHECK(has(e2, "is not closed"));
+    CHECK(contains(e2, "cascade: cut.xml:"));
+    CHECK(contains(e2, "unexpected end of file"));
+    CHECK(contains(e2, "is not closed"));
   }
   SUBCASE("truncated at every few bytes of the header") {
     for (std::size_t n = 0; n < 2200; n += 37) {
       const std::string e = error_of([&] { hn::cascade::from_string(good.substr(0, n), "cut.xml"); });
-      CHECK(has(e, "cascade: cut.xml:"));
+      CHECK(contains(e, "cascade: cut.xml:"));
     }
   }
   SUBCASE("wrong featureType") {
     std::string x = good;
     x.replace(x.find("<featureType>HAAR"), 17, "<featureType>HOG");
     const std::string e = error_of([&] { hn::cascade::from_string(x, "hog.xml"); });
-    CHECK(has(e, "cascade: hog.xml:"));
-    CHECK(has(e, "featureType 'HOG'"));
+    CHECK(contains(e, "cascade: hog.xml:"));
+    CHECK(contains(e, "featureType 'HOG'"));
   }
   SUBCASE("missing features") {
     std::string x = good;
     const auto a = x.find("<features>"), b = x.find("</features>");
     x.erase(a, b + 11 - a);
     const std::string e = error_of([&] { hn::cascade::from_string(x, "nofeat.xml"); });
-    CHECK(has(e, "cascade: nofeat.xml:"));
-    CHECK(has(e, "<features>"));
+    CHECK(contains(e, "cascade: nofeat.xml:"));
+    CHECK(contains(e, "<features>"));
   }
   SUBCASE("feature index out of range") {
     std::string x = good;
@@ -425,8 +411,8 @@ TEST_CASE("cascade: bad cascade files are one clear error naming the file and li
     REQUIRE(p != std::string::npos);
     x.replace(p, 6, "0 -1 99999");
     const std::string e = error_of([&] { hn::cascade::from_string(x, "idx.xml"); });
-    CHECK(has(e, "cascade: idx.xml:"));
-    CHECK(has(e, "feature index 99999 is out of range"));
+    CHECK(contains(e, "cascade: idx.xml:"));
+    CHECK(contains(e, "feature index 99999 is out of range"));
   }
   SUBCASE("wrong leaf count") {
     std::string x = good;
@@ -434,8 +420,8 @@ TEST_CASE("cascade: bad cascade files are one clear error naming the file and li
     const auto q = x.find("</leafValues>", p);
     x.replace(p + 12, q - p - 12, " 1.0 ");
     const std::string e = error_of([&] { hn::cascade::from_string(x, "leaf.xml"); });
-    CHECK(has(e, "cascade: leaf.xml:"));
-    CHECK(has(e, "leafValues has 1 values, expected 2"));
+    CHECK(contains(e, "cascade: leaf.xml:"));
+    CHECK(contains(e, "leafValues has 1 values, expected 2"));
   }
   SUBCASE("rectangle outside the window") {
     std::string x = good;
@@ -444,37 +430,37 @@ TEST_CASE("cascade: bad cascade files are one clear error naming the file and li
     const auto r = x.find("</_>", q);
     x.replace(q + 3, r - q - 3, "20 20 10 10 -1.");
     const std::string e = error_of([&] { hn::cascade::from_string(x, "rect.xml"); });
-    CHECK(has(e, "lies outside the 24x24 window"));
+    CHECK(contains(e, "lies outside the 24x24 window"));
   }
   SUBCASE("not XML, empty, deeply nested, not a cascade") {
-    CHECK(has(error_of([] { hn::cascade::from_string("", "e.xml"); }), "cascade: e.xml:1: empty file"));
-    CHECK(has(error_of([] { hn::cascade::from_string("\x89PNG garbage", "g.xml"); }), "cascade: g.xml:1:"));
+    CHECK(contains(error_of([] { hn::cascade::from_string("", "e.xml"); }), "cascade: e.xml:1: empty file"));
+    CHECK(contains(error_of([] { hn::cascade::from_string("\x89PNG garbage", "g.xml"); }), "cascade: g.xml:1:"));
     std::string deep = "<opencv_storage>";
     for (int i = 0; i < 100000; ++i) deep += "<a>";
-    CHECK(has(error_of([&] { hn::cascade::from_string(deep, "deep.xml"); }), "nested deeper than"));
-    CHECK(has(error_of([] { hn::cascade::from_string("<opencv_storage><x>1</x></opencv_storage>", "x.xml"); }),
+    CHECK(contains(error_of([&] { hn::cascade::from_string(deep, "deep.xml"); }), "nested deeper than"));
+    CHECK(contains(error_of([] { hn::cascade::from_string("<opencv_storage><x>1</x></opencv_storage>", "x.xml"); }),
               "not a cascade classifier"));
-    CHECK(has(error_of([] { hn::cascade::from_string("<a><b></a></b>", "m.xml"); }), "does not match"));
-    CHECK(has(error_of([] { hn::cascade::load("/nonexistent/dir/c.xml"); }), "cascade: /nonexistent/dir/c.xml: cannot open"));
+    CHECK(contains(error_of([] { hn::cascade::from_string("<a><b></a></b>", "m.xml"); }), "does not match"));
+    CHECK(contains(error_of([] { hn::cascade::load("/nonexistent/dir/c.xml"); }), "cascade: /nonexistent/dir/c.xml: cannot open"));
   }
 }
 
 TEST_CASE("cascade: bad detection input is one clear error") {
   const hn::cascade c = hn::cascade::load(source_dir + "/data/lbpcascade_frontalface_improved.xml");
-  CHECK(has(error_of([&] { c.detect_multi_scale(hn::image()); }), "cascade: detect_multi_scale: empty image (0x0)"));
-  CHECK(has(error_of([&] { c.detect_multi_scale(hn::image(0, 10, 1)); }), "empty image"));
+  CHECK(contains(error_of([&] { c.detect_multi_scale(hn::image()); }), "cascade: detect_multi_scale: empty image (0x0)"));
+  CHECK(contains(error_of([&] { c.detect_multi_scale(hn::image(0, 10, 1)); }), "empty image"));
   const hn::image img(64, 64, 1, 128);
   hn::detect_options o;
   o.scale_factor = 1.0;
-  CHECK(has(error_of([&] { c.detect_multi_scale(img, o); }), "scale_factor must be > 1"));
+  CHECK(contains(error_of([&] { c.detect_multi_scale(img, o); }), "scale_factor must be > 1"));
   o.scale_factor = std::nan("");
-  CHECK(has(error_of([&] { c.detect_multi_scale(img, o); }), "scale_factor must be > 1"));
+  CHECK(contains(error_of([&] { c.detect_multi_scale(img, o); }), "scale_factor must be > 1"));
   o = hn::detect_options{};
   o.min_size = {-1, 5};
-  CHECK(has(error_of([&] { c.detect_multi_scale(img, o); }), "min_size -1x5 must not be negative"));
+  CHECK(contains(error_of([&] { c.detect_multi_scale(img, o); }), "min_size -1x5 must not be negative"));
   o = hn::detect_options{};
   o.max_size = {5, -2};
-  CHECK(has(error_of([&] { c.detect_multi_scale(img, o); }), "max_size"));
+  CHECK(contains(error_of([&] { c.detect_multi_scale(img, o); }), "max_size"));
   // an image smaller than the window: no levels, no boxes, no error
   CHECK(c.detect_multi_scale(hn::image(20, 20, 1, 7)).empty());
 }

@@ -4,6 +4,8 @@
 // when the numbers happen to agree.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/cascade.hpp>
 #include <housenet/layers.hpp>
 #include <housenet/loss.hpp>
@@ -19,6 +21,7 @@
 #include <vector>
 
 using namespace housenet;
+using housenet_test::same_bits;
 
 namespace {
 
@@ -65,10 +68,6 @@ std::vector<tensor<float>> inputs(std::size_t count) {
     xs.push_back(std::move(x));
   }
   return xs;
-}
-
-bool same_bits(const tensor<float>& a, const tensor<float>& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 }  // namespace

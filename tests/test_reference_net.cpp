@@ -5,6 +5,8 @@
 // Skips (with a message) when the shared data is absent.
 #include <doctest/doctest.h>
 
+#include "reference.hpp"
+
 #include <housenet/loss.hpp>
 #include <housenet/networks.hpp>
 #include <housenet/optim.hpp>
@@ -12,9 +14,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -27,51 +26,11 @@ namespace {
 
 const std::string ref_dir = std::string(HOUSENET_SHARED_DIR) + "/data/reference/mini_seed";
 
-bool have_reference() { return std::ifstream(ref_dir + "/tensors.txt").good(); }
-
-// name -> (dims, file) from tensors.txt
-std::map<std::string, std::pair<std::vector<std::size_t>, std::string>> read_index() {
-  std::map<std::string, std::pair<std::vector<std::size_t>, std::string>> idx;
-  std::ifstream in(ref_dir + "/tensors.txt");
-  std::string name, dims, file;
-  while (in >> name >> dims >> file) {
-    std::vector<std::size_t> d;
-    std::stringstream ss(dims);
-    std::string part;
-    while (std::getline(ss, part, 'x')) d.push_back(std::stoul(part));
-    idx[name] = {d, file};
-  }
-  return idx;
-}
+bool have_reference() { return housenet_test::reference::present(ref_dir); }
 
 tensor<float> load_ref(const std::string& name) {
-  static const auto idx = read_index();
-  const auto it = idx.find(name);
-  REQUIRE_MESSAGE(it != idx.end(), "reference tensor missing: " << name);
-  const auto& d = it->second.first;
-  tensor<float> t(shape::from_range(d.begin(), d.end()));
-  std::ifstream in(ref_dir + "/" + it->second.second, std::ios::binary);
-  std::vector<unsigned char> bytes(t.size() * 4);
-  in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
-  REQUIRE_MESSAGE(std::size_t(in.gcount()) == bytes.size(), "short file for " << name);
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const std::uint32_t u = std::uint32_t(bytes[4 * i]) | std::uint32_t(bytes[4 * i + 1]) << 8 |
-                            std::uint32_t(bytes[4 * i + 2]) << 16 | std::uint32_t(bytes[4 * i + 3]) << 24;
-    std::memcpy(&t[i], &u, 4);
-  }
-  return t;
-}
-
-// max_i |got - ref| / max_i |ref|; checks the element counts match.
-template <class A, class B>
-double rel_err(const A& got, std::size_t got_n, const B& ref, std::size_t ref_n) {
-  REQUIRE(got_n == ref_n);
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < ref_n; ++i) {
-    diff = std::max(diff, std::fabs(double(got[i]) - double(ref[i])));
-    scale = std::max(scale, std::fabs(double(ref[i])));
-  }
-  return scale > 0 ? diff / scale : diff;
+  static const housenet_test::reference ref(ref_dir);
+  return ref.get<float>(name);
 }
 
 // The worst error seen per tolerance group (printed by the last test case).
@@ -84,20 +43,11 @@ void record(double tol, double e, const std::string& what) {
   if (e >= w.first) w = {e, what};
 }
 
-void check_close(const std::string& what, const tensor<float>& got, const std::string& ref_name,
-                 double tol) {
+template <class G>
+void check_close(const std::string& what, const G& got, const std::string& ref_name, double tol) {
   const tensor<float> ref = load_ref(ref_name);
   INFO(what << " vs " << ref_name << " (got " << got.shape().str() << ", ref " << ref.shape().str() << ")");
-  const double e = rel_err(got, got.size(), ref, ref.size());
-  record(tol, e, what);
-  CHECK_MESSAGE(e <= tol, what << ": max |got - ref| / max |ref| = " << e << " > tol " << tol);
-}
-
-void check_close_view(const std::string& what, const tensor_view<float>& got,
-                      const std::string& ref_name, double tol) {
-  const tensor<float> ref = load_ref(ref_name);
-  INFO(what << " vs " << ref_name);
-  const double e = rel_err(got, got.size(), ref, ref.size());
+  const double e = housenet_test::relative_error(got, ref);
   record(tol, e, what);
   CHECK_MESSAGE(e <= tol, what << ": max |got - ref| / max |ref| = " << e << " > tol " << tol);
 }
@@ -237,7 +187,7 @@ void reference_mini_seed(bool fusion) {
       if (!fused_away(net, s.second))
         check_close("d/d " + s.first, net.output_grad(s.second), "grad." + s.first, 1e-3);
     for (const auto& pm : param_map())
-      check_close_view("grad of " + pm.second, net.param_by_name(pm.second).grad, "grad." + pm.first,
+      check_close("grad of " + pm.second, net.param_by_name(pm.second).grad, "grad." + pm.first,
                        1e-3);
     check_close("grad.x", net.input_grad(), "grad.x", 1e-3);
   }
@@ -246,10 +196,10 @@ void reference_mini_seed(bool fusion) {
     const std::vector<std::pair<std::string, std::string>> bns = {
         {"bn1", "3"}, {"bn2", "7"}, {"bn3", "11"}};
     for (const auto& b : bns) {
-      check_close_view(b.first + ".running_mean",
+      check_close(b.first + ".running_mean",
                        net.param_by_name(b.second + ".batch_norm2d.running_mean").value,
                        b.first + ".running_mean", 1e-4);
-      check_close_view(b.first + ".running_var",
+      check_close(b.first + ".running_var",
                        net.param_by_name(b.second + ".batch_norm2d.running_var").value,
                        b.first + ".running_var", 1e-4);
     }
@@ -271,17 +221,17 @@ void reference_mini_seed(bool fusion) {
     sgd<float> opt(sgd<float>::options{0.01, 0.9, 0.0, false});
     opt.step(net);
     for (const auto& pm : param_map())
-      check_close_view("step1 " + pm.second, net.param_by_name(pm.second).value, "step1." + pm.first,
+      check_close("step1 " + pm.second, net.param_by_name(pm.second).value, "step1." + pm.first,
                        1e-3);
     const float loss1 = train_pass(net, x, t, dlogits);
     const tensor<float> ref_loss1 = load_ref("step1.loss");
     CHECK(std::fabs(loss1 - ref_loss1[0]) <= 1e-4 * std::fabs(ref_loss1[0]));
     for (const auto& pm : param_map())
-      check_close_view("step1 grad of " + pm.second, net.param_by_name(pm.second).grad,
+      check_close("step1 grad of " + pm.second, net.param_by_name(pm.second).grad,
                        "step1.grad." + pm.first, 1e-2);
     opt.step(net);
     for (const auto& pm : param_map())
-      check_close_view("step2 " + pm.second, net.param_by_name(pm.second).value, "step2." + pm.first,
+      check_close("step2 " + pm.second, net.param_by_name(pm.second).value, "step2." + pm.first,
                        2e-3);
   }
 
@@ -294,7 +244,7 @@ void reference_mini_seed(bool fusion) {
     const tensor<float> ref_loss1 = load_ref("step1.loss");
     CHECK(std::fabs(loss1 - ref_loss1[0]) <= 1e-4 * std::fabs(ref_loss1[0]));
     for (const auto& pm : param_map())
-      check_close_view("step1 grad of " + pm.second, n1.param_by_name(pm.second).grad,
+      check_close("step1 grad of " + pm.second, n1.param_by_name(pm.second).grad,
                        "step1.grad." + pm.first, 3e-3);
   }
 }
@@ -318,12 +268,12 @@ TEST_CASE("reference mini_seed: SGD update arithmetic from the stored gradients 
   set_grads(net, "grad.");
   opt.step(net);
   for (const auto& pm : param_map())
-    check_close_view("step1 " + pm.second, net.param_by_name(pm.second).value, "step1." + pm.first,
+    check_close("step1 " + pm.second, net.param_by_name(pm.second).value, "step1." + pm.first,
                      1e-6);
   set_grads(net, "step1.grad.");
   opt.step(net);
   for (const auto& pm : param_map())
-    check_close_view("step2 " + pm.second, net.param_by_name(pm.second).value, "step2." + pm.first,
+    check_close("step2 " + pm.second, net.param_by_name(pm.second).value, "step2." + pm.first,
                      1e-6);
   // running statistics are non-trainable: the optimizer never touches them
   for (const char* bn : {"3", "7", "11"}) {

@@ -5,16 +5,14 @@
 // Skips with a message when the shared folder is absent.
 #include <doctest/doctest.h>
 
+#include "reference.hpp"
+
 #include <housenet/layers.hpp>
 #include <housenet/loss.hpp>
 #include <housenet/testing.hpp>
 
 #include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,74 +23,16 @@ namespace {
 
 const std::string odd_dir = std::string(HOUSENET_SHARED_DIR) + "/data/reference/odd";
 
-// name -> (dims, values) from tensors.txt and the little-endian .f32 files.
-struct reference {
-  std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<float>>> t;
-
-  bool load(const std::string& dir) {
-    std::ifstream idx(dir + "/tensors.txt");
-    if (!idx) return false;
-    std::string name, dims, file;
-    while (idx >> name >> dims >> file) {
-      std::vector<std::size_t> d;
-      std::size_t pos = 0;
-      while (pos <= dims.size()) {
-        const std::size_t x = dims.find('x', pos);
-        d.push_back(std::stoul(dims.substr(pos, x == std::string::npos ? std::string::npos : x - pos)));
-        if (x == std::string::npos) break;
-        pos = x + 1;
-      }
-      std::size_t n = 1;
-      for (std::size_t v : d) n *= v;
-      std::ifstream in(dir + "/" + file, std::ios::binary);
-      std::vector<unsigned char> bytes(4 * n);
-      in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
-      REQUIRE_MESSAGE(std::size_t(in.gcount()) == bytes.size(), file, ": short file");
-      std::vector<float> v(n);
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::uint32_t u = std::uint32_t(bytes[4 * i]) | std::uint32_t(bytes[4 * i + 1]) << 8 |
-                                std::uint32_t(bytes[4 * i + 2]) << 16 |
-                                std::uint32_t(bytes[4 * i + 3]) << 24;
-        std::memcpy(&v[i], &u, 4);
-      }
-      t[name] = {d, v};
-    }
-    return !t.empty();
-  }
-
-  template <class T>
-  tensor<T> get(const std::string& name) const {
-    const auto it = t.find(name);
-    REQUIRE_MESSAGE(it != t.end(), "reference tensor '", name, "' missing");
-    const auto& d = it->second.first;
-    tensor<T> out(shape::from_range(d.begin(), d.end()));
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(it->second.second[i]);
-    return out;
-  }
-};
+using housenet_test::reference;
 
 template <class T>
 double tol() {
   return sizeof(T) == 4 ? 1e-5 : 1e-6;
 }
 
-// max |got - ref| <= tol * max |ref|, with the shape compared as a list of dimensions.
 template <class T, class G>
 void check_close(const reference& ref, const std::string& name, const G& got) {
-  const tensor<T> want = ref.get<T>(name);
-  INFO(name, ": got shape ", got.shape().str(), ", reference ", want.shape().str());
-  REQUIRE(got.size() == want.size());
-  bool same_dims = true;
-  for (std::size_t i = 0; i < want.shape().rank(); ++i)
-    same_dims = same_dims && (i < got.shape().rank() ? got.shape()[i] : 1) == want.shape()[i];
-  CHECK(same_dims);
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    diff = std::max(diff, std::fabs(double(got[i]) - double(want[i])));
-    scale = std::max(scale, std::fabs(double(want[i])));
-  }
-  INFO(name, ": max |got - ref| = ", diff, ", max |ref| = ", scale, ", ratio ", diff / scale);
-  CHECK(diff <= tol<T>() * scale);
+  housenet_test::check_close(ref, name, got, tol<T>());
 }
 
 template <class T>
@@ -101,20 +41,21 @@ void set_param(param_store<T>& ps, std::size_t i, const tensor<T>& v) {
   std::copy(v.begin(), v.end(), ps.value(i).begin());
 }
 
-bool load_or_skip(reference& ref) {
-  if (!std::filesystem::exists(odd_dir + "/tensors.txt")) {
+// The reference, or none (with a message) when the shared folder is absent.
+std::unique_ptr<reference> load_or_skip() {
+  if (!reference::present(odd_dir)) {
     MESSAGE("skipped: no libtorch reference at ", odd_dir);
-    return false;
+    return nullptr;
   }
-  REQUIRE(ref.load(odd_dir));
-  return true;
+  return std::make_unique<reference>(odd_dir);
 }
 
 }  // namespace
 
 TEST_CASE_TEMPLATE("reference odd: conv2d 3->5, 3x3, stride 2, padding 1", T, float, double) {
-  reference ref;
-  if (!load_or_skip(ref)) return;
+  const auto loaded = load_or_skip();
+  if (!loaded) return;
+  const reference& ref = *loaded;
   conv2d<T> c(5, 3, 2, 1);
   const tensor<T> x = ref.get<T>("conv.x");
   CHECK(c.setup(x.shape()) == (shape{2, 5, 4, 5}));
@@ -133,8 +74,9 @@ TEST_CASE_TEMPLATE("reference odd: conv2d 3->5, 3x3, stride 2, padding 1", T, fl
 
 TEST_CASE_TEMPLATE("reference odd: max pool 3x3 / 2, ceil mode (plain, partial windows, ties)", T,
                    float, double) {
-  reference ref;
-  if (!load_or_skip(ref)) return;
+  const auto loaded = load_or_skip();
+  if (!loaded) return;
+  const reference& ref = *loaded;
   for (const std::string p : {"pool", "pool_ceil", "pool_ties"}) {
     INFO(p);
     max_pool2d<T> mp(3, 2, 0, true);
@@ -153,8 +95,9 @@ TEST_CASE_TEMPLATE("reference odd: max pool 3x3 / 2, ceil mode (plain, partial w
 }
 
 TEST_CASE_TEMPLATE("reference odd: batch_norm2d train, running statistics, eval", T, float, double) {
-  reference ref;
-  if (!load_or_skip(ref)) return;
+  const auto loaded = load_or_skip();
+  if (!loaded) return;
+  const reference& ref = *loaded;
   batch_norm2d<T> bn(0.9, 2e-5);
   const tensor<T> x = ref.get<T>("bn.x");
   bn.setup(x.shape());
@@ -183,8 +126,9 @@ TEST_CASE_TEMPLATE("reference odd: batch_norm2d train, running statistics, eval"
 }
 
 TEST_CASE_TEMPLATE("reference odd: linear 7->5", T, float, double) {
-  reference ref;
-  if (!load_or_skip(ref)) return;
+  const auto loaded = load_or_skip();
+  if (!loaded) return;
+  const reference& ref = *loaded;
   linear<T> fc(5);
   const tensor<T> x = ref.get<T>("linear.x");
   CHECK(fc.setup(x.shape()) == (shape{3, 5}));
@@ -202,8 +146,9 @@ TEST_CASE_TEMPLATE("reference odd: linear 7->5", T, float, double) {
 }
 
 TEST_CASE_TEMPLATE("reference odd: softmax cross-entropy, mean over 5 rows", T, float, double) {
-  reference ref;
-  if (!load_or_skip(ref)) return;
+  const auto loaded = load_or_skip();
+  if (!loaded) return;
+  const reference& ref = *loaded;
   const tensor<T> z = ref.get<T>("ce.logits");
   const tensor<float> tf = ref.get<float>("ce.t");
   std::vector<int> t;
