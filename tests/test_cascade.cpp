@@ -300,8 +300,8 @@ hn::image scene() { return hn::load(source_dir + "/tests/data/scene_gray.png"); 
 }  // namespace
 
 TEST_CASE("cascade: the result does not depend on the thread count") {
+  const housenet_test::settings_guard restore;
   const hn::image img = scene();
-  const int saved = hn::num_threads();
   for (const char* xml : {"haarcascade_frontalface_default.xml", "lbpcascade_frontalface_improved.xml"}) {
     const hn::cascade c = hn::cascade::load(source_dir + "/data/" + xml);
     hn::detect_options raw;
@@ -316,12 +316,11 @@ TEST_CASE("cascade: the result does not depend on the thread count") {
       CHECK(c.detect_multi_scale(img) == ref_grouped);
     }
   }
-  hn::set_num_threads(saved);
 }
 
 TEST_CASE("cascade: the SIMD and scalar paths give the same windows") {
+  const housenet_test::settings_guard restore;
   const hn::image img = scene();
-  const hn::isa saved = hn::active_isa();
   for (const char* xml : {"haarcascade_frontalface_default.xml", "lbpcascade_frontalface_improved.xml"}) {
     const hn::cascade c = hn::cascade::load(source_dir + "/data/" + xml);
     hn::detect_options raw;
@@ -336,7 +335,6 @@ TEST_CASE("cascade: the SIMD and scalar paths give the same windows") {
     }
     CHECK(!scalar.empty());
   }
-  hn::set_isa(saved);
 }
 
 TEST_CASE("cascade: pyramid scales and window sizes follow OpenCV") {

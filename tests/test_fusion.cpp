@@ -129,7 +129,7 @@ TEST_CASE_TEMPLATE("relu -> batch norm -> max pool fused: the same bits as the l
 }
 
 TEST_CASE("fused block: the same bits with 1 and 2 threads, and as the layers with 1 thread") {
-  const int threads = num_threads();
+  const housenet_test::settings_guard restore;
   const geometry g{3, 7, 15, 13, 3, 3, 0, true};
   std::vector<std::vector<float>> outs, grads;
   for (int t : {1, 2, 1}) {
@@ -146,7 +146,6 @@ TEST_CASE("fused block: the same bits with 1 and 2 threads, and as the layers wi
     grads.emplace_back(dx.begin(), dx.end());
     grads.back().insert(grads.back().end(), net.grads().begin(), net.grads().end());
   }
-  set_num_threads(threads);
   CHECK(outs[0] == outs[1]);
   CHECK(grads[0] == grads[1]);
   CHECK(outs[0] == outs[2]);

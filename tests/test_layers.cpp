@@ -174,7 +174,7 @@ TEST_CASE("batch_norm2d, max_pool2d, dropout: the same bits with 1 and 2 threads
   ls.push_back(std::make_unique<max_pool2d<float>>(3, 2, 1, true));
   ls.push_back(std::make_unique<dropout<float>>(0.3, 5));
   ls.push_back(std::make_unique<relu<float>>());
-  const int threads = num_threads();
+  const housenet_test::settings_guard restore;
   for (auto& l : ls) {
     INFO(l->kind());
     const shape out = l->setup(s);
@@ -208,7 +208,6 @@ TEST_CASE("batch_norm2d, max_pool2d, dropout: the same bits with 1 and 2 threads
     CHECK(same);
     CHECK(grads[0] == grads[1]);
   }
-  set_num_threads(threads);
 }
 
 // ---- hand-computed forwards ------------------------------------------------------------------

@@ -14,8 +14,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,22 +31,14 @@ tensor<float> load_ref(const std::string& name) {
   return ref.get<float>(name);
 }
 
-// The worst error seen per tolerance group (printed by the last test case).
-std::map<double, std::pair<double, std::string>>& worst() {
-  static std::map<double, std::pair<double, std::string>> w;
-  return w;
-}
-void record(double tol, double e, const std::string& what) {
-  auto& w = worst()[tol];
-  if (e >= w.first) w = {e, what};
-}
-
+// Checks got against the reference tensor ref_name; the error goes into the test case's report.
 template <class G>
-void check_close(const std::string& what, const G& got, const std::string& ref_name, double tol) {
+void check_close(housenet_test::error_report& report, const std::string& what, const G& got,
+                 const std::string& ref_name, double tol) {
   const tensor<float> ref = load_ref(ref_name);
   INFO(what << " vs " << ref_name << " (got " << got.shape().str() << ", ref " << ref.shape().str() << ")");
   const double e = housenet_test::relative_error(got, ref);
-  record(tol, e, what);
+  report.add(tol, e, what);
   CHECK_MESSAGE(e <= tol, what << ": max |got - ref| / max |ref| = " << e << " > tol " << tol);
 }
 
@@ -153,6 +143,7 @@ void reference_mini_seed(bool fusion) {
     MESSAGE("SKIPPED: libtorch reference not found at " << ref_dir);
     return;
   }
+  housenet_test::error_report report;  // this run's worst errors (each subcase runs the case anew)
   sequential<float> net = mini_seed();
   net.set_fusion(fusion);
   set_params(net, "");
@@ -170,7 +161,7 @@ void reference_mini_seed(bool fusion) {
         ++skipped;
         continue;
       }
-      check_close(s.first, net.output(s.second), s.first, 1e-4);
+      check_close(report, s.first, net.output(s.second), s.first, 1e-4);
     }
     CHECK(skipped == (fusion ? 6u : 0u));
     const tensor<float> ref_loss = load_ref("loss");
@@ -178,61 +169,61 @@ void reference_mini_seed(bool fusion) {
   }
 
   SUBCASE("gradients: logits, every stage, every parameter, x (tol 1e-3)") {
-    check_close("grad.logits", dlogits, "grad.logits", 1e-3);
+    check_close(report, "grad.logits", dlogits, "grad.logits", 1e-3);
     const std::vector<std::pair<std::string, std::size_t>> stages = {
         {"fc8_relu", 16}, {"fc8", 15},     {"fc7_relu", 13}, {"fc7", 12},    {"s3_pool", 11},
         {"s3_bn", 10},    {"s3_relu", 9},  {"s3_conv", 8},   {"s2_pool", 7}, {"s2_bn", 6},
         {"s2_relu", 5},   {"s2_conv", 4},  {"s1_pool", 3}};
     for (const auto& s : stages)
       if (!fused_away(net, s.second))
-        check_close("d/d " + s.first, net.output_grad(s.second), "grad." + s.first, 1e-3);
+        check_close(report, "d/d " + s.first, net.output_grad(s.second), "grad." + s.first, 1e-3);
     for (const auto& pm : param_map())
-      check_close("grad of " + pm.second, net.param_by_name(pm.second).grad, "grad." + pm.first,
-                       1e-3);
-    check_close("grad.x", net.input_grad(), "grad.x", 1e-3);
+      check_close(report, "grad of " + pm.second, net.param_by_name(pm.second).grad, "grad." + pm.first,
+                  1e-3);
+    check_close(report, "grad.x", net.input_grad(), "grad.x", 1e-3);
   }
 
   SUBCASE("batch-norm running statistics after one training forward (tol 1e-4)") {
     const std::vector<std::pair<std::string, std::string>> bns = {
         {"bn1", "3"}, {"bn2", "7"}, {"bn3", "11"}};
     for (const auto& b : bns) {
-      check_close(b.first + ".running_mean",
-                       net.param_by_name(b.second + ".batch_norm2d.running_mean").value,
-                       b.first + ".running_mean", 1e-4);
-      check_close(b.first + ".running_var",
-                       net.param_by_name(b.second + ".batch_norm2d.running_var").value,
-                       b.first + ".running_var", 1e-4);
+      check_close(report, b.first + ".running_mean",
+                  net.param_by_name(b.second + ".batch_norm2d.running_mean").value,
+                  b.first + ".running_mean", 1e-4);
+      check_close(report, b.first + ".running_var",
+                  net.param_by_name(b.second + ".batch_norm2d.running_var").value,
+                  b.first + ".running_var", 1e-4);
     }
   }
 
   SUBCASE("eval-mode forward: predict() and forward() in eval mode (tol 1e-4)") {
     const sequential<float>& cnet = net;
     const tensor<float> logits = cnet.predict(x);
-    check_close("eval logits (predict)", logits, "eval_logits", 1e-4);
+    check_close(report, "eval logits (predict)", logits, "eval_logits", 1e-4);
     softmax_cross_entropy<float> ce;
     const float eval_loss = float(ce.forward(logits, t));
     const tensor<float> ref = load_ref("eval_loss");
     CHECK(std::fabs(eval_loss - ref[0]) <= 1e-4 * std::fabs(ref[0]));
     net.eval();
-    check_close("eval logits (forward)", net.forward(x), "eval_logits", 1e-4);
+    check_close(report, "eval logits (forward)", net.forward(x), "eval_logits", 1e-4);
   }
 
   SUBCASE("two SGD-momentum steps, chained on our own gradients") {
     sgd<float> opt(sgd<float>::options{0.01, 0.9, 0.0, false});
     opt.step(net);
     for (const auto& pm : param_map())
-      check_close("step1 " + pm.second, net.param_by_name(pm.second).value, "step1." + pm.first,
-                       1e-3);
+      check_close(report, "step1 " + pm.second, net.param_by_name(pm.second).value, "step1." + pm.first,
+                  1e-3);
     const float loss1 = train_pass(net, x, t, dlogits);
     const tensor<float> ref_loss1 = load_ref("step1.loss");
     CHECK(std::fabs(loss1 - ref_loss1[0]) <= 1e-4 * std::fabs(ref_loss1[0]));
     for (const auto& pm : param_map())
-      check_close("step1 grad of " + pm.second, net.param_by_name(pm.second).grad,
-                       "step1.grad." + pm.first, 1e-2);
+      check_close(report, "step1 grad of " + pm.second, net.param_by_name(pm.second).grad,
+                  "step1.grad." + pm.first, 1e-2);
     opt.step(net);
     for (const auto& pm : param_map())
-      check_close("step2 " + pm.second, net.param_by_name(pm.second).value, "step2." + pm.first,
-                       2e-3);
+      check_close(report, "step2 " + pm.second, net.param_by_name(pm.second).value, "step2." + pm.first,
+                  2e-3);
   }
 
   SUBCASE("step-1 gradients at the stored step-1 parameters (tol 3e-3)") {
@@ -244,9 +235,10 @@ void reference_mini_seed(bool fusion) {
     const tensor<float> ref_loss1 = load_ref("step1.loss");
     CHECK(std::fabs(loss1 - ref_loss1[0]) <= 1e-4 * std::fabs(ref_loss1[0]));
     for (const auto& pm : param_map())
-      check_close("step1 grad of " + pm.second, n1.param_by_name(pm.second).grad,
-                       "step1.grad." + pm.first, 3e-3);
+      check_close(report, "step1 grad of " + pm.second, n1.param_by_name(pm.second).grad,
+                  "step1.grad." + pm.first, 3e-3);
   }
+  MESSAGE(report.str());
 }
 
 TEST_CASE("reference mini_seed: forward, loss, gradients, running stats, eval, two SGD steps") {
@@ -262,31 +254,24 @@ TEST_CASE("reference mini_seed: SGD update arithmetic from the stored gradients 
     MESSAGE("SKIPPED: libtorch reference not found at " << ref_dir);
     return;
   }
+  housenet_test::error_report report;
   sequential<float> net = mini_seed();
   set_params(net, "");
   sgd<float> opt(sgd<float>::options{0.01, 0.9, 0.0, false});
   set_grads(net, "grad.");
   opt.step(net);
   for (const auto& pm : param_map())
-    check_close("step1 " + pm.second, net.param_by_name(pm.second).value, "step1." + pm.first,
-                     1e-6);
+    check_close(report, "step1 " + pm.second, net.param_by_name(pm.second).value, "step1." + pm.first,
+                1e-6);
   set_grads(net, "step1.grad.");
   opt.step(net);
   for (const auto& pm : param_map())
-    check_close("step2 " + pm.second, net.param_by_name(pm.second).value, "step2." + pm.first,
-                     1e-6);
+    check_close(report, "step2 " + pm.second, net.param_by_name(pm.second).value, "step2." + pm.first,
+                1e-6);
   // running statistics are non-trainable: the optimizer never touches them
   for (const char* bn : {"3", "7", "11"}) {
     const auto& v = net.param_by_name(std::string(bn) + ".batch_norm2d.running_var").value;
     CHECK(std::all_of(v.begin(), v.end(), [](float f) { return f == 1.0f; }));
   }
-}
-
-TEST_CASE("reference mini_seed: worst error per tolerance (report)") {
-  if (worst().empty()) return;
-  std::ostringstream os;
-  for (const auto& w : worst())
-    os << "\n  tol " << w.first << ": worst " << w.second.first << " (" << w.second.second << ")";
-  MESSAGE("max |got - ref| / max |ref| per group:" << os.str());
-  for (const auto& w : worst()) CHECK(w.second.first <= w.first);
+  MESSAGE(report.str());
 }
