@@ -6,11 +6,12 @@
 //   tests/data/oracle/mini_net (committed, scripts/make-libtorch-oracle.cpp): widths 4, 6, 8, 16,
 //       12, a 47x47 input (partial pooling windows in stages 1 and 2), batch 2;
 //   ../shared/data/reference/mini_seed (the developers' oracle): widths 8, 16, 24, 64, 32, the
-//       original 100x100 input, batch 3; skipped when absent.
+//       original 100x100 input, batch 3; doctest suite "shared", skipped when absent.
 // Each test case reports its own worst error per tolerance.
 #include <doctest/doctest.h>
 
 #include "reference.hpp"
+#include "support.hpp"
 
 #include <housenet/loss.hpp>
 #include <housenet/networks.hpp>
@@ -261,7 +262,7 @@ void check_sgd_arithmetic(const std::string& dir) {
 
 bool have_mini_seed() {
   if (reference::present(mini_seed_dir)) return true;
-  MESSAGE("skipped: no libtorch reference at " << mini_seed_dir);
+  housenet_test::skip("no libtorch reference at " + mini_seed_dir);
   return false;
 }
 
@@ -283,14 +284,14 @@ TEST_CASE("oracle mini_net: SGD update arithmetic from the stored gradients (tol
 
 // ---- ../shared/data/reference/mini_seed (the developers' oracle) -------------------------------
 
-TEST_CASE("reference mini_seed: forward, loss, gradients, running stats, eval, two SGD steps") {
+TEST_CASE("reference mini_seed: forward, loss, gradients, running stats, eval, two SGD steps" * doctest::test_suite("shared")) {
   if (have_mini_seed()) check_network(mini_seed_dir, false);
 }
 
-TEST_CASE("reference mini_seed, relu -> batch norm -> pooling fused: the same checks") {
+TEST_CASE("reference mini_seed, relu -> batch norm -> pooling fused: the same checks" * doctest::test_suite("shared")) {
   if (have_mini_seed()) check_network(mini_seed_dir, true);
 }
 
-TEST_CASE("reference mini_seed: SGD update arithmetic from the stored gradients (tol 1e-6)") {
+TEST_CASE("reference mini_seed: SGD update arithmetic from the stored gradients (tol 1e-6)" * doctest::test_suite("shared")) {
   if (have_mini_seed()) check_sgd_arithmetic(mini_seed_dir);
 }

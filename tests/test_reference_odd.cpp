@@ -6,7 +6,7 @@
 //     padding, overlapping windows), flatten, dropout (what does not depend on the mask), softmax
 //     cross-entropy;
 //   - ../shared/data/reference/odd (the developers' oracle, see its README): conv2d, max pooling,
-//     batch norm, linear, softmax cross-entropy; skipped when absent.
+//     batch norm, linear, softmax cross-entropy; doctest suite "shared", skipped when absent.
 // Per tensor: max |got - ref| <= tol * max |ref|, tol = 1e-5 in float (the oracle README's
 // suggestion; Winograd's transforms: 1e-4, see detail/winograd.hpp), 1e-6 in double (the
 // references are float32 roundings of float64 results).
@@ -273,10 +273,10 @@ TEST_CASE_TEMPLATE("oracle layers: softmax cross-entropy (one row shifted by +10
 
 namespace {
 
-// The reference, or none (with a message) when the shared folder is absent.
+// The reference, or none (the case is skipped) when the shared folder is absent.
 std::unique_ptr<reference> load_or_skip() {
   if (!reference::present(odd_dir)) {
-    MESSAGE("skipped: no libtorch reference at ", odd_dir);
+    housenet_test::skip("no libtorch reference at " + odd_dir);
     return nullptr;
   }
   return std::make_unique<reference>(odd_dir);
@@ -284,14 +284,14 @@ std::unique_ptr<reference> load_or_skip() {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("reference odd: conv2d 3->5, 3x3, stride 2, padding 1", T, float, double) {
+TEST_CASE_TEMPLATE("reference odd: conv2d 3->5, 3x3, stride 2, padding 1" * doctest::test_suite("shared"), T, float, double) {
   const auto ref = load_or_skip();
   if (!ref) return;
   conv2d<T> c(5, 3, 2, 1);
   forward_backward(*ref, "conv", c);
 }
 
-TEST_CASE_TEMPLATE("reference odd: max pool 3x3 / 2, ceil mode (plain, partial windows, ties)", T, float, double) {
+TEST_CASE_TEMPLATE("reference odd: max pool 3x3 / 2, ceil mode (plain, partial windows, ties)" * doctest::test_suite("shared"), T, float, double) {
   const auto ref = load_or_skip();
   if (!ref) return;
   for (const std::string p : {"pool", "pool_ceil", "pool_ties"}) {
@@ -300,7 +300,7 @@ TEST_CASE_TEMPLATE("reference odd: max pool 3x3 / 2, ceil mode (plain, partial w
   }
 }
 
-TEST_CASE_TEMPLATE("reference odd: batch_norm2d train, running statistics, eval", T, float, double) {
+TEST_CASE_TEMPLATE("reference odd: batch_norm2d train, running statistics, eval" * doctest::test_suite("shared"), T, float, double) {
   const auto ref = load_or_skip();
   if (!ref) return;
   batch_norm2d<T> bn(0.9, 2e-5);
@@ -318,14 +318,14 @@ TEST_CASE_TEMPLATE("reference odd: batch_norm2d train, running statistics, eval"
   check_close<T>(*ref, "bn.eval_y", y);
 }
 
-TEST_CASE_TEMPLATE("reference odd: linear 7->5", T, float, double) {
+TEST_CASE_TEMPLATE("reference odd: linear 7->5" * doctest::test_suite("shared"), T, float, double) {
   const auto ref = load_or_skip();
   if (!ref) return;
   linear<T> fc(5);
   forward_backward(*ref, "linear", fc);
 }
 
-TEST_CASE_TEMPLATE("reference odd: softmax cross-entropy, mean over 5 rows", T, float, double) {
+TEST_CASE_TEMPLATE("reference odd: softmax cross-entropy, mean over 5 rows" * doctest::test_suite("shared"), T, float, double) {
   const auto ref = load_or_skip();
   if (!ref) return;
   check_cross_entropy<T>(*ref, "ce");
