@@ -1,6 +1,6 @@
 // The bundled default model (data/houses.hsnt, written by scripts/train-default-model.sh): it
 // loads, has the four houses in a fixed order, and sorts the bundled sample deterministically.
-// Skips (with a message) while the repository has no default model.
+// Reported as skipped (tests/support.hpp) while the repository has no default model.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -12,6 +12,7 @@
 
 #include "../examples/app/faces.hpp"
 #include "../examples/app/models.hpp"
+#include "support.hpp"
 
 namespace {
 const std::string data_dir = std::string(HOUSENET_SOURCE_DIR) + "/data";
@@ -33,10 +34,8 @@ std::vector<std::vector<double>> sort_sample(const app::model_file& m) {
 
 TEST_CASE("default model: loads, four houses in order, sorts the sample deterministically") {
   const std::string path = data_dir + "/" + app::default_model_name;
-  if (!std::filesystem::exists(path)) {
-    MESSAGE("skipped: no default model at " << path << " (scripts/train-default-model.sh writes it)");
-    return;
-  }
+  if (!std::filesystem::exists(path))
+    return housenet_test::skip("no default model at " + path + " (scripts/train-default-model.sh writes it)");
   const app::model_file m = app::load_model_file(path);
   CHECK(m.classes == std::vector<std::string>{"Gryffindor", "Hufflepuff", "Ravenclaw", "Slytherin"});
   CHECK(m.net.input_shape() == housenet::shape{1, 3, 100, 100});

@@ -16,6 +16,7 @@
 #include "../examples/app/files.hpp"
 #include "../examples/app/json.hpp"
 #include "../examples/app/report.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -38,13 +39,6 @@ app::arg_parser make_parser() {
       .flag("augment", "augment")
       .positionals(1, 1);
   return cli;
-}
-
-std::filesystem::path temp_dir(const std::string& name) {
-  const auto d = std::filesystem::temp_directory_path() / ("housenet_test_app_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
 }
 
 void touch(const std::filesystem::path& p) { std::ofstream(p) << "x"; }
@@ -165,7 +159,8 @@ TEST_CASE("json_writer: escaping, separators, numbers") {
 }
 
 TEST_CASE("scan_dataset: classes sorted, identities, errors") {
-  const auto d = temp_dir("scan");
+  const housenet_test::scratch_dir tmp("app-helpers");
+  const auto d = tmp.path();
   std::filesystem::create_directories(d / "b");
   std::filesystem::create_directories(d / "a");
   std::filesystem::create_directories(d / ".hidden");
@@ -232,7 +227,8 @@ TEST_CASE("learning curves: csv rows and an svg") {
 }
 
 TEST_CASE("write_file_atomic: replaces, leaves no temp file") {
-  const auto d = temp_dir("atomic");
+  const housenet_test::scratch_dir tmp("app-helpers");
+  const auto d = tmp.path();
   const auto f = (d / "x.txt").string();
   app::write_file_atomic(f, "one");
   app::write_file_atomic(f, "two");

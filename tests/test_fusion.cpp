@@ -4,6 +4,8 @@
 // threads; and its gradient against central finite differences in double.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/housenet.hpp>
 
 #include <cmath>
@@ -13,6 +15,7 @@
 #include <vector>
 
 using namespace housenet;
+using housenet_test::same_bits;
 
 namespace {
 
@@ -46,15 +49,6 @@ sequential<T> block_net(const geometry& g, bool fusion) {
   fill("running_mean", -0.2, 0.2, false);
   fill("running_var", 0.5, 1.5, false);
   return net;
-}
-
-template <class T>
-bool same_bits(const T* a, const T* b, std::size_t n) {
-  return n == 0 || std::memcmp(a, b, n * sizeof(T)) == 0;
-}
-template <class A, class B>
-bool same_bits(const A& a, const B& b) {
-  return a.size() == b.size() && same_bits(a.data(), b.data(), a.size());
 }
 
 // Inputs with ties: a third of them from a small set of values (equal maxima in a window, and
@@ -135,7 +129,7 @@ TEST_CASE_TEMPLATE("relu -> batch norm -> max pool fused: the same bits as the l
 }
 
 TEST_CASE("fused block: the same bits with 1 and 2 threads, and as the layers with 1 thread") {
-  const int threads = num_threads();
+  const housenet_test::settings_guard restore;
   const geometry g{3, 7, 15, 13, 3, 3, 0, true};
   std::vector<std::vector<float>> outs, grads;
   for (int t : {1, 2, 1}) {
@@ -152,7 +146,6 @@ TEST_CASE("fused block: the same bits with 1 and 2 threads, and as the layers wi
     grads.emplace_back(dx.begin(), dx.end());
     grads.back().insert(grads.back().end(), net.grads().begin(), net.grads().end());
   }
-  set_num_threads(threads);
   CHECK(outs[0] == outs[1]);
   CHECK(grads[0] == grads[1]);
   CHECK(outs[0] == outs[2]);

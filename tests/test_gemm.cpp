@@ -2,7 +2,7 @@
 // shapes, for every SIMD path this CPU supports, and its determinism across thread counts.
 #include <doctest/doctest.h>
 
-#include "random_data.hpp"
+#include "support.hpp"
 
 #include <housenet/detail/reference.hpp>
 #include <housenet/gemm.hpp>
@@ -72,15 +72,11 @@ std::vector<isa> supported_isas() {
   return v;
 }
 
-struct isa_restore {
-  isa saved = active_isa();
-  ~isa_restore() { set_isa(saved); }
-};
 
 }  // namespace
 
 TEST_CASE("simd: isa detection and forcing") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   CHECK(isa_supported(isa::scalar));
   CHECK(isa_supported(best_isa()));
   CHECK(isa_supported(active_isa()));
@@ -94,7 +90,7 @@ TEST_CASE("simd: isa detection and forcing") {
 }
 
 TEST_CASE("sgemm: every odd shape, every ISA path, against the reference") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   const std::size_t sizes[] = {1, 7, 17, 129};
   for (isa path : supported_isas()) {
     set_isa(path);
@@ -117,7 +113,7 @@ TEST_CASE("sgemm: every odd shape, every ISA path, against the reference") {
 }
 
 TEST_CASE("sgemm: blocking edges (several KC, MC and NC blocks)") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa path : supported_isas()) {
     set_isa(path);
     CAPTURE(isa_name(path));
@@ -131,7 +127,7 @@ TEST_CASE("sgemm: blocking edges (several KC, MC and NC blocks)") {
 
 TEST_CASE("sgemm: short products (a fully connected layer at batch 5..32) on every path") {
   // m <= 32 with B^T: C^T from B's rows in place; m <= 36 without: B read in place by the kernel
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa path : supported_isas()) {
     set_isa(path);
     CAPTURE(isa_name(path));
@@ -150,7 +146,7 @@ TEST_CASE("sgemm: short products (a fully connected layer at batch 5..32) on eve
 
 TEST_CASE("sgemm: the short-product paths give the bits of the packed path (alpha 1, beta 0 or 1)") {
   // The first rows of a 48-row product (packed path) vs the same rows alone (in-place paths).
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa path : supported_isas()) {
     set_isa(path);
     CAPTURE(isa_name(path));
@@ -176,7 +172,7 @@ TEST_CASE("sgemm: the short-product paths give the bits of the packed path (alph
 }
 
 TEST_CASE("sgemm: a pre-packed A (gemm_pack_a) gives the bits of the plain call") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa path : supported_isas()) {
     set_isa(path);
     CAPTURE(isa_name(path));
@@ -211,8 +207,7 @@ TEST_CASE("dgemm: odd shapes against the reference") {
 }
 
 TEST_CASE("sgemm: deterministic across runs and thread counts") {
-  isa_restore restore;
-  const int saved_threads = num_threads();
+  const housenet_test::settings_guard restore;
   const shape_case cases[] = {
       {false, false, 200, 150, 400, 0, 0, 0, 1.0, 0.0},   // split over M
       {false, true, 24, 700, 300, 0, 0, 0, 1.0, 1.0},     // split over N
@@ -231,7 +226,6 @@ TEST_CASE("sgemm: deterministic across runs and thread counts") {
       CHECK(one == two_a);  // tiles never depend on the split: identical bits
     }
   }
-  set_num_threads(saved_threads);
 }
 
 TEST_CASE("sgemm: public API and argument checks") {

@@ -2,7 +2,7 @@
 // its _reference on odd shapes, in float and double, on every SIMD path, 1 and 2 threads.
 #include <doctest/doctest.h>
 
-#include "random_data.hpp"
+#include "support.hpp"
 
 #include <housenet/detail/im2col.hpp>
 #include <housenet/detail/kernels.hpp>
@@ -124,19 +124,11 @@ const linear_dims linear_cases[] = {
     {1, 1, 1}, {1, 129, 17}, {2, 17, 7}, {3, 7, 129}, {4, 70, 33}, {5, 129, 130}, {7, 1, 5}, {33, 40, 3},
 };
 
-struct isa_restore {
-  isa saved = active_isa();
-  int threads = num_threads();
-  ~isa_restore() {
-    set_isa(saved);
-    set_num_threads(threads);
-  }
-};
 
 }  // namespace
 
 TEST_CASE("kernels: conv2d float vs reference, every ISA, 1 and 2 threads") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa path : {isa::scalar, isa::avx2, isa::avx512}) {
     if (!isa_supported(path)) continue;
     set_isa(path);
@@ -151,7 +143,7 @@ TEST_CASE("kernels: conv2d float vs reference, every ISA, 1 and 2 threads") {
 }
 
 TEST_CASE("kernels: conv2d double vs reference") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (int t : {1, 2}) {
     set_num_threads(t);
     for (const auto& d : conv_cases) check_conv<double>(d, true);
@@ -160,7 +152,7 @@ TEST_CASE("kernels: conv2d double vs reference") {
 }
 
 TEST_CASE("kernels: linear float and double vs reference") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa path : {isa::scalar, isa::avx2, isa::avx512}) {
     if (!isa_supported(path)) continue;
     set_isa(path);
@@ -177,7 +169,7 @@ TEST_CASE("kernels: linear float and double vs reference") {
 }
 
 TEST_CASE("kernels: deterministic for a given thread count") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   const conv_dims d = conv_dims::make(6, 5, 9, 9, 7, 3, 3, 1, 1);
   const std::size_t xs = d.n * d.c * d.h * d.w, ws = d.k * d.c * 9, ys = d.n * d.k * d.oh * d.ow;
   const auto x = random_vec<float>(xs, 21);

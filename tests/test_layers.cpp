@@ -2,6 +2,8 @@
 // hand-computed forward per layer, shape errors, and config round trips through make_layer.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/layers.hpp>
 #include <housenet/loss.hpp>
 #include <housenet/parallel.hpp>
@@ -46,20 +48,14 @@ using housenet::testing::check_layer;
 using housenet::testing::check_options;
 using housenet::testing::check_result;
 using housenet::testing::param_store;
+using housenet_test::error_of;
+using housenet_test::set_values;
+using housenet_test::starts_with;
+using housenet_test::tensor_of;
 
 namespace {
 
 const shape odd_in{2, 3, 7, 5};
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
 void require_ok(const check_result& r) {
   INFO(r.message);
@@ -67,20 +63,6 @@ void require_ok(const check_result& r) {
   CHECK(r.ok);
   CHECK(r.checked > 0);
   CHECK(r.message.empty());
-}
-
-template <class T>
-tensor<T> make(const shape& s, std::vector<double> v) {
-  REQUIRE(v.size() == s.size());
-  tensor<T> t(s);
-  for (std::size_t i = 0; i < v.size(); ++i) t[i] = static_cast<T>(v[i]);
-  return t;
-}
-
-template <class T>
-void set(tensor<T>& t, std::vector<double> v) {
-  REQUIRE(v.size() == t.size());
-  for (std::size_t i = 0; i < v.size(); ++i) t[i] = static_cast<T>(v[i]);
 }
 
 // Every layer kind with its odd-shape configuration (the checker's cases).
@@ -192,7 +174,7 @@ TEST_CASE("batch_norm2d, max_pool2d, dropout: the same bits with 1 and 2 threads
   ls.push_back(std::make_unique<max_pool2d<float>>(3, 2, 1, true));
   ls.push_back(std::make_unique<dropout<float>>(0.3, 5));
   ls.push_back(std::make_unique<relu<float>>());
-  const int threads = num_threads();
+  const housenet_test::settings_guard restore;
   for (auto& l : ls) {
     INFO(l->kind());
     const shape out = l->setup(s);
@@ -226,20 +208,19 @@ TEST_CASE("batch_norm2d, max_pool2d, dropout: the same bits with 1 and 2 threads
     CHECK(same);
     CHECK(grads[0] == grads[1]);
   }
-  set_num_threads(threads);
 }
 
 // ---- hand-computed forwards ------------------------------------------------------------------
 
 TEST_CASE_TEMPLATE("conv2d: hand-computed 3x3 input, 2x2 kernel", T, float, double) {
-  tensor<T> x = make<T>(shape{1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}), y;
+  tensor<T> x = tensor_of<T>(shape{1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}), y;
   SUBCASE("stride 1, no padding") {
     conv2d<T> c(1, 2);
     CHECK(c.setup(x.shape()) == (shape{1, 1, 2, 2}));
     param_store<T> ps;
     ps.bind(c);
-    set(ps.value(0), {1, 2, 3, 4});
-    set(ps.value(1), {0.5});
+    set_values(ps.value(0), {1, 2, 3, 4});
+    set_values(ps.value(1), {0.5});
     c.forward(x, y, {});
     // y[0,0] = 1*1 + 2*2 + 3*4 + 4*5 + 0.5, and so on
     CHECK(y[0] == doctest::Approx(37.5));
@@ -252,8 +233,8 @@ TEST_CASE_TEMPLATE("conv2d: hand-computed 3x3 input, 2x2 kernel", T, float, doub
     CHECK(c.setup(x.shape()) == (shape{1, 1, 2, 2}));
     param_store<T> ps;
     ps.bind(c);
-    set(ps.value(0), {1, 2, 3, 4});
-    set(ps.value(1), {0.5});
+    set_values(ps.value(0), {1, 2, 3, 4});
+    set_values(ps.value(1), {0.5});
     c.forward(x, y, {});
     CHECK(y[0] == doctest::Approx(4 * 1 + 0.5));          // only w[1][1] * x[0][0]
     CHECK(y[1] == doctest::Approx(3 * 2 + 4 * 3 + 0.5));  // w[1][0] x[0][1] + w[1][1] x[0][2]
@@ -265,17 +246,17 @@ TEST_CASE_TEMPLATE("conv2d: hand-computed 3x3 input, 2x2 kernel", T, float, doub
 TEST_CASE_TEMPLATE("linear: hand-computed, flattening a 4-D input", T, float, double) {
   linear<T> fc(2);
   // [1, 3, 1, 1] is read as 3 features
-  tensor<T> x = make<T>(shape{1, 3, 1, 1}, {1, 2, 3}), y, dx;
+  tensor<T> x = tensor_of<T>(shape{1, 3, 1, 1}, {1, 2, 3}), y, dx;
   CHECK(fc.setup(x.shape()) == (shape{1, 2}));
   param_store<T> ps;
   ps.bind(fc);
-  set(ps.value(0), {1, 0, -1, 2, 1, 0});
-  set(ps.value(1), {0.5, -1});
+  set_values(ps.value(0), {1, 0, -1, 2, 1, 0});
+  set_values(ps.value(1), {0.5, -1});
   fc.forward(x, y, {});
   REQUIRE(y.shape() == (shape{1, 2}));
   CHECK(y[0] == doctest::Approx(1 - 3 + 0.5));
   CHECK(y[1] == doctest::Approx(2 + 2 - 1));
-  tensor<T> dy = make<T>(shape{1, 2}, {1, 10});
+  tensor<T> dy = tensor_of<T>(shape{1, 2}, {1, 10});
   fc.backward(x, y, dy, dx);
   REQUIRE(dx.shape() == x.shape());
   CHECK(dx[0] == doctest::Approx(1 + 20));  // dy W
@@ -287,14 +268,14 @@ TEST_CASE_TEMPLATE("linear: hand-computed, flattening a 4-D input", T, float, do
 
 TEST_CASE_TEMPLATE("relu: hand-computed, gradient 0 at 0", T, float, double) {
   relu<T> r;
-  tensor<T> x = make<T>(shape{1, 4}, {-1, 0, 2, -0.0}), y, dx;
+  tensor<T> x = tensor_of<T>(shape{1, 4}, {-1, 0, 2, -0.0}), y, dx;
   r.setup(x.shape());
   r.forward(x, y, {});
   CHECK(y[0] == 0);
   CHECK(y[1] == 0);
   CHECK(y[2] == 2);
   CHECK(y[3] == 0);
-  tensor<T> dy = make<T>(shape{1, 4}, {1, 1, 1, 1});
+  tensor<T> dy = tensor_of<T>(shape{1, 4}, {1, 1, 1, 1});
   r.backward(x, y, dy, dx);
   CHECK(dx[0] == 0);
   CHECK(dx[1] == 0);
@@ -305,7 +286,7 @@ TEST_CASE_TEMPLATE("relu: hand-computed, gradient 0 at 0", T, float, double) {
 TEST_CASE_TEMPLATE("batch_norm2d: hand-computed train and eval", T, float, double) {
   batch_norm2d<T> bn;  // decay 0.9, eps 2e-5
   // 2 samples, 1 channel, 1x2: values 1, 2 | 3, 6 -> mean 3, biased var 14/4 = 3.5
-  tensor<T> x = make<T>(shape{2, 1, 1, 2}, {1, 2, 3, 6}), y, y2;
+  tensor<T> x = tensor_of<T>(shape{2, 1, 1, 2}, {1, 2, 3, 6}), y, y2;
   bn.setup(x.shape());
   param_store<T> ps;
   ps.bind(bn);
@@ -317,8 +298,8 @@ TEST_CASE_TEMPLATE("batch_norm2d: hand-computed train and eval", T, float, doubl
   CHECK(ps.value(3)[0] == 1);  // running var
   CHECK_FALSE(ps.spec(2).trainable);
   CHECK_FALSE(ps.spec(0).decay);
-  set(ps.value(0), {2});
-  set(ps.value(1), {1});
+  set_values(ps.value(0), {2});
+  set_values(ps.value(1), {1});
   bn.forward(x, y, {});
   const double sd = std::sqrt(3.5 + 2e-5);
   const double xs[] = {1, 2, 3, 6};
@@ -421,7 +402,7 @@ TEST_CASE_TEMPLATE("max_pool2d: every geometry equals the row-major scan, ties a
 TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties", T, float, double) {
   SUBCASE("3x3 / 2, ceil: 4x5 -> 2x2 with partial windows") {
     max_pool2d<T> p(3, 2, 0, true);
-    tensor<T> x = make<T>(shape{1, 1, 4, 5}, {1, 2, 3, 4, 5,  //
+    tensor<T> x = tensor_of<T>(shape{1, 1, 4, 5}, {1, 2, 3, 4, 5,  //
                                               6, 0, 0, 0, 0,  //
                                               0, 0, 9, 0, 7,  //
                                               0, 8, 0, 0, 0}),
@@ -433,7 +414,7 @@ TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties
     CHECK(y[1] == 9);  // rows 0-2, cols 2-4: 9 (row 2 col 2) is before 7
     CHECK(y[2] == 9);  // rows 2-3, cols 0-2
     CHECK(y[3] == 9);  // rows 2-3, cols 2-4
-    tensor<T> dy = make<T>(shape{1, 1, 2, 2}, {1, 10, 100, 1000});
+    tensor<T> dy = tensor_of<T>(shape{1, 1, 2, 2}, {1, 10, 100, 1000});
     p.backward(x, y, dy, dx);
     CHECK(dx[2 * 5 + 2] == 1111);  // every window's gradient goes to the single 9
     double sum = 0;
@@ -442,14 +423,14 @@ TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties
   }
   SUBCASE("ties: the first maximum in row-major order gets the gradient") {
     max_pool2d<T> p(2, 2);
-    tensor<T> x = make<T>(shape{1, 1, 2, 4}, {1, 3, 3, 2,  //
+    tensor<T> x = tensor_of<T>(shape{1, 1, 2, 4}, {1, 3, 3, 2,  //
                                               3, 0, 2, 3}),
               y, dx;
     p.setup(x.shape());
     p.forward(x, y, {});
     CHECK(y[0] == 3);
     CHECK(y[1] == 3);
-    tensor<T> dy = make<T>(shape{1, 1, 1, 2}, {5, 7});
+    tensor<T> dy = tensor_of<T>(shape{1, 1, 1, 2}, {5, 7});
     p.backward(x, y, dy, dx);
     const double want[] = {0, 5, 7, 0, 0, 0, 0, 0};
     for (int i = 0; i < 8; ++i) CHECK(dx[i] == want[i]);
@@ -467,7 +448,7 @@ TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties
     CHECK(blog.out_size(28) == 10);
     max_pool2d<T> blog3(2, 2, 0, true);
     CHECK(blog3.out_size(8) == 4);
-    tensor<T> x = make<T>(shape{1, 1, 1, 5}, {-1, -2, -3, -4, -5}), y;
+    tensor<T> x = tensor_of<T>(shape{1, 1, 1, 5}, {-1, -2, -3, -4, -5}), y;
     max_pool2d<T> pp(3, 2, 1, false);  // (5 + 2 - 3)/2 + 1 = 3
     CHECK(pp.setup(x.shape()) == (shape{1, 1, 1, 3}));
     pp.forward(x, y, {});

@@ -3,6 +3,8 @@
 // (cross_entropy_per_row, softmax, predicted_classes) against forward, to the bit.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/loss.hpp>
 #include <housenet/random.hpp>
 
@@ -12,28 +14,14 @@
 
 using namespace housenet;
 
-namespace {
-template <class T>
-tensor<T> make(const shape& s, const std::vector<double>& v) {
-  tensor<T> t(s);
-  for (std::size_t i = 0; i < v.size(); ++i) t[i] = static_cast<T>(v[i]);
-  return t;
-}
-std::string error_of(void (*fn)()) {
-  try {
-    fn();
-  } catch (const error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-}  // namespace
+using housenet_test::error_of;
+using housenet_test::tensor_of;
 
 TEST_CASE_TEMPLATE("softmax_cross_entropy: hand-computed", T, float, double) {
   softmax_cross_entropy<T> ce;
   // row 0: equal logits, 2 classes... use K = 3: [0, 0, 0] label 1 -> log 3
   // row 1: [ln 1, ln 2, ln 5] label 2 -> softmax (1/8, 2/8, 5/8), loss -ln(5/8)
-  tensor<T> z = make<T>(shape{2, 3}, {0, 0, 0, 0, std::log(2.0), std::log(5.0)}), d;
+  tensor<T> z = tensor_of<T>(shape{2, 3}, {0, 0, 0, 0, std::log(2.0), std::log(5.0)}), d;
   const double loss = ce.forward(z, {1, 2});
   CHECK(loss == doctest::Approx((std::log(3.0) - std::log(5.0 / 8.0)) / 2));
   ce.backward(d);
@@ -48,7 +36,7 @@ TEST_CASE_TEMPLATE("softmax_cross_entropy: hand-computed", T, float, double) {
 
 TEST_CASE_TEMPLATE("softmax_cross_entropy: stable for huge logits", T, float, double) {
   softmax_cross_entropy<T> ce;
-  tensor<T> z = make<T>(shape{2, 2}, {1000, -1000, 30000, 29990}), d;
+  tensor<T> z = tensor_of<T>(shape{2, 2}, {1000, -1000, 30000, 29990}), d;
   const double loss = ce.forward(z, {1, 1});
   CHECK(std::isfinite(loss));
   CHECK(loss == doctest::Approx((2000.0 + 10.0 + std::log1p(std::exp(-10.0))) / 2));
@@ -84,7 +72,7 @@ TEST_CASE("softmax_cross_entropy: gradient matches finite differences (with and 
 }
 
 TEST_CASE("softmax_cross_entropy: class weights give PyTorch's weighted mean") {
-  tensor<double> z = make<double>(shape{3, 2}, {0.2, -0.4, 1.0, 0.5, -0.3, 0.9});
+  tensor<double> z = tensor_of<double>(shape{3, 2}, {0.2, -0.4, 1.0, 0.5, -0.3, 0.9});
   const std::vector<int> t{0, 1, 1};
   const std::vector<double> w{3.0, 0.5};
   auto nll = [&](std::size_t i) {
@@ -101,7 +89,7 @@ TEST_CASE("softmax_cross_entropy: class weights give PyTorch's weighted mean") {
 }
 
 TEST_CASE_TEMPLATE("per-row functions: hand-computed, and the same bits as forward", T, float, double) {
-  tensor<T> z = make<T>(shape{2, 3}, {0, 0, 0, 0, std::log(2.0), std::log(5.0)}), p;
+  tensor<T> z = tensor_of<T>(shape{2, 3}, {0, 0, 0, 0, std::log(2.0), std::log(5.0)}), p;
   const std::vector<double> l = cross_entropy_per_row(z, {1, 2});
   REQUIRE(l.size() == 2);
   CHECK(l[0] == doctest::Approx(std::log(3.0)));
@@ -146,7 +134,7 @@ TEST_CASE_TEMPLATE("per-row functions: hand-computed, and the same bits as forwa
 }
 
 TEST_CASE("per-row functions: stable for huge logits, [N, K, 1, 1] accepted") {
-  tensor<float> z = make<float>(shape{2, 2, 1, 1}, {1000, -1000, 30000, 29990}), p;
+  tensor<float> z = tensor_of<float>(shape{2, 2, 1, 1}, {1000, -1000, 30000, 29990}), p;
   const std::vector<double> l = cross_entropy_per_row(z, {1, 1});
   CHECK(l[0] == doctest::Approx(2000.0));
   CHECK(l[1] == doctest::Approx(10.0 + std::log1p(std::exp(-10.0))));

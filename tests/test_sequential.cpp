@@ -3,6 +3,8 @@
 // thread count => identical bits; 1 vs 2 threads => close), predict() from several threads.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/layers.hpp>
 #include <housenet/loss.hpp>
 #include <housenet/networks.hpp>
@@ -308,8 +310,8 @@ TEST_CASE("predict() on a const model from 4 threads equals the serial result") 
 }
 
 TEST_CASE("determinism: same seed and thread count => identical bits; N vs 1 thread => close") {
-  // Runs at the pool's default count (HOUSENET_NUM_THREADS or the cores: 2 here), then at 1, and
-  // leaves it at 1 (the last test of this file, so nothing else depends on the count).
+  // Runs at the pool's default count (HOUSENET_NUM_THREADS or the cores: 2 here), then at 1.
+  const housenet_test::settings_guard restore;
   const int n = num_threads();
   const auto run = [](int threads) {
     if (threads != num_threads()) set_num_threads(threads);

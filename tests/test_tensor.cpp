@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/parallel.hpp>
 #include <housenet/random.hpp>
 #include <housenet/tensor.hpp>
@@ -71,6 +73,7 @@ TEST_CASE("random: deterministic, uniform range, normal moments") {
 }
 
 TEST_CASE("parallel_for: covers [0,n) exactly once, deterministic blocks, nested calls") {
+  const housenet_test::settings_guard restore;
   for (int threads : {1, 2, 3}) {
     set_num_threads(threads);
     CHECK(num_threads() == threads);
