@@ -3,6 +3,7 @@
 // splits, augmentation, learning curves, atomic files.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <new>
@@ -56,6 +57,19 @@ TEST_CASE("arg_parser: options, flags, positionals, defaults") {
   CHECK(cli.has("augment"));
   CHECK(cli.get_double("lr", -1, 1) == doctest::Approx(-0.5));
   CHECK(cli.get_choice("split", {"random", "group"}) == "random");
+}
+
+TEST_CASE("arg_parser: integers are 64-bit wherever long is not (train --seed on wasm32)") {
+  auto cli = make_parser();
+  argv_builder a({"housenet", "train", "data", "--epochs", "9223372036854775807", "--lr", "-9223372036854775808"});
+  cli.parse(a.argc(), a.argv(), 2);
+  CHECK(cli.get_int("epochs", 0, INT64_MAX) == INT64_MAX);
+  CHECK(cli.get_int("lr", INT64_MIN, 0) == INT64_MIN);
+  CHECK_THROWS_WITH_AS(cli.get_int("epochs", 0, INT64_MAX - 1), doctest::Contains("is out of range"), app::usage_error);
+  argv_builder b({"housenet", "train", "data", "--epochs", "9223372036854775808"});
+  auto cli2 = make_parser();
+  cli2.parse(b.argc(), b.argv(), 2);
+  CHECK_THROWS_WITH_AS(cli2.get_int("epochs", 0, INT64_MAX), doctest::Contains("is not an integer"), app::usage_error);
 }
 
 TEST_CASE("arg_parser: every mistake is a usage_error naming the command") {

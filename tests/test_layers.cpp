@@ -458,6 +458,56 @@ TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties
   }
 }
 
+// The mask formula of dropout.hpp's header, in 64-bit arithmetic: the masks are the same on
+// every platform (a 32-bit size_t included), so a run resumed elsewhere repeats them.
+TEST_CASE("dropout: the masks follow the documented formula, whatever the width of size_t") {
+  const auto mix64 = [](std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  const auto fmix32 = [](std::uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    return h ^ (h >> 16);
+  };
+  const std::uint64_t seed = 0x0123456789ABCDEFull, step = 77;
+  const double ratio = 0.3;
+  const std::uint32_t threshold = std::uint32_t(ratio * 4294967296.0);
+  const auto kept = [&](std::uint64_t i) {
+    const std::uint64_t z = mix64(mix64(seed ^ 0xD6E8FEB86659FD93ull) + step);
+    const auto key = std::uint32_t(mix64(z + (i >> 32) * 0x9E3779B97F4A7C15ull) >> 32);
+    return fmix32(std::uint32_t(i) * 0x9E3779B9u + key) >= threshold;
+  };
+  dropout<float> d(ratio, seed);
+  const shape s{3, 70001};  // more than one parallel block (elementwise cuts from 65536)
+  d.setup(s);
+  tensor<float> x(s, 1.0f), y;
+  context ctx;
+  ctx.step = step;
+  const int before = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    d.forward(x, y, ctx);
+    std::size_t wrong = 0, dropped = 0;
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the mask
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      wrong += (y[i] != 0) != kept(i) || (y[i] != 0) != d.kept(step, i);
+      dropped += y[i] == 0;
+      h = (h ^ std::uint64_t(y[i] != 0)) * 1099511628211ull;
+    }
+    CHECK(wrong == 0);
+    CHECK(dropped == 62565);   // the same on every platform and thread count...
+    CHECK(h == 0x7e73e73bfe255961ull);  // ... and so is the mask itself
+  }
+  set_num_threads(before);
+  if (sizeof(std::size_t) == 8)  // elements past 2^32 take the next key
+    for (std::uint64_t i : {std::uint64_t(1) << 32, (std::uint64_t(1) << 32) + 12345, std::uint64_t(5) << 33})
+      CHECK(d.kept(step, std::size_t(i)) == kept(i));
+}
+
 TEST_CASE_TEMPLATE("dropout: inverted scaling, deterministic masks, eval identity", T, float, double) {
   const shape s{4, 2500};
   tensor<T> x(s, T(1)), y, y2, dx;

@@ -22,6 +22,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -176,11 +177,12 @@ class arg_parser {
     const spec* s = find(name, false);
     return s ? s->def : std::string();
   }
-  long get_int(const std::string& name, long lo, long hi) const {
+  // 64 bits wherever the app runs (long has 32 on wasm32 and Windows).
+  std::int64_t get_int(const std::string& name, std::int64_t lo, std::int64_t hi) const {
     const std::string v = get(name);
     errno = 0;
     char* end = nullptr;
-    const long x = std::strtol(v.c_str(), &end, 10);
+    const std::int64_t x = std::strtoll(v.c_str(), &end, 10);
     if (v.empty() || *end != '\0' || errno == ERANGE) fail("--" + name + ": '" + v + "' is not an integer");
     if (x < lo || x > hi)
       fail("--" + name + ": " + v + " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");

@@ -86,7 +86,7 @@ inline train_command read_train_command(int argc, char** argv) {
   o.split = cli.get_choice("split", {"random", "group"});
   o.augment = cli.has("augment");
   o.balance = cli.has("balance");
-  o.seed = std::uint64_t(cli.get_int("seed", 0, 0x7fffffffffffffffL));
+  o.seed = std::uint64_t(cli.get_int("seed", 0, INT64_MAX));
 
   if (cli.has("threads")) t.threads = int(cli.get_int("threads", 1, 1024));
   t.checkpoint_every = double(cli.get_int("checkpoint-every", 0, 1000000000));

@@ -214,7 +214,8 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::string& path, const 
   f.seekg(0, std::ios::end);
   const std::streamoff n = f.tellg();
   HOUSENET_CHECK(n >= 0, path, ": cannot read its size");
-  HOUSENET_CHECK(std::uint64_t(n) <= max_bytes, path, ": ", n, " bytes is too large for a ", what);
+  HOUSENET_CHECK(std::uint64_t(n) <= max_bytes && std::uint64_t(n) < std::size_t(-1), path, ": ", n,
+                 " bytes is too large for a ", what);  // (a 32-bit size_t holds less than max_bytes)
   f.seekg(0, std::ios::beg);
   std::vector<std::uint8_t> b(static_cast<std::size_t>(n));
   if (n > 0) f.read(reinterpret_cast<char*>(b.data()), n);

@@ -59,6 +59,7 @@ class scratch {
   ~scratch() { aligned_free_bytes(p_); }
   T* get(std::size_t count) {
     if (count > cap_) {
+      HOUSENET_CHECK(fits_max_bytes(count, sizeof(T)), "scratch: ", count, " values is too large");
       aligned_free_bytes(p_);
       p_ = nullptr;
       cap_ = 0;

@@ -370,12 +370,13 @@ class sequential {
       for (std::size_t j = 0; j < specs.size(); ++j) items.push_back({i, j, specs[j]});
     }
     // Sizes with overflow checks, against the limit, before anything is allocated.
-    std::size_t needed = 0;
-    const std::size_t cap = std::size_t(1) << 40;
+    // (64-bit arithmetic: size_t may have 32 bits.)
+    std::uint64_t needed = 0;
+    const std::uint64_t cap = std::uint64_t(1) << 40;
     for (const auto& it : items) {
-      std::size_t n = 1;
+      std::uint64_t n = 1;
       for (std::size_t d = 0; d < it.spec.shape.rank(); ++d) {
-        const std::size_t k = it.spec.shape[d];
+        const std::uint64_t k = it.spec.shape[d];
         HOUSENET_CHECK(k == 0 || n <= cap / k, "model: ", layers_[it.layer]->name(), ": parameter '",
                        it.spec.name, "' ", it.spec.shape.str(), " is too large");
         n *= k;
@@ -384,6 +385,12 @@ class sequential {
                      " values, more than the limit of ", max_values);
       needed += n;
     }
+    // the arena: every parameter rounded up to 64 bytes, within what one tensor may hold
+    std::uint64_t padded = 0;
+    for (const auto& it : items)
+      padded += (std::uint64_t(it.spec.shape.size()) + arena_alignment - 1) / arena_alignment * arena_alignment;
+    HOUSENET_CHECK(detail::fits_max_bytes(padded, sizeof(T)), "model: the parameters need ", padded,
+                   " values, more than one arena can hold");
     // Sections: 0 = trainable with decay, 1 = trainable without, 2 = state.
     const auto section = [](const param_spec& s) { return !s.trainable ? 2 : s.decay ? 0 : 1; };
     std::vector<std::size_t> offset(items.size());

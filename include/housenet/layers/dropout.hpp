@@ -130,7 +130,7 @@ class dropout : public layer<T> {
     detail::elementwise(n, [=](std::size_t b, std::size_t e) {
       while (b < e) {  // runs of 2^32 elements share a key (one run in practice)
         const std::uint64_t hi = std::uint64_t(b) >> 32;
-        const std::size_t stop = std::min<std::size_t>(e, std::size_t((hi + 1) << 32));
+        const std::size_t stop = std::size_t(std::min<std::uint64_t>(e, (hi + 1) << 32));  // 32-bit size_t: e
         const std::uint32_t k = key(step_, hi);
         for (std::size_t i = b; i < stop; ++i) {
           const std::uint32_t h = detail::fmix32(static_cast<std::uint32_t>(i) * 0x9E3779B9u + k);

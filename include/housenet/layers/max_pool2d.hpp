@@ -60,7 +60,7 @@ class max_pool2d : public layer<T> {
                    ": input ", in.str(), ", expected rank 4 (NxCxHxW)");
     HOUSENET_CHECK(in.h() + 2 * p_ >= k_ && in.w() + 2 * p_ >= k_, this->name_, ": input ",
                    in.str(), " is smaller than the window ", k_, " (padding ", p_, ")");
-    HOUSENET_CHECK(in.h() * in.w() < (std::size_t(1) << 32), this->name_, ": input ", in.str(),
+    HOUSENET_CHECK(std::uint64_t(in.h()) * in.w() < (std::uint64_t(1) << 32), this->name_, ": input ", in.str(),
                    " is too large");
     oh_ = out_size(in.h());
     ow_ = out_size(in.w());

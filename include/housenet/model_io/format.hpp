@@ -378,14 +378,14 @@ inline void read_model_header(header_cursor& h, model_info& info) {
       ok = ok && parse_u64(p, d) && d >= 1 && d <= (1u << 20);
       if (ok) {
         total *= d;
-        ok = total <= (std::uint64_t(1) << 32);
+        ok = total <= (std::uint64_t(1) << 32) && total <= std::size_t(-1);
         dims.push_back(std::size_t(d));
       }
     }
     HOUSENET_CHECK(ok, f, ": header: input='", v, "' is not CxHxW or F");
     info.input = shape::from_range(dims.begin(), dims.end());
   }
-  info.classes = std::size_t(h.expect_u64("classes", 1, std::uint64_t(1) << 32));
+  info.classes = std::size_t(h.expect_u64("classes", 1, std::min<std::uint64_t>(std::uint64_t(1) << 32, std::size_t(-1))));
   {
     const std::string& v = h.expect_key("labels");
     if (!v.empty()) info.labels = split(v, ',');
