@@ -3,11 +3,15 @@
 
 #include "support.hpp"
 
+#include <housenet/random.hpp>
 #include <housenet/vision.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <dirent.h>
 #include <functional>
 #include <map>
@@ -162,6 +166,79 @@ TEST_CASE("cascade: the bundled cascades load") {
   CHECK(lbp.type() == hn::cascade::feature_type::lbp);
   CHECK(lbp.window_width() == 45);
   CHECK(lbp.window_height() == 45);
+}
+
+// The cascade's numbers go through detail::parse_double: std::from_chars where the standard
+// library has it, else (emscripten's libc++) the strtod fallback. Both must give the same bits.
+TEST_CASE("cascade numbers: parse_double and its strtod fallback give from_chars' bits") {
+  std::vector<std::string> tokens;
+  for (const char* file : {"haarcascade_frontalface_default.xml", "lbpcascade_frontalface_improved.xml"}) {
+    std::istringstream words(read_text(source_dir + "/data/" + file));
+    for (std::string w; words >> w;) {
+      const auto b = w.find_first_of("-.0123456789");  // numbers inside <tag>1.5</tag> and attributes
+      if (b == std::string::npos) continue;
+      const auto e = w.find_first_not_of("-+.0123456789eE", b);
+      tokens.push_back(w.substr(b, e == std::string::npos ? std::string::npos : e - b));
+    }
+  }
+  REQUIRE(tokens.size() > 10000);
+  hn::prng r(2024);
+  for (int i = 0; i < 20000; ++i) {  // finite doubles of every magnitude, at several precisions
+    std::uint64_t bits = r.next_u64();
+    double d;
+    std::memcpy(&d, &bits, 8);
+    if (!std::isfinite(d)) continue;
+    char buf[400];
+    for (const char* fmt : {"%.17g", "%.9g", "%.3e", "%.25f"}) {
+      std::snprintf(buf, sizeof buf, fmt, d);
+      tokens.emplace_back(buf);
+    }
+  }
+  // (edge cases: numbers, then out of range, then not a whole number as from_chars reads it)
+  const std::vector<std::string> good = {
+      "0", "-0", "1", "1.", ".5", "-.5", "1e5", "1E+05", "1e-5", "00012.5000", "inf", "-INF", "Infinity", "nan",
+      "nan(0x1)", "4e-320", "2.4703282292062328e-324", "1.7976931348623157e308", "9007199254740993",
+      "0.1000000000000000055511151231257827"};
+  const std::vector<std::string> bad = {
+      "1e400", "-1e400", "1e-400", "2.4703282292062327e-324", "1.7976931348623159e308",
+      "", "-", ".", "e5", "+1", " 1", "1 ", "1e", "1e+", "1.5.2", "0x10", "1x", "--1", "nan(", "inf1", "1e5e5"};
+  for (const auto& t : good) {
+    double v;
+    CHECK_MESSAGE(hn::detail::parse_double(t.data(), t.data() + t.size(), v), t);
+  }
+  for (const auto& t : bad) {
+    double v;
+    CHECK_MESSAGE(!hn::detail::parse_double(t.data(), t.data() + t.size(), v), t);
+  }
+  tokens.insert(tokens.end(), good.begin(), good.end());
+  tokens.insert(tokens.end(), bad.begin(), bad.end());
+
+  for (const std::string& t : tokens) {
+    CAPTURE(t);
+    const char* b = t.data();
+    const char* e = t.data() + t.size();
+    double v1 = -7, v2 = -7;
+    const bool ok1 = hn::detail::parse_double(b, e, v1), ok2 = hn::detail::parse_double_strtod(b, e, v2);
+    CHECK(ok1 == ok2);
+    if (ok1 && ok2 && !std::isnan(v1)) CHECK(std::memcmp(&v1, &v2, 8) == 0);
+#if defined(__cpp_lib_to_chars)
+    double v3 = -7;
+    const auto res = std::from_chars(b, e, v3);
+    CHECK(ok2 == (res.ec == std::errc() && res.ptr == e));
+    if (ok2 && !std::isnan(v3)) CHECK(std::memcmp(&v2, &v3, 8) == 0);
+#endif
+  }
+  // Printed with 17 digits, every finite double reads back as itself (both paths).
+  for (int i = 0; i < 20000; ++i) {
+    std::uint64_t bits = r.next_u64();
+    double d, back = 0;
+    std::memcpy(&d, &bits, 8);
+    if (!std::isfinite(d)) continue;
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", d);
+    REQUIRE(hn::detail::parse_double_strtod(buf, buf + std::strlen(buf), back));
+    CHECK(std::memcmp(&back, &d, 8) == 0);
+  }
 }
 
 TEST_CASE("cascade: parity with OpenCV 4.6 on faces-dev gray images" * doctest::test_suite("shared")) {

@@ -13,7 +13,6 @@
 #pragma once
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../detail/parse_double.hpp"
 #include "../detail/xml.hpp"
 #include "../error.hpp"
 #include "types.hpp"
@@ -42,8 +42,7 @@ inline std::vector<double> cascade_numbers(const xml::document& doc, const xml::
     const char* en = s.data() + j;
     if (*b == '+') ++b;
     double v = 0;
-    const auto r = std::from_chars(b, en, v);
-    if (r.ec != std::errc() || r.ptr != en || !std::isfinite(v))
+    if (!parse_double(b, en, v) || !std::isfinite(v))
       doc.fail_at(e.line, concat(what, ": '", std::string(s.data() + i, s.data() + j), "' is not a number"));
     out.push_back(v);
     i = j;
