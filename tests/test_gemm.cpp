@@ -67,7 +67,7 @@ std::vector<T> check_case(const shape_case& s, std::size_t threads, const char* 
 
 std::vector<isa> supported_isas() {
   std::vector<isa> v;
-  for (isa i : {isa::scalar, isa::avx2, isa::avx512})
+  for (isa i : {isa::scalar, isa::avx2, isa::avx512, isa::simd128})
     if (isa_supported(i)) v.push_back(i);
   return v;
 }
@@ -83,10 +83,36 @@ TEST_CASE("simd: isa detection and forcing") {
   CHECK(std::string(isa_name(isa::avx512)) == "avx512");
   CHECK(std::string(isa_name(isa::avx2)) == "avx2");
   CHECK(std::string(isa_name(isa::scalar)) == "scalar");
+  CHECK(std::string(isa_name(isa::simd128)) == "simd128");
   set_isa(isa::scalar);
   CHECK(active_isa() == isa::scalar);
-  for (isa i : {isa::avx2, isa::avx512})
+  for (isa i : {isa::avx2, isa::avx512, isa::simd128})
     if (!isa_supported(i)) CHECK_THROWS_AS(set_isa(i), housenet::error);
+  // WebAssembly: SIMD128 exactly when the build has it, and then it is the best
+  CHECK(isa_supported(isa::simd128) == bool(HOUSENET_SIMD_WASM));
+  if (HOUSENET_SIMD_WASM) CHECK(best_isa() == isa::simd128);
+}
+
+// SIMD128 has no fused multiply-add: its kernels round each product, then add, in the scalar
+// kernels' order, with the scalar path's K blocks, so every product gives the scalar bits.
+TEST_CASE("sgemm: the simd128 path gives the scalar path's bits" * doctest::skip(!HOUSENET_SIMD_WASM)) {
+  isa_restore restore;
+  const shape_case cases[] = {
+      {false, false, 17, 129, 7, 0, 0, 0, 1.0, 0.0},   {true, false, 17, 129, 300, 3, 0, 5, 1.0, 0.0},
+      {false, true, 129, 17, 33, 0, 2, 0, 0.5, 1.0},   {true, true, 7, 129, 17, 1, 1, 1, -2.0, 0.25},
+      {false, true, 1, 1000, 129, 0, 3, 0, 1.0, 1.0},  {false, true, 3, 77, 1001, 5, 0, 2, 1.5, -1.0},
+      {false, false, 250, 70, 777, 1, 1, 1, 1.0, 0.5}, {false, true, 32, 1000, 801, 1, 2, 3, 1.0, 1.0},
+  };
+  for (const auto& s : cases) {
+    CAPTURE(s.m);
+    CAPTURE(s.n);
+    CAPTURE(s.k);
+    set_isa(isa::scalar);
+    const auto want = check_case<float>(s, 1, "scalar");
+    set_isa(isa::simd128);
+    const auto got = check_case<float>(s, 1, "simd128");
+    CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+  }
 }
 
 TEST_CASE("sgemm: every odd shape, every ISA path, against the reference") {

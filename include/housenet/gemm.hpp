@@ -13,7 +13,7 @@
 //   Loops jc (NC columns) / pc (K in equal blocks of at most KC) / ic (MC rows) around packed
 //   panels: B's KC x NC block and A's MC x KC block are copied into contiguous, zero-padded
 //   micro-panels (AVX-512: 16x16 transposes for the layouts whose k index is contiguous), then
-//   an MR x NR register-blocked FMA micro-kernel (AVX-512 12x32, AVX2 6x16, scalar 4x8) runs
+//   an MR x NR register-blocked FMA micro-kernel (AVX-512 12x32, AVX2 6x16, SIMD128 6x8, scalar 4x8) runs
 //   over them: B micro-panel outer / A micro-panel inner (BLIS), or, when the packed B block
 //   fits in L2 (short K), A micro-panel outer so that C is swept along its rows.
 //   The float ISA is active_isa() (simd.hpp); double uses the portable kernel.
@@ -181,6 +181,16 @@ struct avx512_traits {
   static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
                      float alpha, float beta, const float* bias) {
     avx512::sgemm_kernel(k, a, b, c, ldc, alpha, beta, bias);
+  }
+};
+#endif
+#if HOUSENET_SIMD_WASM
+struct simd128_traits : scalar_f32_traits {  // the scalar path's KC: the same sums per K block
+  static constexpr std::size_t mr = simd128::mr, nr = simd128::nr, kc = scalar_f32_traits::kc, mc = 132,
+                               nc = 2048;
+  static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
+                     float alpha, float beta, const float* bias) {
+    simd128::sgemm_kernel(k, a, b, c, ldc, alpha, beta, bias);
   }
 };
 #endif
@@ -395,6 +405,10 @@ void rows_dot_dispatch(const gemm_args<T>& g, std::size_t j0, std::size_t j1) {
     if (i == isa::avx2)
       return avx2::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
 #endif
+#if HOUSENET_SIMD_WASM
+    if (active_isa() == isa::simd128)
+      return simd128::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
+#endif
   }
   scalar::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
 }
@@ -475,6 +489,9 @@ void with_gemm_traits(F&& f) {
     const isa i = active_isa();
     if (i == isa::avx512) return f(avx512_traits{});
     if (i == isa::avx2) return f(avx2_traits{});
+#endif
+#if HOUSENET_SIMD_WASM
+    if (active_isa() == isa::simd128) return f(simd128_traits{});
 #endif
     f(scalar_f32_traits{});
   } else {
