@@ -6,7 +6,8 @@
 // HOUSENET_NO_THREADS / HOUSENET_ASSERTS, which become INTERFACE definitions of the targets)
 //   HOUSENET_ASSERTS    1 enables inner-loop index checks (HOUSENET_ASSERT); default: on when
 //                       NDEBUG is not defined.
-//   HOUSENET_NO_THREADS 1 makes parallel_for run serially in the calling thread (no pool).
+//   HOUSENET_NO_THREADS 1 makes parallel_for run serially in the calling thread (no pool);
+//                       default: 1 under emscripten without -pthread, else 0.
 //
 // THE ABI NAMESPACE
 //   Every public name lives in an inline namespace named after the version AND the options,
@@ -24,7 +25,7 @@
 //
 // RUN-TIME SETTINGS come from the environment, read once, never from macros:
 //   HOUSENET_NUM_THREADS=n   thread count of the pool (default: hardware concurrency)
-//   HOUSENET_ISA=scalar|avx2|avx512   forces a SIMD path (default: the best the CPU has)
+//   HOUSENET_ISA=scalar|avx2|avx512|simd128   forces a SIMD path (default: the best the CPU has)
 //   HOUSENET_CONV=auto|direct|winograd  conv2d's algorithm (default auto: conv_algorithm.hpp)
 #pragma once
 
@@ -46,7 +47,11 @@
 #endif
 
 #ifndef HOUSENET_NO_THREADS
-#  define HOUSENET_NO_THREADS 0
+#  if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)  // std::thread throws there
+#    define HOUSENET_NO_THREADS 1
+#  else
+#    define HOUSENET_NO_THREADS 0
+#  endif
 #elif HOUSENET_NO_THREADS
 #  undef HOUSENET_NO_THREADS
 #  define HOUSENET_NO_THREADS 1
