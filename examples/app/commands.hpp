@@ -1,5 +1,6 @@
 // examples/app/commands.hpp: the subcommands sort, detect, crop, eval and info of `housenet`
-// (train is in housenet.cpp, in full view; the table of commands at its bottom names them all).
+// (train is in housenet.cpp, in full view; the table of commands at its bottom names them all;
+// sort's work on one photo is sort.hpp, shared with the web page).
 // Each declares its options, prints its results on stdout (one JSON line per image with --json),
 // and throws on any failure; --help is answered by the parser. app::run_command_line (cli.hpp)
 // turns each exception into one "housenet: ..." line on stderr and a non-zero exit status.
@@ -23,6 +24,7 @@
 #include "files.hpp"
 #include "json.hpp"
 #include "models.hpp"
+#include "sort.hpp"
 
 namespace app {
 
@@ -87,45 +89,16 @@ inline int cmd_sort(int argc, char** argv) {
   const face_detector det = make_detector(cli);
   const bool json = cli.has("json");
   output_namer out(cli.get("output"), cli.args().size(), "_sorted", /*always=*/true);
-  const std::size_t k = m.classes.size();
   for (const std::string& path : cli.args()) {
     housenet::image img = housenet::load(path);
-    const std::vector<housenet::rect> faces = det.detect(img);
-    const housenet::tensor<float> probs = classify_faces(m.net, img, faces, margin);  // [faces, k]
-
-    json_writer j;
-    j.begin_object().field("image", path).key("faces").begin_array();
-    if (!json) std::cout << path << ": " << (faces.empty() ? "no face found" : std::to_string(faces.size()) +
-                                                                              (faces.size() == 1 ? " face" : " faces"))
-                         << "\n";
-    for (std::size_t i = 0; i < faces.size(); ++i) {
-      const float* p = probs.data() + i * k;
-      const std::size_t best = std::size_t(std::max_element(p, p + k) - p);
-      const housenet::rect& r = faces[i];
-      j.begin_object().key("box").begin_array().value(r.x).value(r.y).value(r.width).value(r.height).end_array();
-      j.field("label", m.classes[best]).key("probs").begin_object();
-      for (std::size_t c = 0; c < k; ++c) j.field(m.classes[c], double(p[c]));
-      j.end_object().end_object();
-      char caption[128];
-      std::snprintf(caption, sizeof caption, "%s %.0f%%", m.classes[best].c_str(), 100.0 * p[best]);
-      housenet::draw_label(img, r, caption, class_colour(m.classes[best], best));
-      if (!json) {
-        std::cout << "  [" << r.x << ", " << r.y << ", " << r.width << ", " << r.height << "] " << caption << "  (";
-        for (std::size_t c = 0; c < k; ++c) {
-          char b[96];
-          std::snprintf(b, sizeof b, "%s%s %.2f", c ? ", " : "", m.classes[c].c_str(), p[c]);
-          std::cout << b;
-        }
-        std::cout << ")\n";
-      }
-    }
-    j.end_array().end_object();
+    std::string text;
+    const std::string line = sort_photo(img, path, det, m, margin, &text);
     const std::string o = out.name_for(path);
     housenet::save(img, o);
     if (json)
-      std::cout << j.str() << "\n";
+      std::cout << line << "\n";
     else
-      std::cout << "  -> " << o << "\n";
+      std::cout << text << "  -> " << o << "\n";
     std::cout.flush();
   }
   return 0;
