@@ -1,0 +1,290 @@
+// tests/browser.mjs: the web page (web/) in a real headless Chromium, against the native app.
+// ctest label `browser` (tests/browser.cmake); also the measurement tool of docs/performance.md.
+//
+//   node tests/browser.mjs --web DIR --app HOUSENET --out DIR [--chromium PATH]
+//        [--photo PATH]... [--photos-dir DIR] [--bad] [--bench N]
+//
+// Serves DIR (the built page) and the photos on 127.0.0.1 (a server of its own: GET only, files
+// under its two roots only, closed at the end), drives Chromium through the DevTools protocol
+// over a pipe (--remote-debugging-pipe: no dependency, no port), and for each photo:
+//   - opens index.html?image=photos/<name>, waits for document.title "done" / "error: ...",
+//     reads <pre id="result">, and compares it with `HOUSENET sort photos/<name> --json` run in
+//     the same layout: the same image name, boxes identical, labels identical, every
+//     probability within 1e-5;
+//   - writes a screenshot to OUT/browser-<name>.png.
+// --photos-dir DIR: every file of DIR too (exit 77, skipped, when DIR is absent).
+// --bad: a text file named .jpg, a truncated JPEG and a 20000x20000 PNG header: the page's title
+//   must be "error: " + the native app's message (without its "housenet: " prefix), the page
+//   still answering afterwards. --bench N: N timed sorts per photo (after one warm-up), median of
+//   the worker's sort time (detect + classify + draw, what the app does per photo) printed.
+// The sample button is clicked once as well (the interactive path).
+// Exit status: 0 all passed, 1 a failure, 77 skipped (no Chromium).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = { photos: [], bad: false, bench: 0 };
+for (let i = 0; i < args.length; ++i) {
+  const a = args[i], v = () => args[++i];
+  if (a === '--web') opt.web = v();
+  else if (a === '--app') opt.app = v();
+  else if (a === '--out') opt.out = v();
+  else if (a === '--chromium') opt.chromium = v();
+  else if (a === '--photo') opt.photos.push(v());
+  else if (a === '--photos-dir') {
+    const d = v();
+    if (!fs.existsSync(d)) { console.log(`skipped: ${d} is absent`); process.exit(77); }
+    for (const f of fs.readdirSync(d).sort()) if (fs.statSync(path.join(d, f)).isFile()) opt.photos.push(path.join(d, f));
+  }
+  else if (a === '--bad') opt.bad = true;
+  else if (a === '--bench') opt.bench = Number(v());
+  else { console.error(`browser.mjs: unknown argument ${a}`); process.exit(2); }
+}
+for (const k of ['web', 'app', 'out']) {
+  if (!opt[k]) { console.error(`browser.mjs: --${k} is required`); process.exit(2); }
+  opt[k] = path.resolve(opt[k]);
+}
+
+const which = (name) => {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '';
+};
+const chromium = opt.chromium || which('chromium-headless-shell') || which('chromium');
+if (!chromium) { console.log('skipped: no chromium-headless-shell or chromium'); process.exit(77); }
+if (!fs.existsSync(path.join(opt.web, 'index.html')) || !fs.existsSync(path.join(opt.web, 'housenet.wasm'))) {
+  console.error(`browser.mjs: ${opt.web} has no built page (index.html, housenet.wasm)`);
+  process.exit(1);
+}
+
+// Whole run bounded: a hang is a failure with a message, never a stuck ctest.
+const deadline = setTimeout(() => { console.error('browser.mjs: timed out'); cleanup(); process.exit(1); },
+                            (600 + 30 * opt.bench * opt.photos.length) * 1000);
+let browser = null, server = null, profile = null;
+function cleanup() {
+  if (browser && browser.exitCode === null) browser.kill('SIGKILL');
+  if (server) server.close();
+  try {
+    if (profile) fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  } catch (e) {
+    console.log(`note: ${profile} not removed: ${e.message}`);
+  }
+}
+
+fs.mkdirSync(opt.out, { recursive: true });
+// The photos, as the page and the app both see them: OUT/site/photos/<name>.
+const site = path.join(opt.out, 'site');
+fs.rmSync(site, { recursive: true, force: true });
+fs.mkdirSync(path.join(site, 'photos'), { recursive: true });
+const photoNames = [];
+for (const p of opt.photos) {
+  const name = path.basename(p);
+  fs.copyFileSync(p, path.join(site, 'photos', name));
+  photoNames.push(name);
+}
+
+// ---- the server: two roots, GET only ------------------------------------------------------------
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.png': 'image/png',
+                '.jpg': 'image/jpeg', '.xml': 'text/xml', '.hsnt': 'application/octet-stream' };
+function serve(req, res) {
+  const url = new URL(req.url, 'http://127.0.0.1');
+  const rel = decodeURIComponent(url.pathname);
+  const [root, sub] = rel.startsWith('/photos/') ? [path.join(site, 'photos'), rel.slice(8)] : [opt.web, rel.slice(1) || 'index.html'];
+  const file = path.resolve(root, sub);
+  if (req.method !== 'GET' || !file.startsWith(path.resolve(root) + path.sep) || !fs.existsSync(file) ||
+      !fs.statSync(file).isFile()) {
+    res.writeHead(req.method === 'GET' ? 404 : 405).end();
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': types[path.extname(file)] || 'application/octet-stream' });
+  fs.createReadStream(file).pipe(res);
+}
+
+// ---- the DevTools protocol over a pipe -----------------------------------------------------------
+let nextId = 1;
+const waiting = new Map();
+function startBrowser() {
+  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'housenet-chromium-'));
+  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                 '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                 '--disable-extensions', `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank'];
+  browser = spawn(chromium, flags, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  browser.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  browser.on('exit', (code) => {
+    for (const w of waiting.values()) w.reject(new Error(`chromium exited (${code}): ${stderr}`));
+    waiting.clear();
+  });
+  let buf = '';
+  browser.stdio[4].on('data', (d) => {
+    buf += d.toString('utf8');
+    let z;
+    while ((z = buf.indexOf('\0')) >= 0) {
+      const msg = JSON.parse(buf.slice(0, z));
+      buf = buf.slice(z + 1);
+      const w = msg.id && waiting.get(msg.id);
+      if (w) {
+        waiting.delete(msg.id);
+        if (msg.error) w.reject(new Error(`${w.method}: ${msg.error.message}`));
+        else w.resolve(msg.result);
+      }
+    }
+  });
+}
+function send(method, params = {}, sessionId) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    waiting.set(id, { resolve, reject, method });
+    browser.stdio[3].write(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }) + '\0');
+  });
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let session = null;
+async function evaluate(expression) {
+  const r = await send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true }, session);
+  if (r.exceptionDetails) throw new Error(`page: ${r.exceptionDetails.text}`);
+  return r.result.value;
+}
+// Waits until the page's title says done or error (at most `seconds`).
+async function settled(seconds) {
+  for (let t = 0; t < seconds * 10; ++t) {
+    const title = await evaluate('document.title');
+    if (title === 'done' || title.startsWith('error: ')) return title;
+    await sleep(100);
+  }
+  throw new Error(`the page did not finish in ${seconds} s`);
+}
+async function open(url) {
+  await send('Page.navigate', { url }, session);
+  await sleep(50);
+  for (let t = 0; t < 100 && (await evaluate('document.readyState')) !== 'complete'; ++t) await sleep(100);
+}
+
+// ---- the native app ------------------------------------------------------------------------------
+function nativeSort(name) {
+  const r = spawnSync(opt.app, ['sort', `photos/${name}`, '--json', '-o', path.join(opt.out, `native-${name.replace(/\.[^.]*$/, "")}.png`)],
+                      { cwd: site, encoding: 'utf8', env: { ...process.env, HOUSENET_NUM_THREADS: '1' } });
+  if (r.error) throw new Error(`${opt.app}: ${r.error.message}`);
+  return { status: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
+}
+
+// The page's JSON against the app's: same image, boxes, labels; probabilities within 1e-5.
+function compare(page, native) {
+  const a = JSON.parse(page), b = JSON.parse(native);
+  const problems = [];
+  if (a.image !== b.image) problems.push(`image ${a.image} != ${b.image}`);
+  if (a.faces.length !== b.faces.length) problems.push(`${a.faces.length} faces != ${b.faces.length}`);
+  let worst = 0;
+  a.faces.forEach((f, i) => {
+    const g = b.faces[i];
+    if (!g) return;
+    if (f.box.join() !== g.box.join()) problems.push(`face ${i + 1}: box [${f.box}] != [${g.box}]`);
+    if (f.label !== g.label) problems.push(`face ${i + 1}: ${f.label} != ${g.label}`);
+    if (Object.keys(f.probs).join() !== Object.keys(g.probs).join()) problems.push(`face ${i + 1}: classes differ`);
+    for (const c of Object.keys(g.probs)) worst = Math.max(worst, Math.abs(f.probs[c] - g.probs[c]));
+  });
+  if (worst > 1e-5) problems.push(`a probability differs by ${worst}`);
+  return { problems, worst, identical: page === native };
+}
+
+// ---- the run ------------------------------------------------------------------------------------
+let failures = 0;
+const fail = (msg) => { ++failures; console.log(`FAIL ${msg}`); };
+try {
+  server = http.createServer(serve);
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  server.setTimeout(30000);
+  const base = `http://127.0.0.1:${server.address().port}/`;
+  startBrowser();
+  const version = await send('Browser.getVersion');
+  console.log(`${version.product}, serving ${opt.web} on ${base}`);
+  const { targetId } = await send('Target.createTarget', { url: 'about:blank' });
+  ({ sessionId: session } = await send('Target.attachToTarget', { targetId, flatten: true }));
+  await send('Page.enable', {}, session);
+  await send('Emulation.setDeviceMetricsOverride', { width: 1000, height: 1400, deviceScaleFactor: 1, mobile: false }, session);
+
+  for (const name of photoNames) {
+    await open(`${base}index.html?image=photos/${encodeURIComponent(name)}`);
+    const title = await settled(300);
+    const page = await evaluate('document.getElementById("result").textContent');
+    const timing = await evaluate('JSON.stringify(window.housenetTiming)');
+    const shot = await send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true }, session);
+    fs.writeFileSync(path.join(opt.out, `browser-${name.replace(/\.[^.]*$/, "")}.png`), Buffer.from(shot.data, 'base64'));
+    const native = nativeSort(name);
+    if (native.status !== 0) { fail(`${name}: the native app failed: ${native.err}`); continue; }
+    if (title !== 'done') { fail(`${name}: page title '${title}'`); continue; }
+    const c = compare(page, native.out);
+    if (c.problems.length) fail(`${name}: ${c.problems.join('; ')}\n  page:   ${page}\n  native: ${native.out}`);
+    else console.log(`ok   ${name}: ${JSON.parse(page).faces.length} faces, ${c.identical ? 'the same JSON line' :
+                     'probabilities within ' + c.worst.toExponential(1)}, sort ${JSON.parse(timing).sort_ms.toFixed(0)} ms`);
+    if (opt.bench > 0) {
+      const times = [];
+      for (let k = 0; k < opt.bench; ++k) {
+        await evaluate(`(async () => { const r = await fetch('photos/${name}');
+                          await sortBytes(await r.arrayBuffer(), ${JSON.stringify('photos/' + name)}); })()`);
+        times.push(JSON.parse(await evaluate('JSON.stringify(window.housenetTiming)')));
+      }
+      const med = (f) => times.map(f).sort((x, y) => x - y)[Math.floor(times.length / 2)];
+      const t = times[0];
+      console.log(`bench ${name} ${t.width}x${t.height}: sort ${med((x) => x.sort_ms).toFixed(1)} ms, ` +
+                  `decode + sort ${med((x) => x.total_ms).toFixed(1)} ms (median of ${opt.bench}, one thread)`);
+    }
+  }
+
+  // the sample button
+  await open(`${base}index.html`);
+  await evaluate(`new Promise((r) => { const t = setInterval(() => {
+                    if (/^ready/.test(document.getElementById('status').textContent)) { clearInterval(t); r(); } }, 50); })`);
+  await evaluate(`document.title = 'waiting'; document.getElementById('sample').click();`);
+  const sampleTitle = await settled(300);
+  const sampleJson = await evaluate('document.getElementById("result").textContent');
+  if (sampleTitle !== 'done' || JSON.parse(sampleJson).image !== 'astronaut.png')
+    fail(`the sample button: title '${sampleTitle}', result '${sampleJson}'`);
+  else console.log(`ok   the sample button: ${JSON.parse(sampleJson).faces.length} faces`);
+
+  if (opt.bad) {
+    const bad = path.join(site, 'photos');
+    fs.writeFileSync(path.join(bad, 'notes.jpg'), 'these are notes, not a photo\n');
+    // a real JPEG (the app's own output), cut in half
+    const jpeg = path.join(opt.out, 'whole.jpg');
+    spawnSync(opt.app, ['detect', path.join(opt.web, 'astronaut.png'), '-o', jpeg]);
+    const whole = fs.readFileSync(jpeg);
+    fs.writeFileSync(path.join(bad, 'half.jpg'), whole.subarray(0, whole.length >> 1));
+    // a PNG whose header says 20000x20000 (8-bit gray)
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(20000, 0); ihdr.writeUInt32BE(20000, 4); ihdr[8] = 8;
+    const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; ++k) c = c & 1 ? 0xEDB88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+    const crc = (b) => { let c = 0xFFFFFFFF; for (const x of b) c = crcTable[(c ^ x) & 0xFF] ^ (c >>> 8); return (c ^ 0xFFFFFFFF) >>> 0; };
+    const crcBuf = Buffer.alloc(4);
+    crcBuf.writeUInt32BE(crc(Buffer.concat([Buffer.from('IHDR'), ihdr])));
+    fs.writeFileSync(path.join(bad, 'huge.png'), Buffer.concat([png, ihdr, crcBuf, Buffer.from('0000000049454e44ae426082', 'hex')]));
+    for (const name of ['notes.jpg', 'half.jpg', 'huge.png']) {
+      await open(`${base}index.html?image=photos/${name}`);
+      const title = await settled(120);
+      const native = nativeSort(name);
+      const want = 'error: ' + native.err.replace(/^housenet: /, '');
+      const shown = await evaluate('document.getElementById("status").textContent');
+      if (native.status === 0) fail(`${name}: the native app accepted it`);
+      else if (title !== want) fail(`${name}: page title '${title}', expected '${want}'`);
+      else if (`error: ${shown}` !== want) fail(`${name}: the page shows '${shown}'`);
+      else console.log(`ok   ${name}: ${title}`);
+    }
+    // the page still works after the errors
+    await evaluate(`document.title = 'waiting'; document.getElementById('sample').click();`);
+    if ((await settled(300)) !== 'done') fail('the page does not sort after the bad inputs');
+    else console.log('ok   the page still sorts after the bad inputs');
+  }
+  const exited = new Promise((r) => browser.once('exit', r));
+  await send('Browser.close').catch(() => {});
+  await Promise.race([exited, sleep(5000)]);
+} catch (e) {
+  fail(String(e && e.stack || e));
+}
+clearTimeout(deadline);
+cleanup();
+console.log(failures ? `${failures} failure(s)` : 'all passed');
+process.exit(failures ? 1 : 0);
