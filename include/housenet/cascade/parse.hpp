@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../detail/parse_double.hpp"
+#include "../detail/number.hpp"
 #include "../detail/xml.hpp"
 #include "../error.hpp"
 #include "types.hpp"
