@@ -89,13 +89,13 @@ TEST_CASE("simd: isa detection and forcing") {
   for (isa i : {isa::avx2, isa::avx512, isa::simd128})
     if (!isa_supported(i)) CHECK_THROWS_AS(set_isa(i), housenet::error);
   // WebAssembly: SIMD128 exactly when the build has it, and then it is the best
-  CHECK(isa_supported(isa::simd128) == bool(HOUSENET_SIMD_WASM));
-  if (HOUSENET_SIMD_WASM) CHECK(best_isa() == isa::simd128);
+  CHECK(isa_supported(isa::simd128) == bool(HOUSENET_WASM_SIMD128));
+  if (HOUSENET_WASM_SIMD128) CHECK(best_isa() == isa::simd128);
 }
 
 // SIMD128 has no fused multiply-add: its kernels round each product, then add, in the scalar
 // kernels' order, with the scalar path's K blocks, so every product gives the scalar bits.
-TEST_CASE("sgemm: the simd128 path gives the scalar path's bits" * doctest::skip(!HOUSENET_SIMD_WASM)) {
+TEST_CASE("sgemm: the simd128 path gives the scalar path's bits" * doctest::skip(!HOUSENET_WASM_SIMD128)) {
   isa_restore restore;
   const shape_case cases[] = {
       {false, false, 17, 129, 7, 0, 0, 0, 1.0, 0.0},   {true, false, 17, 129, 300, 3, 0, 5, 1.0, 0.0},

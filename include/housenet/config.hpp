@@ -21,6 +21,7 @@
 //   HOUSENET_X86       x86 / x86-64 with GNU extensions: run-time ISA dispatch (simd.hpp)
 //   HOUSENET_ARM64     AArch64 with GNU extensions
 //   HOUSENET_WASM      WebAssembly (emscripten)
+//   HOUSENET_WASM_SIMD128  WebAssembly built with -msimd128 (simd.hpp's simd128 path)
 //   HOUSENET_POSIX     a POSIX system (mkstemp, fsync, rename over a file): file_io.hpp
 //
 // RUN-TIME SETTINGS come from the environment, read once, never from macros:
@@ -105,6 +106,12 @@
 #  define HOUSENET_POSIX 1
 #else
 #  define HOUSENET_POSIX 0
+#endif
+
+#if HOUSENET_WASM && defined(__wasm_simd128__)
+#  define HOUSENET_WASM_SIMD128 1
+#else
+#  define HOUSENET_WASM_SIMD128 0
 #endif
 
 #if HOUSENET_GNUC

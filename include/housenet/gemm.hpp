@@ -184,7 +184,7 @@ struct avx512_traits {
   }
 };
 #endif
-#if HOUSENET_SIMD_WASM
+#if HOUSENET_WASM_SIMD128
 struct simd128_traits : scalar_f32_traits {  // the scalar path's KC: the same sums per K block
   static constexpr std::size_t mr = simd128::mr, nr = simd128::nr, kc = scalar_f32_traits::kc, mc = 132,
                                nc = 2048;
@@ -405,7 +405,7 @@ void rows_dot_dispatch(const gemm_args<T>& g, std::size_t j0, std::size_t j1) {
     if (i == isa::avx2)
       return avx2::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
 #endif
-#if HOUSENET_SIMD_WASM
+#if HOUSENET_WASM_SIMD128
     if (active_isa() == isa::simd128)
       return simd128::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
 #endif
@@ -490,7 +490,7 @@ void with_gemm_traits(F&& f) {
     if (i == isa::avx512) return f(avx512_traits{});
     if (i == isa::avx2) return f(avx2_traits{});
 #endif
-#if HOUSENET_SIMD_WASM
+#if HOUSENET_WASM_SIMD128
     if (active_isa() == isa::simd128) return f(simd128_traits{});
 #endif
     f(scalar_f32_traits{});

@@ -13,7 +13,7 @@
 //   detail::simd128). The x86 ones are compiled with GCC/Clang function target attributes, so a
 //   default build (no -m flags) runs on any x86-64 and uses AVX-512 where the CPU has it.
 //   WebAssembly has no run-time detection (a module that uses SIMD128 does not load where it is
-//   missing): simd128 exists when the build has -msimd128 (__wasm_simd128__), and is then the
+//   missing): simd128 exists when the build has -msimd128 (HOUSENET_WASM_SIMD128), and is then the
 //   best. It has no fused multiply-add: its kernels multiply, round, then add, in the scalar
 //   kernels' order, so they give the scalar path's bits (tests/test_gemm.cpp). Elsewhere only the
 //   scalar path exists. This file and simd/ are the only ones that use intrinsics: simd/cascade.hpp
@@ -55,11 +55,8 @@
 #if HOUSENET_X86
 #  include <immintrin.h>
 #endif
-#if defined(__wasm_simd128__)
-#  define HOUSENET_SIMD_WASM 1
+#if HOUSENET_WASM_SIMD128
 #  include <wasm_simd128.h>
-#else
-#  define HOUSENET_SIMD_WASM 0
 #endif
 
 HOUSENET_BEGIN_NAMESPACE
@@ -86,7 +83,7 @@ inline bool cpu_has(isa i) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
            __builtin_cpu_supports("fma");
 #endif
-  if (i == isa::simd128) return HOUSENET_SIMD_WASM;
+  if (i == isa::simd128) return HOUSENET_WASM_SIMD128;
   return false;
 }
 
@@ -710,7 +707,7 @@ __attribute__((target("avx512f,avx2,fma"))) inline void lanes_scatter(const floa
 }  // namespace avx512
 #endif  // HOUSENET_X86
 
-#if HOUSENET_SIMD_WASM
+#if HOUSENET_WASM_SIMD128
 // ---- WebAssembly SIMD128: 6 x 8 tile (12 v128 accumulators) --------------------------------------
 // No FMA: each product is rounded, then added, in the scalar kernels' order (the same bits).
 namespace simd128 {
@@ -776,7 +773,7 @@ inline void rows_dot(std::size_t m, std::size_t k, const float* x, std::size_t l
 }
 
 }  // namespace simd128
-#endif  // HOUSENET_SIMD_WASM
+#endif  // HOUSENET_WASM_SIMD128
 
 // lanes_sandwich on the active ISA (float) or the portable path (double)
 inline void lanes_sandwich(const float* L, int A, int I, const float* R, int B, int J,

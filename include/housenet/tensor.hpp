@@ -91,7 +91,7 @@ class shape {
     std::size_t n = d_[first];
     bool wraps = false;
     for (std::size_t i = first + 1; i < max_rank; ++i) {
-#if defined(__GNUC__) || defined(__clang__)
+#if HOUSENET_GNUC
       wraps |= __builtin_mul_overflow(n, d_[i], &n);
 #else
       wraps |= d_[i] != 0 && n > std::size_t(-1) / d_[i];
