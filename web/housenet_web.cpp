@@ -44,7 +44,7 @@ namespace {
 
 struct session {
   std::unique_ptr<housenet::cascade> cascade;
-  std::unique_ptr<app::loaded_model> model;
+  std::unique_ptr<app::model_file> model;
   housenet::image sorted;  // the annotated photo of the last sort
   std::vector<std::uint8_t> rgba;
   std::vector<unsigned char> encoded;
@@ -110,7 +110,7 @@ extern "C" {
 EMSCRIPTEN_KEEPALIVE int hn_load(const char* cascade_path, const char* model_path) {
   return guarded([&](session& s) {
     s.cascade = std::make_unique<housenet::cascade>(housenet::cascade::load(cascade_path));
-    s.model = std::make_unique<app::loaded_model>(app::load_model_file(model_path));
+    s.model = std::make_unique<app::model_file>(app::load_model_file(model_path));
   });
 }
 
