@@ -2,7 +2,8 @@
 # End-to-end test of examples/fashion_mnist on the real data set (Debian: dataset-fashion-mnist):
 # 2conv-bn trained for one epoch on the first 2,000 training images must beat 0.70 accuracy on the
 # 10,000 test images (learning works end to end: data, network, loss, optimizer, schedule). Also:
-# the model and curve files are written, the JSON line has its keys; and first, without the data,
+# the model and curve files are written, the JSON line has its keys, two runs with the same seed
+# give the same model file; and first, without the data,
 # that bad options fail in one line with the documented status.
 #
 #   fashion_mnist_e2e.sh FASHION_MNIST_BINARY DATA_DIR WORK_DIR     (exit 77: data set absent)
@@ -52,4 +53,12 @@ awk -v a="$acc" 'BEGIN { exit !(a > 0.70) }' || fail "test accuracy $acc after o
 [[ $(wc -l < "$W/fm.hsnt.csv") -eq 2 ]] || fail "the CSV should have one row per epoch"
 ls "$W" | grep -q tmp && fail "temporary files left behind: $(ls "$W")"
 
-echo "OK: test accuracy $acc"
+# Determinism: the same seed and thread count give the same model file, byte for byte (here with
+# augmentation, label smoothing, a warm-up and a validation split, so those paths run too).
+for run in a b; do
+  "$FM" --data "$DATA" --epochs 2 --train-count 600 --validation 100 --batch 50 --threads 2 --seed 3 \
+    --augment on --label-smoothing 0.1 --warmup 0.5 --schedule step -o "$W/det-$run.hsnt" > "$W/det-$run.txt" 2>/dev/null
+done
+tail -n 1 "$W/det-a.txt" | grep -q '"validation_accuracy": ' || fail "no validation_accuracy in $(tail -n 1 "$W/det-a.txt")"
+cmp "$W/det-a.hsnt" "$W/det-b.hsnt" || fail "two runs with the same seed and threads differ"
+echo "OK: test accuracy $acc; two identical runs gave the same model file"
