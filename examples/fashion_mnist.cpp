@@ -93,7 +93,9 @@ int run(int argc, char** argv) {
                       "inputs normalised by the training images' mean and std, no augmentation.\n"
                       "Prints one line per epoch and, last, a JSON line {arch, epochs, test_accuracy, seconds,\n"
                       "images_per_second}. With -o MODEL: MODEL (the last epoch's network, housenet's model\n"
-                      "format), MODEL.csv and MODEL.svg (the learning curves).");
+                      "format; its inputs are (pixel / 255 - mean) / std with the mean and std printed at the\n"
+                      "start: 0.2860 and 0.3530 for the whole training set), MODEL.csv and MODEL.svg (the\n"
+                      "learning curves).");
   cli.program("")
       .option("arch", "2conv-bn|resnet20", "2conv-bn", "the network")
       .option("epochs", "N", "", "epochs (default 15)")
