@@ -17,6 +17,8 @@
 //   The machine is shared: for docs/performance.md take each case's best of the repetitions.
 #include <benchmark/benchmark.h>
 
+#include "bench_main.hpp"
+
 #include <housenet/loss.hpp>
 #include <housenet/networks.hpp>
 #include <housenet/optim.hpp>
@@ -228,11 +230,7 @@ bool validate() {
 }
 #endif
 
-void add(const std::string& name, std::function<void(benchmark::State&)> fn) {
-  benchmark::RegisterBenchmark(name.c_str(), [fn](benchmark::State& s) { fn(s); })
-      ->UseRealTime()
-      ->Unit(benchmark::kMillisecond);
-}
+using bench::add;
 
 void register_all() {
   // Grouped by thread count; within a group the two libraries' runs of a case are back to back.
@@ -256,17 +254,7 @@ void register_all() {
 
 int main(int argc, char** argv) {
   bool skip_validation = false;
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--skip_validation") == 0)
-      skip_validation = true;
-    else
-      args.push_back(argv[i]);
-    if (std::strncmp(argv[i], "--benchmark_list_tests", 22) == 0) skip_validation = true;
-  }
-  int n = int(args.size());
-  benchmark::Initialize(&n, args.data());
-  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+  if (!bench::init(argc, argv, skip_validation)) return 1;
   std::fprintf(stderr, "housenet isa: %s (best %s)\n", isa_name(active_isa()), isa_name(best_isa()));
 #if HOUSENET_BENCH_LIBTORCH
   std::fprintf(stderr, "libtorch %s: %s\n", TORCH_VERSION, at::get_parallel_info().c_str());
