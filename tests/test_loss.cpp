@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using namespace housenet;
@@ -209,4 +210,59 @@ TEST_CASE("softmax_cross_entropy and accuracy: errors") {
   softmax_cross_entropy<float> ce;
   tensor<float> z(shape{2, 3, 1, 1}, 0.f);
   CHECK(ce.forward(z, {0, 2}) == doctest::Approx(std::log(3.0)));
+}
+
+// /usr/bin/python3 (torch 1.13), float64:
+//   z = [[1, -2, 0.5, 3], [0, 0, 0, 0], [10, -10, 2, 1]]; t = [3, 1, 2]
+//   l = torch.nn.functional.cross_entropy(z, t, label_smoothing=0.1); l.backward()
+TEST_CASE_TEMPLATE("smoothed_cross_entropy: PyTorch's label_smoothing, loss and gradient", T, float, double) {
+  const tensor<T> z = make<T>(shape{3, 4}, {1, -2, 0.5, 3, 0, 0, 0, 0, 10, -10, 2, 1});
+  tensor<T> d;
+  const double loss = smoothed_cross_entropy(z, {3, 1, 2}, 0.1, &d);
+  const double tol = std::is_same<T, float>::value ? 1e-6 : 1e-13;
+  CHECK(loss == doctest::Approx(3.3171688593472273).epsilon(tol));
+  const double want[] = {0.028517916787246415, -0.006498617624138776, 0.014018079713537163, -0.03603737887664475,
+                         0.07500000000000002,  -0.22499999999999998,  0.07500000000000002,  0.07500000000000002,
+                         0.32484711199202626,  -0.008333332646597252, -0.3082215637455788,  -0.008292215599850218};
+  REQUIRE(d.shape() == shape{3, 4});
+  for (std::size_t i = 0; i < 12; ++i) CHECK(double(d[i]) == doctest::Approx(want[i]).epsilon(tol).scale(1e-3));
+  // Without the gradient: the same loss.
+  CHECK(smoothed_cross_entropy(z, {3, 1, 2}, 0.1) == loss);
+}
+
+TEST_CASE("smoothed_cross_entropy: eps 0 is softmax_cross_entropy; finite differences; errors") {
+  prng rng(9);
+  tensor<double> z(shape{5, 4}), d, d0;
+  for (double& v : z) v = rng.uniform(-3, 3);
+  const std::vector<int> t{0, 3, 2, 3, 1};
+  softmax_cross_entropy<double> ce;
+  const double plain = ce.forward(z, t);
+  ce.backward(d0);
+  CHECK(smoothed_cross_entropy(z, t, 0.0, &d) == doctest::Approx(plain).epsilon(1e-15));
+  for (std::size_t i = 0; i < z.size(); ++i) CHECK(d[i] == doctest::Approx(d0[i]).epsilon(1e-14).scale(1e-3));
+  for (double eps : {0.1, 0.5, 1.0}) {
+    CAPTURE(eps);
+    smoothed_cross_entropy(z, t, eps, &d);
+    for (std::size_t i = 0; i < z.size(); ++i) {
+      const double z0 = z[i], h = 1e-6;
+      z[i] = z0 + h;
+      const double fp = smoothed_cross_entropy(z, t, eps);
+      z[i] = z0 - h;
+      const double fm = smoothed_cross_entropy(z, t, eps);
+      z[i] = z0;
+      CHECK(d[i] == doctest::Approx((fp - fm) / (2 * h)).epsilon(1e-6).scale(1e-3));
+    }
+  }
+  CHECK(error_of([] {
+          tensor<float> z(shape{2, 3}, 0.0f);
+          smoothed_cross_entropy(z, {0, 1}, 1.5);
+        }) == "smoothed_cross_entropy: label smoothing 1.5 not in [0, 1]");
+  CHECK(error_of([] {
+          tensor<float> z(shape{2, 3}, 0.0f);
+          smoothed_cross_entropy(z, {0, 3}, 0.1);
+        }) == "smoothed_cross_entropy: label 3 of sample 1 is out of range 0..2");
+  CHECK(error_of([] {
+          tensor<float> z(shape{2, 3}, 0.0f);
+          smoothed_cross_entropy(z, {0}, 0.1);
+        }) == "smoothed_cross_entropy: 1 labels for a batch of 2");
 }

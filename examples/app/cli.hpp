@@ -211,8 +211,16 @@ class arg_parser {
     fail("--" + name + ": '" + v + "' is not one of " + list);
   }
 
+  // The program named in the "see ... --help" hint (default "housenet": "housenet train --help";
+  // "" for a program without subcommands, e.g. fashion_mnist).
+  arg_parser& program(const std::string& name) {
+    program_ = name;
+    return *this;
+  }
+
   [[noreturn]] void fail(const std::string& msg) const {
-    throw usage_error(command_ + ": " + msg + " (see 'housenet " + command_ + " --help')");
+    throw usage_error(command_ + ": " + msg + " (see '" + (program_.empty() ? "" : program_ + " ") + command_ +
+                      " --help')");
   }
 
   std::string help() const {
@@ -250,7 +258,7 @@ class arg_parser {
     return a.size() > 1 && (std::isdigit(static_cast<unsigned char>(a[1])) || a[1] == '.');
   }
 
-  std::string command_, usage_, description_;
+  std::string command_, usage_, description_, program_ = "housenet";
   std::vector<spec> specs_;
   std::map<std::string, std::string> values_;
   std::vector<std::string> pos_;

@@ -13,6 +13,8 @@
 #include "loss.hpp"
 #include "sequential.hpp"
 #include "optim.hpp"
+#include "schedule.hpp"
+#include "augment.hpp"
 #include "networks.hpp"
 #include "model_io.hpp"
 #include "testing.hpp"

@@ -11,6 +11,7 @@
 //   finite logits give a finite loss. Class weights counter class imbalance (e.g. w_k inversely
 //   proportional to the class frequency).
 //   accuracy(z, t): the fraction of rows whose first maximal logit is at t_i.
+//   smoothed_cross_entropy(z, t, eps [, &dz]): the same loss with label smoothing (see there).
 //
 //   Per row, for evaluation and prediction (the same expressions as forward, so a test curve is
 //   the training loss's arithmetic):
@@ -197,6 +198,44 @@ double accuracy(const tensor<T>& logits, const std::vector<int>& labels) {
   for (std::size_t i = 0; i < n; ++i)
     hits += detail::first_max(logits.data() + i * k, k) == std::size_t(labels[i]);
   return double(hits) / double(n);
+}
+
+// Label-smoothed softmax cross-entropy (Szegedy et al. 2016; PyTorch's
+// cross_entropy(z, t, label_smoothing=eps), mean over the batch, no class weights). Row i's target
+// is q_i = (1 - eps) onehot(t_i) + eps / K, and
+//   loss = mean_i (logsumexp(z_i) - sum_k q_ik z_ik),   dz_i = (softmax(z_i) - q_i) / N.
+// eps = 0 is the plain softmax cross-entropy. A free function without state (safe from several
+// threads on distinct outputs): it returns the loss and, when dlogits is given, assigns the
+// gradient (resized to the logits' shape). Errors: those of softmax_cross_entropy, prefixed
+// "smoothed_cross_entropy: ", and eps outside [0, 1].
+template <class T>
+double smoothed_cross_entropy(const tensor<T>& logits, const std::vector<int>& labels, double eps,
+                              tensor<T>* dlogits = nullptr) {
+  static constexpr const char* who = "smoothed_cross_entropy";
+  std::size_t n, k;
+  detail::logits_dims(logits.shape(), who, n, k);
+  detail::check_labels(labels, n, k, who);
+  HOUSENET_CHECK(eps >= 0.0 && eps <= 1.0, who, ": label smoothing ", eps, " not in [0, 1]");
+  if (dlogits) dlogits->resize(logits.shape());
+  const double off = eps / double(k), on = 1.0 - eps + off, inv_n = 1.0 / double(n);
+  double total = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const T* z = logits.data() + i * k;
+    double m = double(z[0]);
+    for (std::size_t j = 1; j < k; ++j) m = double(z[j]) > m ? double(z[j]) : m;
+    double s = 0.0, qz = 0.0;
+    for (std::size_t j = 0; j < k; ++j) {
+      s += std::exp(double(z[j]) - m);
+      qz += (int(j) == labels[i] ? on : off) * double(z[j]);
+    }
+    const double lse = m + std::log(s);
+    total += lse - qz;
+    if (!dlogits) continue;
+    T* d = dlogits->data() + i * k;
+    for (std::size_t j = 0; j < k; ++j)
+      d[j] = static_cast<T>((std::exp(double(z[j]) - lse) - (int(j) == labels[i] ? on : off)) * inv_n);
+  }
+  return total * inv_n;
 }
 
 HOUSENET_END_NAMESPACE
