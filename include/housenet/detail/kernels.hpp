@@ -10,7 +10,7 @@
 //                    col_g produced panel by panel inside the GEMM's packing (im2col_pack), never stored
 //     backward_data  dcol_g             = W^T * dY_g;   dx = col2im(dcol_g)
 //     backward_wts   dW [k, c*kh*kw]   += dY_g * col_g^T;   db += row sums of dY_g
-//   1x1 / stride 1 / pad 0 convolutions use x itself as the col matrix.
+//   1x1 / stride 1 / pad 0 convolutions use x itself as the col matrix. Dilation is im2col's.
 //   Wide stride-1 layers with 3x3..5x5 kernels go to the Winograd kernels of detail/winograd.hpp
 //   instead (conv_use_winograd; conv_algorithm / HOUSENET_CONV choose).
 //   Threads (the library pool): when there are at least as many groups as threads, each thread
@@ -19,7 +19,13 @@
 //   Both are deterministic for a given thread count.
 //   linear: one GEMM per call; at batch <= 4 the forward is a dot-product sweep that reads the
 //   weights once (memory-bound).
-//   Workspaces (col, gathered dY, partial dW) are thread_local and grow only: no heap
+//   Grouped convolutions (groups > 1): with one input channel per group (depthwise, any channel
+//   multiplier) a direct kernel per plane (conv_depthwise_*: the taps in (ky, kx) order, rows in
+//   L1, vectorizable along the output row; threads over planes, or over output channels for dW);
+//   otherwise group by group: the group's channels gathered into contiguous tensors, run through
+//   the kernels above as a convolution of their own (Winograd included, where it would apply to
+//   that convolution), the result scattered back: group g gets the bits of that convolution.
+//   Workspaces (col, gathered dY, partial dW, group slices) are thread_local and grow only: no heap
 //   allocation after the first call with the largest shape.
 //   T = float uses the run-time-selected SIMD path; T = double the portable kernel.
 //
@@ -39,10 +45,11 @@
 HOUSENET_BEGIN_NAMESPACE
 namespace detail {
 
-// slot 0: col, 1: gathered dY / GEMM output, 2: partial dW (caller thread)
+// slot 0: col, 1: gathered dY / GEMM output, 2: partial dW (caller thread); 3, 4: the channels of
+// one group (conv_group_*)
 template <class T>
 scratch<T>& kernel_scratch(int slot) {
-  thread_local scratch<T> s[3];
+  thread_local scratch<T> s[5];
   return s[slot];
 }
 
@@ -91,11 +98,22 @@ const T* conv_dy(const conv_dims& d, const T* dy, std::size_t n0, std::size_t g)
   return buf;
 }
 
+// groups > 1 (below)
+template <class T>
+void conv2d_forward_grouped(const conv_dims& d, const T* x, const T* w, const T* b, T* y);
+
+template <class T>
+void conv2d_backward_data_grouped(const conv_dims& d, const T* dy, const T* w, T* dx);
+
+template <class T>
+void conv2d_backward_weights_grouped(const conv_dims& d, const T* x, const T* dy, T* dw, T* db);
+
 // wino_u: null, or the Winograd transform of w (wino_forward_weights), used when d runs Winograd.
 template <class T>
 void conv2d_forward(const conv_dims& d, const T* x, const T* w, const T* b, T* y, const T* wino_u = nullptr) {
   const std::size_t ckk = d.c * d.kh * d.kw, ohw = d.oh * d.ow, out_sz = d.k * ohw;
   if (d.n == 0 || out_sz == 0) return;
+  if (d.groups > 1) return conv2d_forward_grouped(d, x, w, b, y);
   if (conv_use_winograd(d)) return conv2d_forward_winograd(d, x, w, b, y, wino_u);
   const std::size_t G = conv_group_size(d), groups = (d.n + G - 1) / G;
   const std::size_t threads = std::size_t(num_threads());
@@ -134,6 +152,7 @@ void conv2d_backward_data(const conv_dims& d, const T* dy, const T* w, T* dx) {
     std::fill(dx, dx + d.n * in_sz, T(0));
     return;
   }
+  if (d.groups > 1) return conv2d_backward_data_grouped(d, dy, w, dx);
   if (conv_use_winograd(d)) return conv2d_backward_data_winograd(d, dy, w, dx);
   const std::size_t G = conv_group_size(d), groups = (d.n + G - 1) / G;
   const std::size_t threads = std::size_t(num_threads());
@@ -175,6 +194,7 @@ template <class T>
 void conv2d_backward_weights(const conv_dims& d, const T* x, const T* dy, T* dw, T* db) {
   const std::size_t ckk = d.c * d.kh * d.kw, ohw = d.oh * d.ow, wsz = d.k * ckk;
   if (d.n == 0 || ohw == 0 || d.k == 0) return;
+  if (d.groups > 1) return conv2d_backward_weights_grouped(d, x, dy, dw, db);
   if (conv_use_winograd(d)) return conv2d_backward_weights_winograd(d, x, dy, dw, db);
   const std::size_t G = conv_group_size(d), groups = (d.n + G - 1) / G;
   const std::size_t threads = std::size_t(num_threads());
@@ -219,6 +239,185 @@ void conv2d_backward_weights(const conv_dims& d, const T* x, const T* dy, T* dw,
       }
   } else {
     for (std::size_t grp = 0; grp < groups; ++grp) run_group(grp, threads, dw, db, true);
+  }
+}
+
+// ---- grouped convolutions ---------------------------------------------------------------------
+
+// Depthwise (one input channel per group, k/groups outputs of it): output plane yp [oh, ow] of
+// input plane xp [h, w] with the kernel wo [kh, kw]: yp = bias + the taps in (ky, kx) order.
+template <class T>
+void conv_depthwise_plane(const conv_dims& d, const T* HOUSENET_RESTRICT xp, const T* wo, T bias,
+                          T* HOUSENET_RESTRICT yp) {
+  const std::size_t s = d.stride;
+  for (std::size_t oy = 0; oy < d.oh; ++oy) {
+    T* HOUSENET_RESTRICT yr = yp + oy * d.ow;
+    for (std::size_t ox = 0; ox < d.ow; ++ox) yr[ox] = bias;
+    for (std::size_t ky = 0; ky < d.kh; ++ky) {
+      const std::ptrdiff_t iy = conv_tap(d, oy, ky, d.h);
+      if (iy < 0) continue;
+      const T* HOUSENET_RESTRICT xr = xp + std::size_t(iy) * d.w;
+      for (std::size_t kx = 0; kx < d.kw; ++kx) {
+        const T wv = wo[ky * d.kw + kx];
+        const auto cols = conv_valid_cols(d, kx);  // x[iy][ox * s + kx * dilation - pad]
+        const T* HOUSENET_RESTRICT xo = xr + cols.in0;
+        T* HOUSENET_RESTRICT yo = yr + cols.ox0;
+        if (s == 1)
+          for (std::size_t j = 0; j < cols.len; ++j) yo[j] += wv * xo[j];
+        else
+          for (std::size_t j = 0; j < cols.len; ++j) yo[j] += wv * xo[j * s];
+      }
+    }
+  }
+}
+
+template <class T>
+void conv_depthwise_forward(const conv_dims& d, const T* x, const T* w, const T* b, T* y) {
+  const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, kk = d.kh * d.kw, kg = d.group_k();
+  parallel_for(d.n * d.k, [&](std::size_t p0, std::size_t p1) {
+    for (std::size_t p = p0; p < p1; ++p) {
+      const std::size_t n = p / d.k, o = p % d.k;
+      conv_depthwise_plane(d, x + (n * d.c + o / kg) * hw, w + o * kk, b ? b[o] : T(0), y + p * ohw);
+    }
+  });
+}
+
+// dx plane (n, c) = the transposed convolution of the dy planes of c's k/groups outputs.
+template <class T>
+void conv_depthwise_backward_data(const conv_dims& d, const T* dy, const T* w, T* dx) {
+  const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, kk = d.kh * d.kw, kg = d.group_k(), s = d.stride;
+  parallel_for(d.n * d.c, [&](std::size_t p0, std::size_t p1) {
+    for (std::size_t p = p0; p < p1; ++p) {
+      const std::size_t n = p / d.c, c = p % d.c;
+      T* HOUSENET_RESTRICT dp = dx + p * hw;
+      std::fill(dp, dp + hw, T(0));
+      for (std::size_t o = c * kg; o < (c + 1) * kg; ++o)
+        for (std::size_t oy = 0; oy < d.oh; ++oy) {
+          const T* HOUSENET_RESTRICT gr = dy + (n * d.k + o) * ohw + oy * d.ow;
+          for (std::size_t ky = 0; ky < d.kh; ++ky) {
+            const std::ptrdiff_t iy = conv_tap(d, oy, ky, d.h);
+            if (iy < 0) continue;
+            T* HOUSENET_RESTRICT dr = dp + std::size_t(iy) * d.w;
+            for (std::size_t kx = 0; kx < d.kw; ++kx) {
+              const T wv = w[o * kk + ky * d.kw + kx];
+              const auto cols = conv_valid_cols(d, kx);
+              T* HOUSENET_RESTRICT di = dr + cols.in0;
+              const T* HOUSENET_RESTRICT go = gr + cols.ox0;
+              if (s == 1)
+                for (std::size_t j = 0; j < cols.len; ++j) di[j] += wv * go[j];
+              else
+                for (std::size_t j = 0; j < cols.len; ++j) di[j * s] += wv * go[j];
+            }
+          }
+        }
+    }
+  });
+}
+
+// sum a[i] * b[i * bs] for i < n, in 8 interleaved partial sums (vectorizes; the order is fixed)
+template <class T>
+T strided_dot(const T* HOUSENET_RESTRICT a, const T* HOUSENET_RESTRICT b, std::size_t bs, std::size_t n) {
+  T s[8] = {};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (std::size_t l = 0; l < 8; ++l) s[l] += a[i + l] * b[(i + l) * bs];
+  T r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; i < n; ++i) r += a[i] * b[i * bs];
+  return r;
+}
+
+// dw [k, 1, kh, kw] += sum over images and rows of dy * x, db += sum dy. Threads over output
+// channels, each summing its images in order (row dots in T, their sums in double): the same bits
+// for any thread count.
+template <class T>
+void conv_depthwise_backward_weights(const conv_dims& d, const T* x, const T* dy, T* dw, T* db) {
+  const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, kk = d.kh * d.kw, kg = d.group_k(), s = d.stride;
+  parallel_for(d.k, [&](std::size_t o0, std::size_t o1) {
+    double acc[64];  // one per tap (kernels up to 8x8); larger kernels go tap row by tap row
+    for (std::size_t o = o0; o < o1; ++o) {
+      double bsum = 0.0;
+      for (std::size_t t0 = 0; t0 < kk; t0 += 64) {
+        const std::size_t t1 = std::min(kk, t0 + 64);
+        std::fill(acc, acc + 64, 0.0);
+        for (std::size_t n = 0; n < d.n; ++n) {
+          const T* xp = x + (n * d.c + o / kg) * hw;
+          const T* gp = dy + (n * d.k + o) * ohw;
+          if (t0 == 0 && db) bsum += double(row_sum(gp, ohw));
+          for (std::size_t oy = 0; oy < d.oh; ++oy)
+            for (std::size_t t = t0; t < t1; ++t) {
+              const std::size_t ky = t / d.kw, kx = t % d.kw;
+              const std::ptrdiff_t iy = conv_tap(d, oy, ky, d.h);
+              if (iy < 0) continue;
+              const auto cols = conv_valid_cols(d, kx);
+              acc[t - t0] += double(strided_dot(gp + oy * d.ow + cols.ox0,
+                                                xp + std::size_t(iy) * d.w + cols.in0, s, cols.len));
+            }
+        }
+        for (std::size_t t = t0; t < t1; ++t) dw[o * kk + t] += static_cast<T>(acc[t - t0]);
+      }
+      if (db) db[o] += static_cast<T>(bsum);
+    }
+  });
+}
+
+// dst[i, dc0 + j] = src[i, sc0 + j] for i < n, j < cnt: src [n, sc, plane], dst [n, dc, plane].
+template <class T>
+void copy_channels(std::size_t n, std::size_t plane, std::size_t cnt, const T* src, std::size_t sc,
+                   std::size_t sc0, T* dst, std::size_t dc, std::size_t dc0) {
+  parallel_for(n, [&](std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i)
+      std::memcpy(dst + (i * dc + dc0) * plane, src + (i * sc + sc0) * plane, cnt * plane * sizeof(T));
+  });
+}
+
+// The convolution of one group (groups = 1, c/groups in, k/groups out).
+inline conv_dims conv_group_dims(const conv_dims& d) {
+  conv_dims g = d;
+  g.c = d.group_c();
+  g.k = d.group_k();
+  g.groups = 1;
+  return g;
+}
+
+template <class T>
+void conv2d_forward_grouped(const conv_dims& d, const T* x, const T* w, const T* b, T* y) {
+  if (d.group_c() == 1) return conv_depthwise_forward(d, x, w, b, y);
+  const conv_dims g = conv_group_dims(d);
+  const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, wsz = g.k * g.c * d.kh * d.kw;
+  T* xg = kernel_scratch<T>(3).get(d.n * g.c * hw);
+  T* yg = kernel_scratch<T>(4).get(d.n * g.k * ohw);
+  for (std::size_t gi = 0; gi < d.groups; ++gi) {
+    copy_channels(d.n, hw, g.c, x, d.c, gi * g.c, xg, g.c, 0);
+    conv2d_forward(g, xg, w + gi * wsz, b ? b + gi * g.k : nullptr, yg);
+    copy_channels(d.n, ohw, g.k, yg, g.k, 0, y, d.k, gi * g.k);
+  }
+}
+
+template <class T>
+void conv2d_backward_data_grouped(const conv_dims& d, const T* dy, const T* w, T* dx) {
+  if (d.group_c() == 1) return conv_depthwise_backward_data(d, dy, w, dx);
+  const conv_dims g = conv_group_dims(d);
+  const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, wsz = g.k * g.c * d.kh * d.kw;
+  T* dxg = kernel_scratch<T>(3).get(d.n * g.c * hw);
+  T* dyg = kernel_scratch<T>(4).get(d.n * g.k * ohw);
+  for (std::size_t gi = 0; gi < d.groups; ++gi) {
+    copy_channels(d.n, ohw, g.k, dy, d.k, gi * g.k, dyg, g.k, 0);
+    conv2d_backward_data(g, dyg, w + gi * wsz, dxg);
+    copy_channels(d.n, hw, g.c, dxg, g.c, 0, dx, d.c, gi * g.c);
+  }
+}
+
+template <class T>
+void conv2d_backward_weights_grouped(const conv_dims& d, const T* x, const T* dy, T* dw, T* db) {
+  if (d.group_c() == 1) return conv_depthwise_backward_weights(d, x, dy, dw, db);
+  const conv_dims g = conv_group_dims(d);
+  const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, wsz = g.k * g.c * d.kh * d.kw;
+  T* xg = kernel_scratch<T>(3).get(d.n * g.c * hw);
+  T* dyg = kernel_scratch<T>(4).get(d.n * g.k * ohw);
+  for (std::size_t gi = 0; gi < d.groups; ++gi) {
+    copy_channels(d.n, hw, g.c, x, d.c, gi * g.c, xg, g.c, 0);
+    copy_channels(d.n, ohw, g.k, dy, d.k, gi * g.k, dyg, g.k, 0);
+    conv2d_backward_weights(g, xg, dyg, dw + gi * wsz, db ? db + gi * g.k : nullptr);
   }
 }
 
