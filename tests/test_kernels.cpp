@@ -212,7 +212,7 @@ TEST_CASE("grouped convolutions: group g has the bits of the convolution of its 
     for (const conv_dims& d : {conv_dims::make(2, 128, 6, 7, 128, 3, 3, 1, 1, 1, 2),
                                conv_dims::make(3, 6, 9, 7, 9, 3, 3, 2, 1, 2, 3)}) {
       CAPTURE(d.groups);
-      const conv_dims g = detail::conv_group_dims(d);
+      const conv_dims g = detail::conv_groups<float>::group_dims(d);
       const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, wg = g.k * g.c * 9;
       const auto x = random_vec<float>(d.n * d.c * hw, 51), w = random_vec<float>(d.k * g.c * 9, 52);
       const auto b = random_vec<float>(d.k, 53), dy = random_vec<float>(d.n * d.k * ohw, 54);

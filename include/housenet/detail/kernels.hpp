@@ -46,7 +46,7 @@ HOUSENET_BEGIN_NAMESPACE
 namespace detail {
 
 // slot 0: col, 1: gathered dY / GEMM output, 2: partial dW (caller thread); 3, 4: the channels of
-// one group (conv_group_*)
+// one group (conv_groups)
 template <class T>
 scratch<T>& kernel_scratch(int slot) {
   thread_local scratch<T> s[5];
@@ -370,54 +370,62 @@ void copy_channels(std::size_t n, std::size_t plane, std::size_t cnt, const T* s
   });
 }
 
-// The convolution of one group (groups = 1, c/groups in, k/groups out).
-inline conv_dims conv_group_dims(const conv_dims& d) {
-  conv_dims g = d;
-  g.c = d.group_c();
-  g.k = d.group_k();
-  g.groups = 1;
-  return g;
-}
+// A grouped convolution run group by group: g is the convolution of one group (groups = 1, c/G
+// in, k/G out, weights wsz apart); group gi's channels are gathered into `in` [n, c/G, h, w] and
+// `out` [n, k/G, oh, ow] (thread-local scratch) and scattered back from there.
+template <class T>
+struct conv_groups {
+  const conv_dims& d;
+  conv_dims g;
+  std::size_t hw, ohw, wsz;
+  T* in;
+  T* out;
+  explicit conv_groups(const conv_dims& dims)
+      : d(dims), g(group_dims(dims)), hw(d.h * d.w), ohw(d.oh * d.ow), wsz(g.k * g.c * d.kh * d.kw),
+        in(kernel_scratch<T>(3).get(d.n * g.c * hw)), out(kernel_scratch<T>(4).get(d.n * g.k * ohw)) {}
+  static conv_dims group_dims(const conv_dims& d) {
+    conv_dims g = d;
+    g.c = d.group_c();
+    g.k = d.group_k();
+    g.groups = 1;
+    return g;
+  }
+  void gather_in(const T* x, std::size_t gi) { copy_channels(d.n, hw, g.c, x, d.c, gi * g.c, in, g.c, 0); }
+  void gather_out(const T* y, std::size_t gi) { copy_channels(d.n, ohw, g.k, y, d.k, gi * g.k, out, g.k, 0); }
+  void scatter_in(T* x, std::size_t gi) const { copy_channels(d.n, hw, g.c, in, g.c, 0, x, d.c, gi * g.c); }
+  void scatter_out(T* y, std::size_t gi) const { copy_channels(d.n, ohw, g.k, out, g.k, 0, y, d.k, gi * g.k); }
+};
 
 template <class T>
 void conv2d_forward_grouped(const conv_dims& d, const T* x, const T* w, const T* b, T* y) {
   if (d.group_c() == 1) return conv_depthwise_forward(d, x, w, b, y);
-  const conv_dims g = conv_group_dims(d);
-  const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, wsz = g.k * g.c * d.kh * d.kw;
-  T* xg = kernel_scratch<T>(3).get(d.n * g.c * hw);
-  T* yg = kernel_scratch<T>(4).get(d.n * g.k * ohw);
+  conv_groups<T> gr(d);
   for (std::size_t gi = 0; gi < d.groups; ++gi) {
-    copy_channels(d.n, hw, g.c, x, d.c, gi * g.c, xg, g.c, 0);
-    conv2d_forward(g, xg, w + gi * wsz, b ? b + gi * g.k : nullptr, yg);
-    copy_channels(d.n, ohw, g.k, yg, g.k, 0, y, d.k, gi * g.k);
+    gr.gather_in(x, gi);
+    conv2d_forward(gr.g, gr.in, w + gi * gr.wsz, b ? b + gi * gr.g.k : nullptr, gr.out);
+    gr.scatter_out(y, gi);
   }
 }
 
 template <class T>
 void conv2d_backward_data_grouped(const conv_dims& d, const T* dy, const T* w, T* dx) {
   if (d.group_c() == 1) return conv_depthwise_backward_data(d, dy, w, dx);
-  const conv_dims g = conv_group_dims(d);
-  const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, wsz = g.k * g.c * d.kh * d.kw;
-  T* dxg = kernel_scratch<T>(3).get(d.n * g.c * hw);
-  T* dyg = kernel_scratch<T>(4).get(d.n * g.k * ohw);
+  conv_groups<T> gr(d);
   for (std::size_t gi = 0; gi < d.groups; ++gi) {
-    copy_channels(d.n, ohw, g.k, dy, d.k, gi * g.k, dyg, g.k, 0);
-    conv2d_backward_data(g, dyg, w + gi * wsz, dxg);
-    copy_channels(d.n, hw, g.c, dxg, g.c, 0, dx, d.c, gi * g.c);
+    gr.gather_out(dy, gi);
+    conv2d_backward_data(gr.g, gr.out, w + gi * gr.wsz, gr.in);
+    gr.scatter_in(dx, gi);
   }
 }
 
 template <class T>
 void conv2d_backward_weights_grouped(const conv_dims& d, const T* x, const T* dy, T* dw, T* db) {
   if (d.group_c() == 1) return conv_depthwise_backward_weights(d, x, dy, dw, db);
-  const conv_dims g = conv_group_dims(d);
-  const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, wsz = g.k * g.c * d.kh * d.kw;
-  T* xg = kernel_scratch<T>(3).get(d.n * g.c * hw);
-  T* dyg = kernel_scratch<T>(4).get(d.n * g.k * ohw);
+  conv_groups<T> gr(d);
   for (std::size_t gi = 0; gi < d.groups; ++gi) {
-    copy_channels(d.n, hw, g.c, x, d.c, gi * g.c, xg, g.c, 0);
-    copy_channels(d.n, ohw, g.k, dy, d.k, gi * g.k, dyg, g.k, 0);
-    conv2d_backward_weights(g, xg, dyg, dw + gi * wsz, db ? db + gi * g.k : nullptr);
+    gr.gather_in(x, gi);
+    gr.gather_out(dy, gi);
+    conv2d_backward_weights(gr.g, gr.in, gr.out, dw + gi * gr.wsz, db ? db + gi * gr.g.k : nullptr);
   }
 }
 
