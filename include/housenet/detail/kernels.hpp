@@ -244,114 +244,152 @@ void conv2d_backward_weights(const conv_dims& d, const T* x, const T* dy, T* dw,
 
 // ---- grouped convolutions ---------------------------------------------------------------------
 
-// Depthwise (one input channel per group, k/groups outputs of it): output plane yp [oh, ow] of
-// input plane xp [h, w] with the kernel wo [kh, kw]: yp = bias + the taps in (ky, kx) order.
-template <class T>
-void conv_depthwise_plane(const conv_dims& d, const T* HOUSENET_RESTRICT xp, const T* wo, T bias,
-                          T* HOUSENET_RESTRICT yp) {
-  const std::size_t s = d.stride;
-  for (std::size_t oy = 0; oy < d.oh; ++oy) {
-    T* HOUSENET_RESTRICT yr = yp + oy * d.ow;
-    for (std::size_t ox = 0; ox < d.ow; ++ox) yr[ox] = bias;
-    for (std::size_t ky = 0; ky < d.kh; ++ky) {
-      const std::ptrdiff_t iy = conv_tap(d, oy, ky, d.h);
-      if (iy < 0) continue;
-      const T* HOUSENET_RESTRICT xr = xp + std::size_t(iy) * d.w;
-      for (std::size_t kx = 0; kx < d.kw; ++kx) {
-        const T wv = wo[ky * d.kw + kx];
-        const auto cols = conv_valid_cols(d, kx);  // x[iy][ox * s + kx * dilation - pad]
-        const T* HOUSENET_RESTRICT xo = xr + cols.in0;
-        T* HOUSENET_RESTRICT yo = yr + cols.ox0;
-        if (s == 1)
-          for (std::size_t j = 0; j < cols.len; ++j) yo[j] += wv * xo[j];
-        else
-          for (std::size_t j = 0; j < cols.len; ++j) yo[j] += wv * xo[j * s];
-      }
-    }
+// ---- depthwise: one input channel per group, k/groups outputs of it ----------------------------
+// Per plane, the input is copied into a zero-padded plane xp [hp, wp] (hp = h + 2 pad, wp = w +
+// 2 pad, then (kw - 1) dilation zeros so that every tap's reads stay inside), so that a tap is a
+// loop without bounds. At stride 1 the output rows run together with xp's pitch wp (the wp - ow
+// extra columns are computed and dropped): each tap is ONE vectorized loop over the plane,
+//   acc[i] += w[ky][kx] * xp[i + ky*dilation*wp + kx*dilation],  i < oh*wp;
+// at stride s > 1, one loop per output row and tap. Every output is bias + its taps in (ky, kx)
+// order, padding included as zeros (as the im2col + GEMM path). Scratch: thread-local slots 0
+// (the padded plane) and 1 (the rows at pitch wp).
+struct dw_geometry {
+  std::size_t hp, wp, size;  // the padded plane and its allocation
+  std::size_t pitch, len;    // the output rows' pitch and the flat length they cover
+  explicit dw_geometry(const conv_dims& d)
+      : hp(d.h + 2 * d.pad), wp(d.w + 2 * d.pad), size(hp * wp + (d.kw - 1) * d.dilation),
+        pitch(d.stride == 1 ? wp : d.ow), len(d.oh * pitch) {}
+  std::size_t tap(const conv_dims& d, std::size_t ky, std::size_t kx) const {
+    return ky * d.dilation * wp + kx * d.dilation;
   }
+};
+
+// xp [hp, wp] (+ tail) = the zero-padded plane x [h, w]
+template <class T>
+void dw_pad(const conv_dims& d, const dw_geometry& g, const T* x, T* xp) {
+  std::fill(xp, xp + g.size, T(0));
+  for (std::size_t iy = 0; iy < d.h; ++iy)
+    std::memcpy(xp + (iy + d.pad) * g.wp + d.pad, x + iy * d.w, d.w * sizeof(T));
+}
+
+// sum a[i] * b[i * bs] for i < n, in 8 interleaved partial sums (vectorizes; the order is fixed)
+template <class T, std::size_t BS>
+T dw_dot(const T* HOUSENET_RESTRICT a, const T* HOUSENET_RESTRICT b, std::size_t bs, std::size_t n) {
+  const std::size_t st = BS ? BS : bs;
+  T s[8] = {};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (std::size_t l = 0; l < 8; ++l) s[l] += a[i + l] * b[(i + l) * st];
+  T r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; i < n; ++i) r += a[i] * b[i * st];
+  return r;
 }
 
 template <class T>
 void conv_depthwise_forward(const conv_dims& d, const T* x, const T* w, const T* b, T* y) {
-  const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, kk = d.kh * d.kw, kg = d.group_k();
+  const dw_geometry g(d);
+  const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, kk = d.kh * d.kw, kg = d.group_k(), s = d.stride;
   parallel_for(d.n * d.k, [&](std::size_t p0, std::size_t p1) {
+    T* HOUSENET_RESTRICT xp = kernel_scratch<T>(0).get(g.size);
+    T* HOUSENET_RESTRICT acc = kernel_scratch<T>(1).get(g.len);
     for (std::size_t p = p0; p < p1; ++p) {
       const std::size_t n = p / d.k, o = p % d.k;
-      conv_depthwise_plane(d, x + (n * d.c + o / kg) * hw, w + o * kk, b ? b[o] : T(0), y + p * ohw);
+      if (p == p0 || o % kg == 0) dw_pad(d, g, x + (n * d.c + o / kg) * hw, xp);
+      const T bias = b ? b[o] : T(0);
+      T* yp = y + p * ohw;
+      T* HOUSENET_RESTRICT out = s == 1 ? acc : yp;  // stride 1: rows at pitch wp, copied after
+      std::fill(out, out + g.len, bias);
+      for (std::size_t ky = 0; ky < d.kh; ++ky)
+        for (std::size_t kx = 0; kx < d.kw; ++kx) {
+          const T wv = w[o * kk + ky * d.kw + kx];
+          const T* HOUSENET_RESTRICT xt = xp + g.tap(d, ky, kx);
+          if (s == 1)
+            for (std::size_t i = 0; i < g.len; ++i) out[i] += wv * xt[i];
+          else
+            for (std::size_t oy = 0; oy < d.oh; ++oy) {
+              T* HOUSENET_RESTRICT yr = out + oy * d.ow;
+              const T* HOUSENET_RESTRICT xr = xt + oy * s * g.wp;
+              for (std::size_t ox = 0; ox < d.ow; ++ox) yr[ox] += wv * xr[ox * s];
+            }
+        }
+      if (s == 1)
+        for (std::size_t oy = 0; oy < d.oh; ++oy) std::memcpy(yp + oy * d.ow, acc + oy * g.wp, d.ow * sizeof(T));
     }
   });
 }
 
-// dx plane (n, c) = the transposed convolution of the dy planes of c's k/groups outputs.
+// dx plane (n, c) = the transposed convolution of the dy planes of c's k/groups outputs, summed in
+// a zero-padded plane whose inside is copied out.
 template <class T>
 void conv_depthwise_backward_data(const conv_dims& d, const T* dy, const T* w, T* dx) {
-  const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, kk = d.kh * d.kw, kg = d.group_k(), s = d.stride;
+  const dw_geometry g(d);
+  const std::size_t ohw = d.oh * d.ow, kk = d.kh * d.kw, kg = d.group_k(), s = d.stride;
   parallel_for(d.n * d.c, [&](std::size_t p0, std::size_t p1) {
+    T* HOUSENET_RESTRICT dxp = kernel_scratch<T>(0).get(g.size);
+    T* HOUSENET_RESTRICT gw = kernel_scratch<T>(1).get(g.len);
     for (std::size_t p = p0; p < p1; ++p) {
       const std::size_t n = p / d.c, c = p % d.c;
-      T* HOUSENET_RESTRICT dp = dx + p * hw;
-      std::fill(dp, dp + hw, T(0));
-      for (std::size_t o = c * kg; o < (c + 1) * kg; ++o)
-        for (std::size_t oy = 0; oy < d.oh; ++oy) {
-          const T* HOUSENET_RESTRICT gr = dy + (n * d.k + o) * ohw + oy * d.ow;
-          for (std::size_t ky = 0; ky < d.kh; ++ky) {
-            const std::ptrdiff_t iy = conv_tap(d, oy, ky, d.h);
-            if (iy < 0) continue;
-            T* HOUSENET_RESTRICT dr = dp + std::size_t(iy) * d.w;
-            for (std::size_t kx = 0; kx < d.kw; ++kx) {
-              const T wv = w[o * kk + ky * d.kw + kx];
-              const auto cols = conv_valid_cols(d, kx);
-              T* HOUSENET_RESTRICT di = dr + cols.in0;
-              const T* HOUSENET_RESTRICT go = gr + cols.ox0;
-              if (s == 1)
-                for (std::size_t j = 0; j < cols.len; ++j) di[j] += wv * go[j];
-              else
-                for (std::size_t j = 0; j < cols.len; ++j) di[j * s] += wv * go[j];
-            }
-          }
+      std::fill(dxp, dxp + g.size, T(0));
+      for (std::size_t o = c * kg; o < (c + 1) * kg; ++o) {
+        const T* HOUSENET_RESTRICT gp = dy + (n * d.k + o) * ohw;
+        if (s == 1) {  // dy at pitch wp, zeros in the extra columns
+          std::fill(gw, gw + g.len, T(0));
+          for (std::size_t oy = 0; oy < d.oh; ++oy) std::memcpy(gw + oy * g.wp, gp + oy * d.ow, d.ow * sizeof(T));
         }
+        for (std::size_t ky = 0; ky < d.kh; ++ky)
+          for (std::size_t kx = 0; kx < d.kw; ++kx) {
+            const T wv = w[o * kk + ky * d.kw + kx];
+            T* HOUSENET_RESTRICT dt = dxp + g.tap(d, ky, kx);
+            if (s == 1)
+              for (std::size_t i = 0; i < g.len; ++i) dt[i] += wv * gw[i];
+            else
+              for (std::size_t oy = 0; oy < d.oh; ++oy) {
+                T* HOUSENET_RESTRICT dr = dt + oy * s * g.wp;
+                const T* HOUSENET_RESTRICT gr = gp + oy * d.ow;
+                for (std::size_t ox = 0; ox < d.ow; ++ox) dr[ox * s] += wv * gr[ox];
+              }
+          }
+      }
+      T* dq = dx + p * d.h * d.w;
+      for (std::size_t iy = 0; iy < d.h; ++iy)
+        std::memcpy(dq + iy * d.w, dxp + (iy + d.pad) * g.wp + d.pad, d.w * sizeof(T));
     }
   });
 }
 
-// sum a[i] * b[i * bs] for i < n, in 8 interleaved partial sums (vectorizes; the order is fixed)
-template <class T>
-T strided_dot(const T* HOUSENET_RESTRICT a, const T* HOUSENET_RESTRICT b, std::size_t bs, std::size_t n) {
-  T s[8] = {};
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (std::size_t l = 0; l < 8; ++l) s[l] += a[i + l] * b[(i + l) * bs];
-  T r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-  for (; i < n; ++i) r += a[i] * b[i * bs];
-  return r;
-}
-
-// dw [k, 1, kh, kw] += sum over images and rows of dy * x, db += sum dy. Threads over output
-// channels, each summing its images in order (row dots in T, their sums in double): the same bits
-// for any thread count.
+// dw [k, 1, kh, kw] += sum over images of the dot products of dy with each tap's view of the
+// padded input; db += sum dy. Threads over output channels, each summing its images in order (the
+// per-image dots in T, their sums in double): the same bits for any thread count.
 template <class T>
 void conv_depthwise_backward_weights(const conv_dims& d, const T* x, const T* dy, T* dw, T* db) {
+  const dw_geometry g(d);
   const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, kk = d.kh * d.kw, kg = d.group_k(), s = d.stride;
   parallel_for(d.k, [&](std::size_t o0, std::size_t o1) {
-    double acc[64];  // one per tap (kernels up to 8x8); larger kernels go tap row by tap row
+    T* xp = kernel_scratch<T>(0).get(g.size);
+    T* gw = kernel_scratch<T>(1).get(g.len);
     for (std::size_t o = o0; o < o1; ++o) {
       double bsum = 0.0;
-      for (std::size_t t0 = 0; t0 < kk; t0 += 64) {
+      for (std::size_t t0 = 0; t0 < kk; t0 += 64) {  // 64 taps at a time (kernels up to 8x8: once)
         const std::size_t t1 = std::min(kk, t0 + 64);
-        std::fill(acc, acc + 64, 0.0);
+        double acc[64] = {};
         for (std::size_t n = 0; n < d.n; ++n) {
-          const T* xp = x + (n * d.c + o / kg) * hw;
+          dw_pad(d, g, x + (n * d.c + o / kg) * hw, xp);
           const T* gp = dy + (n * d.k + o) * ohw;
           if (t0 == 0 && db) bsum += double(row_sum(gp, ohw));
-          for (std::size_t oy = 0; oy < d.oh; ++oy)
-            for (std::size_t t = t0; t < t1; ++t) {
-              const std::size_t ky = t / d.kw, kx = t % d.kw;
-              const std::ptrdiff_t iy = conv_tap(d, oy, ky, d.h);
-              if (iy < 0) continue;
-              const auto cols = conv_valid_cols(d, kx);
-              acc[t - t0] += double(strided_dot(gp + oy * d.ow + cols.ox0,
-                                                xp + std::size_t(iy) * d.w + cols.in0, s, cols.len));
+          if (s == 1) {
+            std::fill(gw, gw + g.len, T(0));
+            for (std::size_t oy = 0; oy < d.oh; ++oy) std::memcpy(gw + oy * g.wp, gp + oy * d.ow, d.ow * sizeof(T));
+          }
+          for (std::size_t t = t0; t < t1; ++t) {
+            const T* xt = xp + g.tap(d, t / d.kw, t % d.kw);
+            if (s == 1) {
+              acc[t - t0] += double(dw_dot<T, 1>(gw, xt, 1, g.len));
+            } else {
+              T r = T(0);
+              for (std::size_t oy = 0; oy < d.oh; ++oy) r += dw_dot<T, 0>(gp + oy * d.ow, xt + oy * s * g.wp, s, d.ow);
+              acc[t - t0] += double(r);
             }
+          }
         }
         for (std::size_t t = t0; t < t1; ++t) dw[o * kk + t] += static_cast<T>(acc[t - t0]);
       }
