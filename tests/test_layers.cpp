@@ -639,6 +639,59 @@ TEST_CASE_TEMPLATE("avg_pool2d: hand-computed divisors (padding counted or not, 
   CHECK(q.setup(shape{2, 3, 7, 5}) == (shape{2, 3, 7, 5}));
 }
 
+TEST_CASE_TEMPLATE("avg_pool2d: every geometry equals PyTorch's loop (its divisor rule, row-major sums)", T,
+                   float, double) {
+  // The plain loop of PyTorch's CPU kernel (aten/src/ATen/native/cpu/AvgPoolKernel.cpp), in double.
+  struct geo {
+    std::size_t k, s, p;
+  };
+  for (const geo& q : {geo{2, 2, 0}, geo{3, 2, 1}, geo{2, 3, 1}, geo{3, 1, 1}, geo{5, 3, 2}, geo{4, 4, 2}, geo{1, 2, 0}})
+    for (bool ceil_mode : {false, true})
+      for (bool include : {false, true})
+        for (std::size_t w : {std::size_t(7), std::size_t(23)}) {
+          CAPTURE(q.k);
+          CAPTURE(q.s);
+          CAPTURE(q.p);
+          CAPTURE(ceil_mode);
+          CAPTURE(include);
+          CAPTURE(w);
+          const std::size_t h = 9;
+          avg_pool2d<T> pool(q.k, q.s, q.p, ceil_mode, include);
+          tensor<T> x(shape{2, 3, h, w}), y, dx;
+          prng g(q.k * 7 + q.s * 3 + w + (ceil_mode ? 1 : 0) + (include ? 2 : 0));
+          for (auto& v : x) v = T(g.uniform(-1, 1));
+          const shape ys = pool.setup(x.shape());
+          pool.forward(x, y, {});
+          tensor<T> dy(ys);
+          for (auto& v : dy) v = T(g.uniform(-1, 1));
+          pool.backward(x, y, dy, dx);
+          std::vector<double> want_dx(x.size(), 0.0);
+          double err_y = 0, err_dx = 0;
+          const auto P = std::ptrdiff_t(q.p), S = std::ptrdiff_t(q.s), K = std::ptrdiff_t(q.k);
+          for (std::size_t pl = 0; pl < 6; ++pl)
+            for (std::size_t oy = 0; oy < ys.h(); ++oy)
+              for (std::size_t ox = 0; ox < ys.w(); ++ox) {
+                std::ptrdiff_t h0 = std::ptrdiff_t(oy) * S - P, w0 = std::ptrdiff_t(ox) * S - P;
+                std::ptrdiff_t h1 = std::min(h0 + K, std::ptrdiff_t(h) + P), w1 = std::min(w0 + K, std::ptrdiff_t(w) + P);
+                const std::ptrdiff_t pool_size = (h1 - h0) * (w1 - w0);
+                h0 = std::max<std::ptrdiff_t>(h0, 0), w0 = std::max<std::ptrdiff_t>(w0, 0);
+                h1 = std::min(h1, std::ptrdiff_t(h)), w1 = std::min(w1, std::ptrdiff_t(w));
+                const double div = double(include ? pool_size : (h1 - h0) * (w1 - w0));
+                double sum = 0;
+                for (std::ptrdiff_t iy = h0; iy < h1; ++iy)
+                  for (std::ptrdiff_t ix = w0; ix < w1; ++ix) sum += double(x[pl * h * w + std::size_t(iy) * w + std::size_t(ix)]);
+                const std::size_t o = (pl * ys.h() + oy) * ys.w() + ox;
+                err_y = std::max(err_y, std::fabs(double(y[o]) - sum / div));
+                for (std::ptrdiff_t iy = h0; iy < h1; ++iy)
+                  for (std::ptrdiff_t ix = w0; ix < w1; ++ix) want_dx[pl * h * w + std::size_t(iy) * w + std::size_t(ix)] += double(dy[o]) / div;
+              }
+          for (std::size_t i = 0; i < x.size(); ++i) err_dx = std::max(err_dx, std::fabs(double(dx[i]) - want_dx[i]));
+          const double tol = sizeof(T) == 4 ? 1e-6 : 1e-14;  // values and sums of order 1
+          CHECK(err_y <= tol);
+          CHECK(err_dx <= tol);
+        }
+}
+
 TEST_CASE_TEMPLATE("global_avg_pool: hand-computed, composes with flatten and linear", T, float, double) {
   tensor<T> x(shape{2, 2, 2, 3}), y, dx;
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = T(i);

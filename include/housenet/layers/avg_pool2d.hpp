@@ -9,9 +9,15 @@
 //     count_include_pad = true (PyTorch's default): divisor = its size there, padding counted;
 //     count_include_pad = false: divisor = the number of input elements it covers.
 //   (So a ceil-mode window running past the padded input never counts what lies beyond it:
-//   PyTorch's divisor, exactly.) The sum runs in row-major window order, as PyTorch's CPU kernel.
+//   PyTorch's divisor, exactly.)
 //   Backward: every input element of a window receives dy / divisor; overlapping windows add up.
 //   No parameters, no state: forward is infer.
+//   HOW: separably, one output row at a time, in a zero-padded row buffer (thread-local): the
+//   window's input rows summed, then its k columns (so a window sums column by column, each
+//   column top-down: PyTorch sums row-major, a rounding apart), divided by the divisor; backward
+//   spreads dy / divisor over each window's columns, then adds that row to each window row. Every
+//   loop runs along a row (vectorizable at stride 1); planes in parallel: the same bits for any
+//   thread count.
 //
 // REQUIRES  k >= 1, s >= 1, 2p <= k (as PyTorch); setup: rank 4, H + 2p >= k, W + 2p >= k.
 // CONFIG    kernel, stride, padding, ceil_mode (0/1), count_include_pad (0/1); version 1.
@@ -20,9 +26,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "../gemm.hpp"  // detail::scratch
 #include "../parallel.hpp"
 #include "layer.hpp"
 #include "max_pool2d.hpp"
@@ -56,6 +64,8 @@ class avg_pool2d : public layer<T> {
                    in.str(), " is smaller than the window ", k_, " (padding ", p_, ")");
     rows_ = windows(in.h());
     cols_ = windows(in.w());
+    colcount_.clear();
+    for (const span& c : cols_) colcount_.push_back(static_cast<T>(c.count));
     this->in_ = in.with_n(1);
     this->out_ = shape{1, in.c(), rows_.size(), cols_.size()};
     return this->out_.with_n(in.n());
@@ -68,18 +78,25 @@ class avg_pool2d : public layer<T> {
     const std::size_t h = x.shape().h(), w = x.shape().w(), oh = rows_.size(), ow = cols_.size();
     y.resize(shape{x.shape().n(), x.shape().c(), oh, ow});
     parallel_for(x.shape().n() * x.shape().c(), [&](std::size_t p0, std::size_t p1) {
+      T* HOUSENET_RESTRICT row = row_buffer(w);
       for (std::size_t pl = p0; pl < p1; ++pl) {
         const T* xp = x.data() + pl * h * w;
-        T* yp = y.data() + pl * oh * ow;
-        for (std::size_t oy = 0; oy < oh; ++oy)
-          for (std::size_t ox = 0; ox < ow; ++ox) {
-            const span& r = rows_[oy];
-            const span& c = cols_[ox];
-            T s = T(0);
-            for (std::size_t iy = r.begin; iy < r.end; ++iy)
-              for (std::size_t ix = c.begin; ix < c.end; ++ix) s += xp[iy * w + ix];
-            yp[oy * ow + ox] = s / static_cast<T>(r.count * c.count);
+        for (std::size_t oy = 0; oy < oh; ++oy) {
+          const span& r = rows_[oy];
+          // the window rows summed, at padded columns p .. p + w (the padding stays 0)
+          std::memcpy(row + p_, xp + r.begin * w, w * sizeof(T));
+          for (std::size_t iy = r.begin + 1; iy < r.end; ++iy) {
+            const T* HOUSENET_RESTRICT xr = xp + iy * w;
+            for (std::size_t ix = 0; ix < w; ++ix) row[p_ + ix] += xr[ix];
           }
+          // then the window columns, and the divisor
+          T* HOUSENET_RESTRICT yr = y.data() + (pl * oh + oy) * ow;
+          for (std::size_t ox = 0; ox < ow; ++ox) yr[ox] = row[ox * s_];
+          for (std::size_t j = 1; j < k_; ++j)
+            for (std::size_t ox = 0; ox < ow; ++ox) yr[ox] += row[ox * s_ + j];
+          const T rc = static_cast<T>(r.count);
+          for (std::size_t ox = 0; ox < ow; ++ox) yr[ox] = yr[ox] / (rc * colcount_[ox]);
+        }
       }
     });
   }
@@ -93,18 +110,26 @@ class avg_pool2d : public layer<T> {
                    ys.str());
     dx.resize(x.shape());
     parallel_for(ys.n() * ys.c(), [&](std::size_t p0, std::size_t p1) {
+      T* HOUSENET_RESTRICT row = row_buffer(w);
+      T* HOUSENET_RESTRICT g = row + row_length(w);
       for (std::size_t pl = p0; pl < p1; ++pl) {
         T* dp = dx.data() + pl * h * w;
-        const T* gp = dy.data() + pl * oh * ow;
         std::fill(dp, dp + h * w, T(0));
-        for (std::size_t oy = 0; oy < oh; ++oy)
-          for (std::size_t ox = 0; ox < ow; ++ox) {
-            const span& r = rows_[oy];
-            const span& c = cols_[ox];
-            const T g = gp[oy * ow + ox] / static_cast<T>(r.count * c.count);
-            for (std::size_t iy = r.begin; iy < r.end; ++iy)
-              for (std::size_t ix = c.begin; ix < c.end; ++ix) dp[iy * w + ix] += g;
+        for (std::size_t oy = 0; oy < oh; ++oy) {
+          const span& r = rows_[oy];
+          // each window's dy / divisor, spread over its columns (padded coordinates), then added
+          // to each of its rows
+          const T* HOUSENET_RESTRICT gr = dy.data() + (pl * oh + oy) * ow;
+          const T rc = static_cast<T>(r.count);
+          for (std::size_t ox = 0; ox < ow; ++ox) g[ox] = gr[ox] / (rc * colcount_[ox]);
+          std::fill(row, row + row_length(w), T(0));
+          for (std::size_t j = 0; j < k_; ++j)
+            for (std::size_t ox = 0; ox < ow; ++ox) row[ox * s_ + j] += g[ox];
+          for (std::size_t iy = r.begin; iy < r.end; ++iy) {
+            T* HOUSENET_RESTRICT dr = dp + iy * w;
+            for (std::size_t ix = 0; ix < w; ++ix) dr[ix] += row[p_ + ix];
           }
+        }
       }
     });
   }
@@ -124,17 +149,31 @@ class avg_pool2d : public layer<T> {
   std::size_t k_, s_, p_;
   bool ceil_, include_pad_;
   std::vector<span> rows_, cols_;  // from setup()
+  std::vector<T> colcount_;        // cols_[i].count, as T
 
   std::vector<span> windows(std::size_t len) const {
     std::vector<span> v(detail::pool_out_size(len, k_, s_, p_, ceil_));
     for (std::size_t o = 0; o < v.size(); ++o) {
-      const std::size_t start = o * s_;                     // in padded coordinates
+      const std::size_t start = o * s_;                             // in padded coordinates
       const std::size_t stop = std::min(start + k_, len + 2 * p_);  // cut at the padded end
       v[o].begin = start > p_ ? start - p_ : 0;
       v[o].end = std::min(stop - p_, len);
       v[o].count = include_pad_ ? stop - start : v[o].end - v[o].begin;
     }
     return v;
+  }
+
+  // A row in padded coordinates, long enough for every window (ceil mode's last one may run past
+  // the padded row): zero outside the input's columns.
+  std::size_t row_length(std::size_t w) const { return std::max(w + 2 * p_, (cols_.size() - 1) * s_ + k_); }
+
+  // This thread's row buffer, zeroed: a row and, after it, one value per output column.
+  T* row_buffer(std::size_t w) const {
+    thread_local detail::scratch<T> buf;
+    const std::size_t n = row_length(w) + cols_.size();
+    T* p = buf.get(n);
+    std::fill(p, p + n, T(0));
+    return p;
   }
 };
 
