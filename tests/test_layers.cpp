@@ -81,6 +81,19 @@ std::vector<std::unique_ptr<layer<double>>> all_layers() {
   v.push_back(std::make_unique<linear<double>>(4));
   v.push_back(std::make_unique<linear<double>>(3, false, init_kind::he));
   v.push_back(std::make_unique<flatten<double>>());
+  // issue 14's layers
+  v.push_back(std::make_unique<leaky_relu<double>>(0.1));
+  v.push_back(std::make_unique<leaky_relu<double>>(-0.75));
+  v.push_back(std::make_unique<sigmoid<double>>());
+  v.push_back(std::make_unique<tanh_layer<double>>());
+  v.push_back(std::make_unique<avg_pool2d<double>>(3, 2, 1, true, true));
+  v.push_back(std::make_unique<avg_pool2d<double>>(3, 2, 1, true, false));
+  v.push_back(std::make_unique<avg_pool2d<double>>(2, 3, 1, true, false));  // k < s
+  v.push_back(std::make_unique<avg_pool2d<double>>(2, 2));                   // floor: last row and column left out
+  v.push_back(std::make_unique<global_avg_pool<double>>());
+  v.push_back(std::make_unique<conv2d<double>>(4, 3, 1, 2, true, init_kind::lecun, 2));           // dilation 2
+  v.push_back(std::make_unique<conv2d<double>>(6, 3, 2, 1, true, init_kind::lecun, 1, 3));        // depthwise, x2
+  v.push_back(std::make_unique<conv2d<double>>(3, 3, 1, 1, false, init_kind::he, 2, 3));          // depthwise, dilated
   return v;
 }
 
@@ -95,6 +108,26 @@ TEST_CASE("check_layer: every layer, 2x3x7x5, train and eval") {
     INFO(l->kind(), " ", cfg);
     require_ok(check_layer(*l, odd_in, 7));
   }
+}
+
+TEST_CASE("check_layer: rank-2 inputs (element-wise layers)") {
+  leaky_relu<double> lr(0.2);
+  require_ok(check_layer(lr, shape{3, 6}, 21));
+  sigmoid<double> sg;
+  require_ok(check_layer(sg, shape{3, 6}, 22));
+  tanh_layer<double> th;
+  require_ok(check_layer(th, shape{3, 6}, 23));
+}
+
+TEST_CASE("check_layer: conv2d with groups of several channels, dilation, stride") {
+  conv2d<double> g2(4, 3, 1, 1, true, init_kind::lecun, 1, 2);  // 2 groups of 3 -> 2
+  require_ok(check_layer(g2, shape{2, 6, 5, 4}, 31));
+  conv2d<double> g3(9, 3, 2, 2, true, init_kind::lecun, 2, 3);  // 3 groups of 2 -> 3, dilation 2, stride 2
+  require_ok(check_layer(g3, shape{2, 6, 7, 6}, 32));
+  conv2d<double> dw(2, 5, 3, 2, true, init_kind::lecun, 1, 2);  // depthwise 5x5, stride 3
+  require_ok(check_layer(dw, shape{1, 2, 8, 9}, 33));
+  conv2d<double> d1(2, 2, 1, 0, true, init_kind::lecun, 3);  // dilation 3, no padding
+  require_ok(check_layer(d1, shape{2, 2, 6, 5}, 34));
 }
 
 TEST_CASE("check_layer: rank-2 inputs (batch_norm2d, linear, relu, dropout)") {
@@ -167,13 +200,19 @@ TEST_CASE("check_layer catches an eval forward that updates batch-norm running s
   CHECK(r.message.find("(eval)") != std::string::npos);
 }
 
-TEST_CASE("batch_norm2d, max_pool2d, dropout: the same bits with 1 and 2 threads") {
+TEST_CASE("batch_norm2d, pooling, dropout, activations, depthwise conv2d: the same bits with 1 and 2 threads") {
   const shape s{3, 5, 11, 13};
   std::vector<std::unique_ptr<layer<float>>> ls;
   ls.push_back(std::make_unique<batch_norm2d<float>>());
   ls.push_back(std::make_unique<max_pool2d<float>>(3, 2, 1, true));
   ls.push_back(std::make_unique<dropout<float>>(0.3, 5));
   ls.push_back(std::make_unique<relu<float>>());
+  ls.push_back(std::make_unique<leaky_relu<float>>(0.1));
+  ls.push_back(std::make_unique<sigmoid<float>>());
+  ls.push_back(std::make_unique<tanh_layer<float>>());
+  ls.push_back(std::make_unique<avg_pool2d<float>>(3, 2, 1, true, false));
+  ls.push_back(std::make_unique<global_avg_pool<float>>());
+  ls.push_back(std::make_unique<conv2d<float>>(10, 3, 1, 1, true, init_kind::lecun, 2, 5));  // depthwise
   const housenet_test::settings_guard restore;
   for (auto& l : ls) {
     INFO(l->kind());
@@ -572,6 +611,203 @@ TEST_CASE("flatten: layout c*H*W + y*W + x") {
   CHECK(dx[17] == 17.0f);
 }
 
+TEST_CASE_TEMPLATE("leaky_relu, sigmoid, tanh: hand-computed", T, float, double) {
+  tensor<T> x = tensor_of<T>(shape{1, 4}, {-2, 0, 3, -0.5}), y, dx;
+  const tensor<T> ones(shape{1, 4}, T(1));
+  leaky_relu<T> lr(0.1);
+  lr.setup(x.shape());
+  lr.forward(x, y, {});
+  CHECK(y[0] == doctest::Approx(-0.2));
+  CHECK(y[1] == 0);
+  CHECK(y[2] == 3);
+  CHECK(y[3] == doctest::Approx(-0.05));
+  lr.backward(x, y, ones, dx);
+  CHECK(dx[0] == doctest::Approx(0.1));
+  CHECK(dx[1] == doctest::Approx(0.1));  // the slope at exactly 0 is the negative one (PyTorch's)
+  CHECK(dx[2] == 1);
+  CHECK(dx[3] == doctest::Approx(0.1));
+  CHECK(leaky_relu<T>().negative_slope() == 0.01);  // PyTorch's default
+
+  tensor<T> s = tensor_of<T>(shape{1, 4}, {0, std::log(3.0), 100, -100});
+  sigmoid<T> sg;
+  sg.setup(s.shape());
+  sg.forward(s, y, {});
+  CHECK(y[0] == T(0.5));
+  CHECK(y[1] == doctest::Approx(0.75));
+  CHECK(y[2] == T(1));
+  CHECK(y[3] >= T(0));
+  CHECK(y[3] < T(1e-40));
+  sg.backward(s, y, ones, dx);
+  CHECK(dx[0] == T(0.25));
+  CHECK(dx[1] == doctest::Approx(0.1875));  // y (1 - y)
+
+  tensor<T> t = tensor_of<T>(shape{1, 4}, {0, std::atanh(0.5), -30, 30});
+  tanh_layer<T> th;
+  CHECK(th.kind() == "tanh");
+  th.setup(t.shape());
+  th.forward(t, y, {});
+  CHECK(y[0] == 0);
+  CHECK(y[1] == doctest::Approx(0.5));
+  CHECK(y[2] == T(-1));
+  CHECK(y[3] == T(1));
+  th.backward(t, y, ones, dx);
+  CHECK(dx[0] == 1);
+  CHECK(dx[1] == doctest::Approx(0.75));  // 1 - y^2
+  CHECK(dx[3] == 0);
+}
+
+TEST_CASE_TEMPLATE("avg_pool2d: hand-computed divisors (padding counted or not, the ceil-mode overhang)", T,
+                   float, double) {
+  tensor<T> x = tensor_of<T>(shape{1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}), y, dx;
+  for (bool include : {true, false}) {
+    CAPTURE(include);
+    avg_pool2d<T> p(2, 2, 1, false, include);  // windows: rows {-1, 0} and {1, 2}, likewise columns
+    CHECK(p.setup(x.shape()) == (shape{1, 1, 2, 2}));
+    p.forward(x, y, {});
+    CHECK(y[0] == doctest::Approx(include ? 1.0 / 4 : 1.0));
+    CHECK(y[1] == doctest::Approx(include ? 5.0 / 4 : 5.0 / 2));
+    CHECK(y[2] == doctest::Approx(include ? 11.0 / 4 : 11.0 / 2));
+    CHECK(y[3] == doctest::Approx(7));
+    tensor<T> dy = tensor_of<T>(shape{1, 1, 2, 2}, {4, 8, 12, 16});
+    p.backward(x, y, dy, dx);
+    CHECK(dx[0] == doctest::Approx(include ? 1 : 4));          // x[0][0]: the first window only
+    CHECK(dx[1] == doctest::Approx(include ? 2 : 4));          // x[0][1]: the second window
+    CHECK(dx[4] == doctest::Approx(4));                        // x[1][1]: the last window (4 elements)
+    CHECK(dx[3] == doctest::Approx(include ? 3 : 6));          // x[1][0]: the third window
+  }
+  // ceil mode: 5 columns, k = s = 2 -> 3 windows; the last one [4, 6) runs past the input and is
+  // cut there, padding or not: its divisor is 2 (rows) x 1 in both modes, as PyTorch's
+  tensor<T> z = tensor_of<T>(shape{1, 1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  for (bool include : {true, false}) {
+    avg_pool2d<T> p(2, 2, 0, true, include);
+    CHECK(p.setup(z.shape()) == (shape{1, 1, 1, 3}));
+    p.forward(z, y, {});
+    CHECK(y[0] == doctest::Approx((1 + 2 + 6 + 7) / 4.0));
+    CHECK(y[2] == doctest::Approx((5 + 10) / 2.0));
+  }
+  avg_pool2d<T> q(3, 1, 1);  // 3x3 / 1, padding 1 (Inception's): same size
+  CHECK(q.setup(shape{2, 3, 7, 5}) == (shape{2, 3, 7, 5}));
+}
+
+TEST_CASE_TEMPLATE("avg_pool2d: every geometry equals PyTorch's loop (its divisor rule, row-major sums)", T,
+                   float, double) {
+  // The plain loop of PyTorch's CPU kernel (aten/src/ATen/native/cpu/AvgPoolKernel.cpp), in double.
+  struct geo {
+    std::size_t k, s, p;
+  };
+  for (const geo& q : {geo{2, 2, 0}, geo{3, 2, 1}, geo{2, 3, 1}, geo{3, 1, 1}, geo{5, 3, 2}, geo{4, 4, 2}, geo{1, 2, 0}})
+    for (bool ceil_mode : {false, true})
+      for (bool include : {false, true})
+        for (std::size_t w : {std::size_t(7), std::size_t(23)}) {
+          CAPTURE(q.k);
+          CAPTURE(q.s);
+          CAPTURE(q.p);
+          CAPTURE(ceil_mode);
+          CAPTURE(include);
+          CAPTURE(w);
+          const std::size_t h = 9;
+          avg_pool2d<T> pool(q.k, q.s, q.p, ceil_mode, include);
+          tensor<T> x(shape{2, 3, h, w}), y, dx;
+          prng g(q.k * 7 + q.s * 3 + w + (ceil_mode ? 1 : 0) + (include ? 2 : 0));
+          for (auto& v : x) v = T(g.uniform(-1, 1));
+          const shape ys = pool.setup(x.shape());
+          pool.forward(x, y, {});
+          tensor<T> dy(ys);
+          for (auto& v : dy) v = T(g.uniform(-1, 1));
+          pool.backward(x, y, dy, dx);
+          std::vector<double> want_dx(x.size(), 0.0);
+          double err_y = 0, err_dx = 0;
+          const auto P = std::ptrdiff_t(q.p), S = std::ptrdiff_t(q.s), K = std::ptrdiff_t(q.k);
+          for (std::size_t pl = 0; pl < 6; ++pl)
+            for (std::size_t oy = 0; oy < ys.h(); ++oy)
+              for (std::size_t ox = 0; ox < ys.w(); ++ox) {
+                std::ptrdiff_t h0 = std::ptrdiff_t(oy) * S - P, w0 = std::ptrdiff_t(ox) * S - P;
+                std::ptrdiff_t h1 = std::min(h0 + K, std::ptrdiff_t(h) + P), w1 = std::min(w0 + K, std::ptrdiff_t(w) + P);
+                const std::ptrdiff_t pool_size = (h1 - h0) * (w1 - w0);
+                h0 = std::max<std::ptrdiff_t>(h0, 0), w0 = std::max<std::ptrdiff_t>(w0, 0);
+                h1 = std::min(h1, std::ptrdiff_t(h)), w1 = std::min(w1, std::ptrdiff_t(w));
+                const double div = double(include ? pool_size : (h1 - h0) * (w1 - w0));
+                double sum = 0;
+                for (std::ptrdiff_t iy = h0; iy < h1; ++iy)
+                  for (std::ptrdiff_t ix = w0; ix < w1; ++ix) sum += double(x[pl * h * w + std::size_t(iy) * w + std::size_t(ix)]);
+                const std::size_t o = (pl * ys.h() + oy) * ys.w() + ox;
+                err_y = std::max(err_y, std::fabs(double(y[o]) - sum / div));
+                for (std::ptrdiff_t iy = h0; iy < h1; ++iy)
+                  for (std::ptrdiff_t ix = w0; ix < w1; ++ix) want_dx[pl * h * w + std::size_t(iy) * w + std::size_t(ix)] += double(dy[o]) / div;
+              }
+          for (std::size_t i = 0; i < x.size(); ++i) err_dx = std::max(err_dx, std::fabs(double(dx[i]) - want_dx[i]));
+          const double tol = sizeof(T) == 4 ? 1e-6 : 1e-14;  // values and sums of order 1
+          CHECK(err_y <= tol);
+          CHECK(err_dx <= tol);
+        }
+}
+
+TEST_CASE_TEMPLATE("global_avg_pool: hand-computed, composes with flatten and linear", T, float, double) {
+  tensor<T> x(shape{2, 2, 2, 3}), y, dx;
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = T(i);
+  global_avg_pool<T> g;
+  CHECK(g.setup(x.shape()) == (shape{2, 2, 1, 1}));
+  g.forward(x, y, {});
+  for (std::size_t p = 0; p < 4; ++p) CHECK(y[p] == doctest::Approx(6.0 * double(p) + 2.5));
+  tensor<T> dy = tensor_of<T>(shape{2, 2, 1, 1}, {6, 12, 18, 24});
+  g.backward(x, y, dy, dx);
+  for (std::size_t i = 0; i < x.size(); ++i) CHECK(dx[i] == doctest::Approx(double(i / 6 + 1)));
+  flatten<T> f;
+  CHECK(f.setup(y.shape()) == (shape{2, 2}));
+  linear<T> fc(3);
+  CHECK(fc.setup(y.shape()) == (shape{2, 3}));
+  conv2d<T> pw(4, 1);  // a 1x1 convolution may follow too (squeeze-and-excitation)
+  CHECK(pw.setup(y.shape()) == (shape{2, 4, 1, 1}));
+}
+
+TEST_CASE_TEMPLATE("conv2d: hand-computed dilation and depthwise", T, float, double) {
+  tensor<T> x(shape{1, 1, 5, 5}), y;
+  for (std::size_t i = 0; i < 25; ++i) x[i] = T(i + 1);
+  conv2d<T> dil(1, 2, 1, 0, false, init_kind::lecun, 2);  // taps (0,0) (0,2) (2,0) (2,2)
+  CHECK(dil.setup(x.shape()) == (shape{1, 1, 3, 3}));
+  param_store<T> ps;
+  ps.bind(dil);
+  set_values(ps.value(0), {1, 2, 3, 4});
+  dil.forward(x, y, {});
+  CHECK(y[0] == doctest::Approx(1 * 1 + 2 * 3 + 3 * 11 + 4 * 13));
+  CHECK(y[8] == doctest::Approx(1 * 13 + 2 * 15 + 3 * 23 + 4 * 25));
+  // depthwise: 2 channels, each with its own 2x2 kernel; 2 outputs per channel in groups of 2
+  tensor<T> z = tensor_of<T>(shape{1, 2, 2, 2}, {1, 2, 3, 4, 10, 20, 30, 40});
+  conv2d<T> dw(4, 2, 1, 0, true, init_kind::lecun, 1, 2);
+  CHECK(dw.setup(z.shape()) == (shape{1, 4, 1, 1}));
+  param_store<T> pd;
+  pd.bind(dw);
+  CHECK(pd.value(0).shape() == (shape{4, 1, 2, 2}));
+  set_values(pd.value(0), {1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1});
+  set_values(pd.value(1), {0.5, 0, 0, 0});
+  dw.forward(z, y, {});
+  CHECK(y[0] == doctest::Approx(1.5));  // channel 0: x[0][0] + bias
+  CHECK(y[1] == doctest::Approx(4));    // channel 0: x[1][1]
+  CHECK(y[2] == doctest::Approx(30));   // channel 1: first row
+  CHECK(y[3] == doctest::Approx(70));   // channel 1: second row
+}
+
+TEST_CASE("conv2d: dilation and groups stay out of the config (and the model file) when 1") {
+  const layer_config plain = conv2d<float>(8, 3, 1, 1).config();
+  CHECK(plain.size() == 6);  // the version-1 keys: files written before groups and dilation
+  auto old = make_layer<float>("conv2d", 1, plain);
+  CHECK(static_cast<conv2d<float>&>(*old).groups() == 1);
+  CHECK(static_cast<conv2d<float>&>(*old).dilation() == 1);
+  CHECK(old->config() == plain);
+  const conv2d<float> g(8, 3, 1, 1, true, init_kind::lecun, 2, 4);
+  const layer_config c = g.config();
+  REQUIRE(c.size() == 8);
+  CHECK(c[6] == std::make_pair(std::string("dilation"), std::string("2")));
+  CHECK(c[7] == std::make_pair(std::string("groups"), std::string("4")));
+  auto back = make_layer<float>("conv2d", 1, c);
+  CHECK(back->config() == c);
+  CHECK(back->setup(shape{1, 8, 9, 9}) == (shape{1, 8, 7, 7}));  // 9 + 2 - 2*(3 - 1) - 1 + 1
+  // the weight is [K, C/G, k, k]; He / LeCun fan-in is C/G*k*k
+  testing::param_store<float> ps;
+  ps.bind(*back);
+  CHECK(ps.value(0).shape() == (shape{8, 2, 3, 3}));
+}
+
 // ---- no allocation after the first batch ------------------------------------------------------
 
 TEST_CASE("forward, infer and backward allocate nothing after the first batch") {
@@ -584,6 +820,12 @@ TEST_CASE("forward, infer and backward allocate nothing after the first batch") 
   ls.push_back(std::make_unique<flatten<float>>());
   ls.push_back(std::make_unique<linear<float>>(5));
   ls.push_back(std::make_unique<conv2d<float>>(4, 3, 2, 1));
+  ls.push_back(std::make_unique<conv2d<float>>(6, 3, 1, 2, true, init_kind::lecun, 2, 3));  // depthwise
+  ls.push_back(std::make_unique<leaky_relu<float>>());
+  ls.push_back(std::make_unique<sigmoid<float>>());
+  ls.push_back(std::make_unique<tanh_layer<float>>());
+  ls.push_back(std::make_unique<avg_pool2d<float>>(2, 2, 1, true));
+  ls.push_back(std::make_unique<global_avg_pool<float>>());
   for (auto& l : ls) {
     INFO(l->kind());
     const shape out = l->setup(s);
@@ -642,6 +884,19 @@ TEST_CASE("setup rejects inputs a layer cannot take") {
   conv2d<float> c(4, 5);
   CHECK(starts_with(error_of([&] { c.setup(shape{1, 3, 4, 9}); }), "conv2d: input 1x3x4x9 is smaller"));
   CHECK(starts_with(error_of([&] { c.setup(shape{1, 12}); }), "conv2d: input 1x12, expected rank 4"));
+  conv2d<float> g(4, 3, 1, 1, true, init_kind::lecun, 1, 2);
+  CHECK(error_of([&] { g.setup(shape{1, 3, 8, 8}); }) ==
+        "conv2d: input 1x3x8x8: 3 channels are not a multiple of groups 2");
+  conv2d<float> d(4, 3, 1, 0, true, init_kind::lecun, 3);
+  CHECK(error_of([&] { d.setup(shape{1, 3, 6, 9}); }) ==
+        "conv2d: input 1x3x6x9 is smaller than the kernel 3 (dilation 3: spans 7) (padding 0)");
+  CHECK_THROWS_AS(conv2d<float>(4, 3, 1, 0, true, init_kind::lecun, 0), error);
+  CHECK_THROWS_AS(avg_pool2d<float>(3, 2, 2), error);
+  CHECK_THROWS_AS(leaky_relu<float>(NAN), error);
+  avg_pool2d<float> ap(3, 3);
+  CHECK(starts_with(error_of([&] { ap.setup(shape{1, 1, 2, 9}); }), "avg_pool2d: input 1x1x2x9 is smaller than the window 3"));
+  global_avg_pool<float> gap;
+  CHECK(starts_with(error_of([&] { gap.setup(shape{1, 12}); }), "global_avg_pool: input 1x12, expected rank 4"));
   max_pool2d<float> p(3, 3);
   CHECK(starts_with(error_of([&] { p.setup(shape{1, 1, 2, 9}); }), "max_pool2d: input"));
   CHECK_THROWS_AS(max_pool2d<float>(3, 2, 2), error);  // padding > kernel / 2
@@ -713,9 +968,26 @@ TEST_CASE("make_layer: errors name the kind and the key") {
   CHECK(starts_with(error_of([&] { make_layer<float>("conv2d", 1, bad); }),
                     "make_layer: conv2d/1: key 'kernel': 0 is not in"));
   layer_config extra = good;
-  extra.push_back({"dilation", "2"});
+  extra.push_back({"padding_mode", "reflect"});
   CHECK(error_of([&] { make_layer<float>("conv2d", 1, extra); }) ==
-        "make_layer: conv2d/1: unknown key 'dilation'");
+        "make_layer: conv2d/1: unknown key 'padding_mode'");
+  layer_config grouped = good;
+  grouped.push_back({"groups", "0"});
+  CHECK(starts_with(error_of([&] { make_layer<float>("conv2d", 1, grouped); }),
+                    "make_layer: conv2d/1: key 'groups': 0 is not in 1.."));
+  grouped.back().second = "3";  // 4 output channels
+  CHECK(error_of([&] { make_layer<float>("conv2d", 1, grouped); }) ==
+        "make_layer: conv2d/1: conv2d: out_channels 4 is not a multiple of groups 3");
+  CHECK(starts_with(error_of([] { make_layer<float>("leaky_relu", 1, {{"negative_slope", "inf"}}); }),
+                    "make_layer: leaky_relu/1: key 'negative_slope': inf is not in"));
+  CHECK(error_of([] { make_layer<float>("avg_pool2d", 1, {{"kernel", "3"}, {"stride", "2"}, {"padding", "0"}, {"ceil_mode", "1"}}); }) ==
+        "make_layer: avg_pool2d/1: missing key 'count_include_pad'");
+  CHECK(starts_with(error_of([] { make_layer<float>("avg_pool2d", 1, {{"kernel", "3"}, {"stride", "2"}, {"padding", "2"}, {"ceil_mode", "1"}, {"count_include_pad", "0"}}); }),
+                    "make_layer: avg_pool2d/1: avg_pool2d: padding 2 must be at most half the kernel 3"));
+  CHECK(starts_with(error_of([] { make_layer<float>("sigmoid", 1, {{"inplace", "1"}}); }),
+                    "make_layer: sigmoid/1: unknown key 'inplace'"));
+  CHECK(starts_with(error_of([] { make_layer<float>("relu, sigmoid", 1, {}); }),
+                    "make_layer: unknown layer kind 'relu, sigmoid' (known: conv2d, linear, relu, leaky_relu, sigmoid, tanh,"));
   layer_config twice = good;
   twice.push_back(twice[0]);
   CHECK(starts_with(error_of([&] { make_layer<float>("conv2d", 1, twice); }),

@@ -126,8 +126,10 @@ inline int wino_pick_m(std::size_t r, std::size_t oh, std::size_t ow) {
 }
 
 // Whether Winograd applies to d at all (shape), and whether the policy picks it.
+// (one group, no dilation: a grouped convolution runs each group as a conv of its own, which
+// may come here; see detail/kernels.hpp)
 inline bool wino_applicable(const conv_dims& d) {
-  return d.stride == 1 && d.kh == d.kw && d.kh >= 2 && d.kh <= 7 && d.pad < d.kh && d.oh >= 1 &&
+  return d.groups == 1 && d.dilation == 1 && d.stride == 1 && d.kh == d.kw && d.kh >= 2 && d.kh <= 7 && d.pad < d.kh && d.oh >= 1 &&
          d.ow >= 1;
 }
 inline bool conv_use_winograd(const conv_dims& d) {

@@ -7,13 +7,15 @@
 //   kind, version and config as L (tests/test_layers.cpp checks each).
 //
 //   Kinds (all version 1):
-//     conv2d        out_channels, kernel, stride, padding, bias (0/1), init (lecun/he)
+//     conv2d        out_channels, kernel, stride, padding, bias (0/1), init (lecun/he);
+//                   optional: dilation, groups (absent: 1)
 //     linear        out_features, bias (0/1), init (lecun/he)
-//     relu          (no keys)
+//     relu, sigmoid, tanh, flatten, global_avg_pool   (no keys)
+//     leaky_relu    negative_slope
 //     batch_norm2d  decay, eps
 //     max_pool2d    kernel, stride, padding, ceil_mode (0/1)
+//     avg_pool2d    kernel, stride, padding, ceil_mode (0/1), count_include_pad (0/1)
 //     dropout       ratio, seed
-//     flatten       (no keys)
 //
 // ERRORS (housenet::error, prefix "make_layer: "): unknown kind, unsupported version, a missing,
 //   repeated, unknown or malformed key, or a value the layer's constructor rejects; the message
@@ -30,14 +32,19 @@
 #include <string>
 #include <vector>
 
+#include "avg_pool2d.hpp"
 #include "batch_norm2d.hpp"
 #include "conv2d.hpp"
 #include "dropout.hpp"
 #include "flatten.hpp"
+#include "global_avg_pool.hpp"
 #include "layer.hpp"
+#include "leaky_relu.hpp"
 #include "linear.hpp"
 #include "max_pool2d.hpp"
 #include "relu.hpp"
+#include "sigmoid.hpp"
+#include "tanh.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
 
@@ -86,6 +93,12 @@ class config_reader {
   std::size_t size(const std::string& key, std::size_t lo, std::size_t hi) {
     return static_cast<std::size_t>(u64(key, lo, hi));
   }
+  // A key added to a layer after files without it were written: absent means `absent`.
+  std::size_t size_or(const std::string& key, std::size_t absent, std::size_t lo, std::size_t hi) {
+    for (const auto& kv : cfg_)
+      if (kv.first == key) return size(key, lo, hi);
+    return absent;
+  }
 
   bool boolean(const std::string& key) {
     const std::string& s = str(key);
@@ -119,11 +132,15 @@ class config_reader {
 
 template <class T>
 std::unique_ptr<layer<T>> make_layer(const std::string& kind, int version, const layer_config& cfg) {
-  static const char* const kinds =
-      "conv2d, linear, relu, batch_norm2d, max_pool2d, dropout, flatten";
-  const bool known = kind == "conv2d" || kind == "linear" || kind == "relu" ||
-                     kind == "batch_norm2d" || kind == "max_pool2d" || kind == "dropout" ||
-                     kind == "flatten";
+  static const char* const names[] = {"conv2d",     "linear",     "relu",            "leaky_relu",
+                                       "sigmoid",    "tanh",       "batch_norm2d",    "max_pool2d",
+                                       "avg_pool2d", "global_avg_pool", "dropout",    "flatten"};
+  bool known = false;
+  std::string kinds;
+  for (const char* n : names) {
+    known = known || kind == n;
+    kinds += (kinds.empty() ? "" : ", ") + std::string(n);
+  }
   HOUSENET_CHECK(known, "make_layer: unknown layer kind '", kind, "' (known: ", kinds, ")");
   HOUSENET_CHECK(version == 1, "make_layer: ", kind, ": version ", version,
                  " not supported (this build reads version 1)");
@@ -136,17 +153,25 @@ std::unique_ptr<layer<T>> make_layer(const std::string& kind, int version, const
       const std::size_t s = r.size("stride", 1, 4096), p = r.size("padding", 0, 4096);
       const bool b = r.boolean("bias");
       const init_kind ik = parse_init_kind(r.str("init"));
+      const std::size_t dil = r.size_or("dilation", 1, 1, 4096), g = r.size_or("groups", 1, 1, big);
       r.finish();
-      l = std::make_unique<conv2d<T>>(k, ks, s, p, b, ik);
+      l = std::make_unique<conv2d<T>>(k, ks, s, p, b, ik, dil, g);
     } else if (kind == "linear") {
       const std::size_t o = r.size("out_features", 1, big);
       const bool b = r.boolean("bias");
       const init_kind ik = parse_init_kind(r.str("init"));
       r.finish();
       l = std::make_unique<linear<T>>(o, b, ik);
-    } else if (kind == "relu") {
+    } else if (kind == "relu" || kind == "sigmoid" || kind == "tanh" || kind == "global_avg_pool") {
       r.finish();
-      l = std::make_unique<relu<T>>();
+      if (kind == "relu") l = std::make_unique<relu<T>>();
+      if (kind == "sigmoid") l = std::make_unique<sigmoid<T>>();
+      if (kind == "tanh") l = std::make_unique<tanh_layer<T>>();
+      if (kind == "global_avg_pool") l = std::make_unique<global_avg_pool<T>>();
+    } else if (kind == "leaky_relu") {
+      const double a = r.real("negative_slope", -1e300, 1e300);
+      r.finish();
+      l = std::make_unique<leaky_relu<T>>(a);
     } else if (kind == "batch_norm2d") {
       const double decay = r.real("decay", 0.0, 1.0), eps = r.real("eps", 0.0, 1.0);
       r.finish();
@@ -157,6 +182,12 @@ std::unique_ptr<layer<T>> make_layer(const std::string& kind, int version, const
       const bool c = r.boolean("ceil_mode");
       r.finish();
       l = std::make_unique<max_pool2d<T>>(ks, s, p, c);
+    } else if (kind == "avg_pool2d") {
+      const std::size_t ks = r.size("kernel", 1, 4096), s = r.size("stride", 1, 4096);
+      const std::size_t p = r.size("padding", 0, 4096);
+      const bool c = r.boolean("ceil_mode"), inc = r.boolean("count_include_pad");
+      r.finish();
+      l = std::make_unique<avg_pool2d<T>>(ks, s, p, c, inc);
     } else if (kind == "dropout") {
       const double ratio = r.real("ratio", 0.0, 1.0);
       const std::uint64_t seed = r.u64("seed");

@@ -28,6 +28,17 @@
 
 HOUSENET_BEGIN_NAMESPACE
 
+namespace detail {
+// Pooling's output length along a dimension of length len (len + 2p >= k), floor or ceil mode
+// (PyTorch's rule: in ceil mode the last window must start inside the input or its left padding).
+inline std::size_t pool_out_size(std::size_t len, std::size_t k, std::size_t s, std::size_t p, bool ceil_mode) {
+  const std::size_t span = len + 2 * p - k;
+  std::size_t o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+  if (ceil_mode && (o - 1) * s >= len + p) --o;
+  return o;
+}
+}  // namespace detail
+
 template <class T>
 class max_pool2d : public layer<T> {
  public:
@@ -48,12 +59,7 @@ class max_pool2d : public layer<T> {
   }
 
   // Output length of one dimension of length len.
-  std::size_t out_size(std::size_t len) const {
-    const std::size_t span = len + 2 * p_ - k_;
-    std::size_t o = (ceil_ ? (span + s_ - 1) / s_ : span / s_) + 1;
-    if (ceil_ && (o - 1) * s_ >= len + p_) --o;
-    return o;
-  }
+  std::size_t out_size(std::size_t len) const { return detail::pool_out_size(len, k_, s_, p_, ceil_); }
 
   shape setup(const shape& in) override {
     HOUSENET_CHECK(in.rank() == 4 && in.c() >= 1 && in.h() >= 1 && in.w() >= 1, this->name_,
