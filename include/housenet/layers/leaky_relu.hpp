@@ -36,7 +36,7 @@ class leaky_relu : public elementwise_layer<T, leaky_relu_op<T>> {
   }
 
   std::string kind() const override { return "leaky_relu"; }
-  layer_config config() const override { return {{"negative_slope", detail::config_number(slope_)}}; }
+  layer_config config() const override { return {{"negative_slope", detail::format_real(slope_)}}; }
 
   double negative_slope() const { return slope_; }
 
