@@ -117,8 +117,7 @@ int run(int argc, char** argv) {
       .option("validation", "N", "0",
               "hold out N random training images and evaluate on them instead of the test set "
               "(for tuning: the test set is not read)");
-  cli.parse(argc, argv, 1);
-  if (cli.help_requested()) return std::cout << cli.help(), 0;
+  cli.parse(argc, argv, 1);  // --help throws app::help_request (main prints it)
 
   const std::string arch = cli.get_choice("arch", {"2conv-bn", "resnet20"});
   if (arch == "resnet20")
@@ -268,6 +267,9 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return run(argc, argv);
+  } catch (const app::help_request& h) {
+    std::cout << h.text;
+    return 0;
   } catch (const app::usage_error& e) {  // "fashion_mnist: <what> (see 'fashion_mnist --help')"
     std::fprintf(stderr, "%s\n", e.what());
     return 2;
