@@ -4,8 +4,7 @@
 //   j.str() == R"({"image": "a.jpg"})"
 //
 // Strings are escaped per RFC 8259 (control characters as \u00XX; UTF-8 passed through); numbers
-// in the library's one text form (housenet/detail/number.hpp: the shortest digits that read back
-// as exactly the value; a float as a float), non-finite numbers as null. Commas and
+// are written with up to 6 significant digits ("%.6g"), non-finite numbers as null. Commas and
 // the ": " separator are inserted automatically, so the callers only say what, not how.
 #pragma once
 
@@ -13,8 +12,6 @@
 #include <cstdio>
 #include <string>
 #include <vector>
-
-#include <housenet/detail/number.hpp>
 
 namespace app {
 
@@ -43,9 +40,11 @@ inline std::string json_escape(const std::string& s) {
   return out + "\"";
 }
 
-template <class Real>
-std::string json_number(Real v) {
-  return std::isfinite(v) ? housenet::detail::format_real(v) : "null";
+inline std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
 }
 
 class json_writer {
@@ -63,7 +62,6 @@ class json_writer {
   json_writer& value(const std::string& s) { return raw(json_escape(s)); }
   json_writer& value(const char* s) { return raw(json_escape(s)); }
   json_writer& value(double v) { return raw(json_number(v)); }
-  json_writer& value(float v) { return raw(json_number(v)); }
   json_writer& value(long long v) { return raw(std::to_string(v)); }
   json_writer& value(int v) { return raw(std::to_string(v)); }
   json_writer& value(std::size_t v) { return raw(std::to_string(v)); }
