@@ -174,9 +174,7 @@ class sequential {
   const tensor<T>& forward(const tensor<T>& x, const context& ctx) {
     require_setup("forward");
     const shape& s = x.shape();
-    bool ok = s.rank() == in_.rank() && s.n() >= 1;
-    for (std::size_t i = 1; ok && i < s.rank(); ++i) ok = s[i] == in_[i];
-    HOUSENET_CHECK(ok, "model: input ", s.str(), ", expected Nx", in_.str().substr(2));
+    detail::check_batch_shape(s, in_, "model");
     have_forward_ = false;  // until every layer succeeded
     input_.resize(s);
     if (s.size()) std::memcpy(input_.data(), x.data(), s.size() * sizeof(T));
@@ -230,10 +228,7 @@ class sequential {
   void predict(const tensor<T>& x, tensor<T>& out) const {
     HOUSENET_CHECK(setup_, "model: predict() before setup()");
     HOUSENET_CHECK(&x != &out, "model: predict(): output and input are the same tensor");
-    const shape& s = x.shape();
-    bool ok = s.rank() == in_.rank() && s.n() >= 1;
-    for (std::size_t i = 1; ok && i < s.rank(); ++i) ok = s[i] == in_[i];
-    HOUSENET_CHECK(ok, "model: input ", s.str(), ", expected Nx", in_.str().substr(2));
+    detail::check_batch_shape(x.shape(), in_, "model");
     // Per-thread ping-pong buffers, grown once and reused across calls (a fresh 4.5 MB conv1
     // output per image costs ~13 ms of first-touch page faults here). Distinct per thread, so a
     // const model stays safe to share.

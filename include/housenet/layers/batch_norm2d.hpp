@@ -132,28 +132,15 @@ T bn_eval_scale(T gamma, T rvar, double eps) {
 template <class T>
 class batch_norm2d : public layer<T> {
  public:
-  explicit batch_norm2d(double decay = 0.9, double eps = 2e-5) : decay_(decay), eps_(eps) {
-    this->name_ = "batch_norm2d";
+  static constexpr const char* kind_name = "batch_norm2d";
+
+  explicit batch_norm2d(double decay = 0.9, double eps = 2e-5) : layer<T>(kind_name), decay_(decay), eps_(eps) {
     HOUSENET_CHECK(decay >= 0.0 && decay <= 1.0, "batch_norm2d: decay ", decay, " not in [0, 1]");
     HOUSENET_CHECK(eps > 0.0 && eps <= 1.0, "batch_norm2d: eps ", eps, " not in (0, 1]");
   }
 
-  std::string kind() const override { return "batch_norm2d"; }
   layer_config config() const override {
     return {{"decay", detail::format_real(decay_)}, {"eps", detail::format_real(eps_)}};
-  }
-
-  shape setup(const shape& in) override {
-    HOUSENET_CHECK((in.rank() == 4 || in.rank() == 2) && in.sample_size() >= 1, this->name_,
-                   ": input ", in.str(), ", expected rank 4 (NxCxHxW) or 2 (NxC)");
-    c_ = in.c();
-    hw_ = in.rank() == 4 ? in.h() * in.w() : 1;
-    this->in_ = in.with_n(1);
-    this->out_ = this->in_;
-    mean_.assign(c_, 0.0);
-    invstd_.assign(c_, 0.0);
-    trained_ = false;
-    return in;
   }
 
   std::vector<param_spec> param_specs() const override {
@@ -163,30 +150,42 @@ class batch_norm2d : public layer<T> {
             {"running_var", shape{c_}, false, false}};
   }
 
-  void init(prng& /*rng*/) override {
-    check_bound();
-    constant_fill(this->params_[0].value, T(1));
-    constant_fill(this->params_[1].value, T(0));
-    constant_fill(this->params_[2].value, T(0));
-    constant_fill(this->params_[3].value, T(1));
+  double decay() const { return decay_; }
+  double eps() const { return eps_; }
+
+ protected:
+  shape do_setup(const shape& in) override {
+    HOUSENET_CHECK((in.rank() == 4 || in.rank() == 2) && in.sample_size() >= 1, this->name(),
+                   ": input ", in.str(), ", expected rank 4 (NxCxHxW) or 2 (NxC)");
+    c_ = in.c();
+    hw_ = in.rank() == 4 ? in.h() * in.w() : 1;
+    mean_.assign(c_, 0.0);
+    invstd_.assign(c_, 0.0);
+    trained_ = false;
+    return in;
   }
 
-  void forward(const tensor<T>& x, tensor<T>& y, const context& ctx) override {
+  void do_init(prng& /*rng*/) override {
+    constant_fill(this->params()[0].value, T(1));
+    constant_fill(this->params()[1].value, T(0));
+    constant_fill(this->params()[2].value, T(0));
+    constant_fill(this->params()[3].value, T(1));
+  }
+
+  void do_forward(const tensor<T>& x, tensor<T>& y, const context& ctx) override {
     if (ctx.mode == mode::eval) {
-      infer(x, y);
+      do_infer(x, y);
       trained_ = false;
       return;
     }
-    this->check_input(x);
-    check_bound();
     const std::size_t n = x.shape().n(), m = n * hw_;
-    HOUSENET_CHECK(m >= 2, this->name_, ": training needs more than 1 value per channel (input ",
+    HOUSENET_CHECK(m >= 2, this->name(), ": training needs more than 1 value per channel (input ",
                    x.shape().str(), ")");
     y.resize(x.shape());
-    const T* gamma = this->params_[0].value.data();
-    const T* beta = this->params_[1].value.data();
-    T* rmean = this->params_[2].value.data();
-    T* rvar = this->params_[3].value.data();
+    const T* gamma = this->params()[0].value.data();
+    const T* beta = this->params()[1].value.data();
+    T* rmean = this->params()[2].value.data();
+    T* rvar = this->params()[3].value.data();
     // channels are independent: the result does not depend on the thread count
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c) {
@@ -202,33 +201,27 @@ class batch_norm2d : public layer<T> {
     trained_ = true;
   }
 
-  void infer(const tensor<T>& x, tensor<T>& y) const override {
-    this->check_input(x);
-    check_bound();
+  void do_infer(const tensor<T>& x, tensor<T>& y) const override {
     y.resize(x.shape());
-    const T* gamma = this->params_[0].value.data();
-    const T* beta = this->params_[1].value.data();
-    const T* rmean = this->params_[2].value.data();
-    const T* rvar = this->params_[3].value.data();
+    const T* gamma = this->params()[0].value.data();
+    const T* beta = this->params()[1].value.data();
+    const T* rmean = this->params()[2].value.data();
+    const T* rvar = this->params()[3].value.data();
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c)
         normalize(x, y, c, rmean[c], detail::bn_eval_scale(gamma[c], rvar[c], eps_), beta[c]);
     });
   }
 
-  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
-                tensor<T>& dx) override {
-    this->check_input(x);
-    check_bound();
-    HOUSENET_CHECK(dy.shape() == x.shape(), this->name_, ": gradient ", dy.shape().str(),
-                   ", expected ", x.shape().str());
+  void do_backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
+                   tensor<T>& dx) override {
     const std::size_t n = x.shape().n();
     dx.resize(x.shape());
-    const T* gamma = this->params_[0].value.data();
-    T* dgamma = this->params_[0].grad.data();
-    T* dbeta = this->params_[1].grad.data();
-    const T* rmean = this->params_[2].value.data();
-    const T* rvar = this->params_[3].value.data();
+    const T* gamma = this->params()[0].value.data();
+    T* dgamma = this->params()[0].grad.data();
+    T* dbeta = this->params()[1].grad.data();
+    const T* rmean = this->params()[2].value.data();
+    const T* rvar = this->params()[3].value.data();
     const double inv_m = 1.0 / double(n * hw_);
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c) {
@@ -251,19 +244,12 @@ class batch_norm2d : public layer<T> {
     });
   }
 
-  double decay() const { return decay_; }
-  double eps() const { return eps_; }
-
  private:
   double decay_, eps_;
   std::size_t c_ = 0, hw_ = 0;
   std::vector<double> mean_, invstd_;  // batch statistics of the last train forward
   bool trained_ = false;               // the last forward was in train mode
 
-  void check_bound() const {
-    HOUSENET_CHECK(this->params_.size() == 4u, this->name_,
-                   ": parameters not bound (call setup, then bind)");
-  }
   // y = (x - m) * a + b over channel c of every sample: one expression for every element.
   void normalize(const tensor<T>& x, tensor<T>& y, std::size_t c, T m, T a, T b) const {
     const std::size_t n = x.shape().n();
