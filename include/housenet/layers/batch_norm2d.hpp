@@ -14,7 +14,8 @@
 //           dx = gamma/sqrt(var+eps) * (dy - mean(dy) - xhat * mean(dy*xhat)).
 //   Backward after an eval forward: the gradient of the eval function (dx = dy*gamma/sqrt(rv+eps)).
 //   Parameters: gamma [C], beta [C] (trainable, no weight decay); running_mean [C], running_var [C]
-//   (not trainable: saved state; init 0 and 1). gamma inits to 1, beta to 0.
+//   (not trainable: saved state; init 0 and 1). gamma inits to 1, beta to 0. Read them by name:
+//   gamma(), beta(), running_mean(), running_var() (relu_bn_pool does).
 //   Every element is normalised by the same expression (x - m) * a + beta per channel, so equal
 //   inputs of a channel give bit-identical outputs (max-pool ties depend on it). Sums are
 //   accumulated in double. No allocation in forward/backward (per-channel buffers from setup()).
@@ -153,6 +154,17 @@ class batch_norm2d : public layer<T> {
   double decay() const { return decay_; }
   double eps() const { return eps_; }
 
+  // The parameters by name, [C] each (bound: after setup and bind): gamma and beta (trainable),
+  // the running mean and variance (saved state).
+  param<T>& gamma() { return this->bound_param(0); }
+  const param<T>& gamma() const { return this->bound_param(0); }
+  param<T>& beta() { return this->bound_param(1); }
+  const param<T>& beta() const { return this->bound_param(1); }
+  param<T>& running_mean() { return this->bound_param(2); }
+  const param<T>& running_mean() const { return this->bound_param(2); }
+  param<T>& running_var() { return this->bound_param(3); }
+  const param<T>& running_var() const { return this->bound_param(3); }
+
  protected:
   shape do_setup(const shape& in) override {
     HOUSENET_CHECK((in.rank() == 4 || in.rank() == 2) && in.sample_size() >= 1, this->name(),
@@ -166,10 +178,10 @@ class batch_norm2d : public layer<T> {
   }
 
   void do_init(prng& /*rng*/) override {
-    constant_fill(this->params()[0].value, T(1));
-    constant_fill(this->params()[1].value, T(0));
-    constant_fill(this->params()[2].value, T(0));
-    constant_fill(this->params()[3].value, T(1));
+    constant_fill(gamma().value, T(1));
+    constant_fill(beta().value, T(0));
+    constant_fill(running_mean().value, T(0));
+    constant_fill(running_var().value, T(1));
   }
 
   void do_forward(const tensor<T>& x, tensor<T>& y, const context& ctx) override {
@@ -182,10 +194,10 @@ class batch_norm2d : public layer<T> {
     HOUSENET_CHECK(m >= 2, this->name(), ": training needs more than 1 value per channel (input ",
                    x.shape().str(), ")");
     y.resize(x.shape());
-    const T* gamma = this->params()[0].value.data();
-    const T* beta = this->params()[1].value.data();
-    T* rmean = this->params()[2].value.data();
-    T* rvar = this->params()[3].value.data();
+    const T* g = gamma().value.data();
+    const T* b = beta().value.data();
+    T* rmean = running_mean().value.data();
+    T* rvar = running_var().value.data();
     // channels are independent: the result does not depend on the thread count
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c) {
@@ -194,7 +206,7 @@ class batch_norm2d : public layer<T> {
         const double invstd = 1.0 / std::sqrt(var + eps_);
         mean_[c] = mean;
         invstd_[c] = invstd;
-        normalize(x, y, c, static_cast<T>(mean), static_cast<T>(double(gamma[c]) * invstd), beta[c]);
+        normalize(x, y, c, static_cast<T>(mean), static_cast<T>(double(g[c]) * invstd), b[c]);
         detail::bn_update_running(rmean[c], rvar[c], mean, var, m, decay_);
       }
     });
@@ -203,13 +215,13 @@ class batch_norm2d : public layer<T> {
 
   void do_infer(const tensor<T>& x, tensor<T>& y) const override {
     y.resize(x.shape());
-    const T* gamma = this->params()[0].value.data();
-    const T* beta = this->params()[1].value.data();
-    const T* rmean = this->params()[2].value.data();
-    const T* rvar = this->params()[3].value.data();
+    const T* g = gamma().value.data();
+    const T* b = beta().value.data();
+    const T* rmean = running_mean().value.data();
+    const T* rvar = running_var().value.data();
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c)
-        normalize(x, y, c, rmean[c], detail::bn_eval_scale(gamma[c], rvar[c], eps_), beta[c]);
+        normalize(x, y, c, rmean[c], detail::bn_eval_scale(g[c], rvar[c], eps_), b[c]);
     });
   }
 
@@ -217,11 +229,11 @@ class batch_norm2d : public layer<T> {
                    tensor<T>& dx) override {
     const std::size_t n = x.shape().n();
     dx.resize(x.shape());
-    const T* gamma = this->params()[0].value.data();
-    T* dgamma = this->params()[0].grad.data();
-    T* dbeta = this->params()[1].grad.data();
-    const T* rmean = this->params()[2].value.data();
-    const T* rvar = this->params()[3].value.data();
+    const T* g = gamma().value.data();
+    T* dgamma = gamma().grad.data();
+    T* dbeta = beta().grad.data();
+    const T* rmean = running_mean().value.data();
+    const T* rvar = running_var().value.data();
     const double inv_m = 1.0 / double(n * hw_);
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c) {
@@ -232,7 +244,7 @@ class batch_norm2d : public layer<T> {
           detail::bn_sum_dot(dy.data() + (i * c_ + c) * hw_, x.data() + (i * c_ + c) * hw_, hw_,
                              mean, sdy, sdyx);
         // train: dx = a * (dy - sdy/M - xhat * sum(dy xhat)/M); eval: dx = a * dy.
-        const auto t = detail::bn_backward_terms(sdy, sdyx, mean, invstd, inv_m, trained_, gamma[c], dgamma[c], dbeta[c]);
+        const auto t = detail::bn_backward_terms(sdy, sdyx, mean, invstd, inv_m, trained_, g[c], dgamma[c], dbeta[c]);
         const T a = t.a, k0 = t.k0, k1 = t.k1, mc = t.mc;
         for (std::size_t i = 0; i < n; ++i) {
           const T* HOUSENET_RESTRICT xp = x.data() + (i * c_ + c) * hw_;

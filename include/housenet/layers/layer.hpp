@@ -114,7 +114,7 @@ template <class T>
 using layer_input_grads = tensor_list<tensor<T>>;
 
 namespace detail {
-// The one input-shape check of the library (layers and models call it): throws
+// The one input-shape check of the library (layers, fused blocks and models call it): throws
 // "<who>: input <got>, expected Nx<want without n>" unless got is a batch (n >= 1) of want's
 // samples. input > 0 names the input of a layer with several: "<who>: input #2 <got>, ...".
 inline void check_batch_shape(const shape& got, const shape& want, const char* who,
@@ -258,11 +258,11 @@ class layer {
 
   // Parameter i, bound (for named accessors such as batch_norm2d::gamma()).
   param<T>& bound_param(std::size_t i) {
-    require_bound("parameter access");
+    require_params(i);
     return params_[i];
   }
   const param<T>& bound_param(std::size_t i) const {
-    require_bound("parameter access");
+    require_params(i);
     return params_[i];
   }
 
@@ -282,6 +282,10 @@ class layer {
   void require_bound(const char* what) const {
     require_setup(what);
     HOUSENET_CHECK(params_.size() == nparams_, name_, ": parameters not bound (call setup, then bind)");
+  }
+  void require_params(std::size_t i) const {  // parameter i exists and is bound
+    HOUSENET_CHECK(set_up_ && params_.size() == nparams_ && i < nparams_, name_,
+                   ": parameters not bound (call setup, then bind)");
   }
   void check_inputs(layer_inputs<T> x, const char* what) const {
     require_setup(what);
