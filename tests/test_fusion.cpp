@@ -7,6 +7,7 @@
 #include "support.hpp"
 
 #include <housenet/housenet.hpp>
+#include <housenet/testing.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -223,4 +224,65 @@ TEST_CASE("fusion applies to a relu -> batch_norm2d -> max_pool2d run only") {
   net.forward(x);
   net.set_fusion(false);
   CHECK_THROWS_WITH_AS(net.backward(d), doctest::Contains("without a forward"), housenet::error);
+}
+
+TEST_CASE("plan_chain: every layer once, in order; a fused run only on the exact layer classes") {
+  // a batch_norm2d subclass that changes the forward is a different layer: never fused
+  struct custom_bn : batch_norm2d<float> {
+    void do_forward(const tensor<float>& x, tensor<float>& y, const context& ctx) override {
+      batch_norm2d<float>::do_forward(x, y, ctx);
+    }
+  };
+  sequential<float> net;
+  net.add<conv2d<float>>(3, 3);
+  net.add<relu<float>>();
+  net.add<batch_norm2d<float>>();
+  net.add<max_pool2d<float>>(2, 2);
+  net.add<relu<float>>();
+  net.add<custom_bn>();
+  net.add<max_pool2d<float>>(2, 2);
+  net.add<linear<float>>(2);
+  net.setup(shape{1, 2, 14, 14}, 1);
+  std::vector<layer<float>*> chain;
+  for (std::size_t i = 0; i < net.size(); ++i) chain.push_back(&net[i]);
+  for (bool fuse : {true, false}) {
+    CAPTURE(fuse);
+    const auto plan = plan_chain(chain, fuse);
+    std::vector<std::size_t> sizes;
+    std::size_t next = 0;
+    for (const auto& b : plan) {
+      CHECK(b->first() == next);
+      next = b->last() + 1;
+      sizes.push_back(b->size());
+    }
+    CHECK(next == chain.size());
+    CHECK(sizes == (fuse ? std::vector<std::size_t>{1, 3, 1, 1, 1, 1} : std::vector<std::size_t>(8, 1)));
+  }
+  // the model runs the same plan: the first run's relu output is never written, the second's is
+  tensor<float> x(shape{2, 2, 14, 14});
+  prng r(2);
+  for (auto& v : x) v = float(r.uniform(-1.0, 1.0));
+  net.forward(x);
+  CHECK(net.output(1).empty());
+  CHECK(!net.output(4).empty());
+}
+
+TEST_CASE("batch_norm2d: named parameters are params() 0..3, and need binding") {
+  batch_norm2d<float> bn;
+  CHECK_THROWS_WITH_AS(bn.gamma(), "batch_norm2d: parameters not bound (call setup, then bind)", housenet::error);
+  bn.setup(shape{1, 3, 4, 4});
+  CHECK_THROWS_WITH_AS(bn.running_var(), "batch_norm2d: parameters not bound (call setup, then bind)",
+                       housenet::error);
+  testing::param_store<float> ps;
+  ps.bind(bn);
+  prng r(1);
+  bn.init(r);
+  const std::vector<param<float>*> named{&bn.gamma(), &bn.beta(), &bn.running_mean(), &bn.running_var()};
+  const char* names[] = {"gamma", "beta", "running_mean", "running_var"};
+  for (std::size_t k = 0; k < 4; ++k) {
+    CHECK(named[k] == &bn.params()[k]);
+    CHECK(named[k]->spec.name == names[k]);
+  }
+  CHECK(bn.gamma().value[2] == 1.0f);
+  CHECK(bn.running_var().value[0] == 1.0f);
 }

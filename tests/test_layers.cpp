@@ -7,6 +7,7 @@
 #include <housenet/layers.hpp>
 #include <housenet/loss.hpp>
 #include <housenet/parallel.hpp>
+#include <housenet/sequential.hpp>
 #include <housenet/testing.hpp>
 
 #include <atomic>
@@ -158,27 +159,22 @@ TEST_CASE("check_layer: conv2d and pooling at more odd shapes") {
 TEST_CASE("check_layer catches broken layers") {
   // A layer whose backward assigns the parameter gradient instead of adding to it.
   struct bad_scale : layer<double> {
-    std::string kind() const override { return "bad_scale"; }
-    shape setup(const shape& in) override {
-      in_ = in.with_n(1);
-      out_ = in_;
-      return in;
-    }
+    bad_scale() : layer<double>("bad_scale") {}
     std::vector<param_spec> param_specs() const override { return {{"s", shape{1}, false, true}}; }
-    void forward(const tensor<double>& x, tensor<double>& y, const context&) override { infer(x, y); }
-    void infer(const tensor<double>& x, tensor<double>& y) const override {
+    shape do_setup(const shape& in) override { return in; }
+    void do_infer(const tensor<double>& x, tensor<double>& y) const override {
       y.resize(x.shape());
-      for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] * params_[0].value[0];
+      for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] * params()[0].value[0];
     }
-    void backward(const tensor<double>& x, const tensor<double>&, const tensor<double>& dy,
-                  tensor<double>& dx) override {
+    void do_backward(const tensor<double>& x, const tensor<double>&, const tensor<double>& dy,
+                     tensor<double>& dx) override {
       dx.resize(x.shape());
       double s = 0;
       for (std::size_t i = 0; i < x.size(); ++i) {
-        if (i != 1) dx[i] = dy[i] * params_[0].value[0];  // dx[1] never written
+        if (i != 1) dx[i] = dy[i] * params()[0].value[0];  // dx[1] never written
         s += dy[i] * x[i];
       }
-      params_[0].grad[0] = s;  // assigns: wrong
+      params()[0].grad[0] = s;  // assigns: wrong
     }
   } bad;
   const check_result r = check_layer<double>(bad, shape{2, 3}, 1);
@@ -187,10 +183,67 @@ TEST_CASE("check_layer catches broken layers") {
   CHECK(r.max_abs_error > 1e-3);
 }
 
+// A layer with two inputs, through layer<T>'s several-input entry points and hooks (the base of
+// add and concat): y = s * x1 + x2 * x2, elementwise, with one scalar parameter s.
+struct scaled_sum : multi_input_layer<double> {
+  bool forget_dx2 = false;  // a broken backward: never writes the second input's gradient
+  scaled_sum() : multi_input_layer<double>("scaled_sum", 2, 2) {}
+  std::vector<param_spec> param_specs() const override { return {{"s", shape{1}, false, true}}; }
+  shape do_setup_many(const std::vector<shape>& in) override {
+    HOUSENET_CHECK(in[0] == in[1], name(), ": inputs ", in[0].str(), " and ", in[1].str(), " differ");
+    return in[0];
+  }
+  void do_init(prng&) override { params()[0].value[0] = 0.5; }
+  void do_infer_many(layer_inputs<double> x, tensor<double>& y) const override {
+    y.resize(x[0].shape());
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] = params()[0].value[0] * x[0][i] + x[1][i] * x[1][i];
+  }
+  void do_backward_many(layer_inputs<double> x, const tensor<double>&, const tensor<double>& dy,
+                        layer_input_grads<double> dx) override {
+    dx[0].resize(x[0].shape());
+    dx[1].resize(x[1].shape());
+    double ds = 0;
+    for (std::size_t i = 0; i < dy.size(); ++i) {
+      dx[0][i] = params()[0].value[0] * dy[i];
+      if (!forget_dx2) dx[1][i] = 2 * x[1][i] * dy[i];
+      ds += dy[i] * x[0][i];
+    }
+    params()[0].grad[0] += ds;
+  }
+};
+
+TEST_CASE("a layer with two inputs: check_layer over both, the base's checks name the input") {
+  const shape s{2, 3, 4, 5};
+  scaled_sum l;
+  const check_result r = check_layer<double>(l, {s, s}, 3);
+  require_ok(r);
+  CHECK(r.checked == 2 * (2 * s.size() + 1));  // train and eval: both inputs and s
+  scaled_sum broken;
+  broken.forget_dx2 = true;
+  const check_result b = check_layer<double>(broken, {s, s}, 3);
+  CHECK_FALSE(b.ok);
+  CHECK(b.message.find("dx#2[0] not written") != std::string::npos);
+
+  scaled_sum m;
+  CHECK(error_of([&] { m.setup(s); }) == "scaled_sum: 1 input, it takes 2");
+  m.setup({s, s});
+  param_store<double> ps;
+  ps.bind(m);
+  tensor<double> a(s, 1.0), wrong(shape{2, 3, 4, 6}, 1.0), y;
+  const tensor<double>* two[] = {&a, &wrong};
+  CHECK(error_of([&] { m.forward(layer_inputs<double>(two, 2), y, {}); }) ==
+        "scaled_sum: input #2 2x3x4x6, expected Nx3x4x5");
+  CHECK(error_of([&] { m.forward(a, y, {}); }) == "scaled_sum: forward() with 1 inputs, set up for 2");
+  // a chain gives each layer one input
+  sequential<double> net;
+  net.add<scaled_sum>();
+  CHECK(error_of([&] { net.setup(s); }) == "scaled_sum #1: 1 input, it takes 2");
+}
+
 TEST_CASE("check_layer catches an eval forward that updates batch-norm running statistics") {
   struct always_train : batch_norm2d<double> {
-    void forward(const tensor<double>& x, tensor<double>& y, const context&) override {
-      batch_norm2d<double>::forward(x, y, context{});  // ignores the mode
+    void do_forward(const tensor<double>& x, tensor<double>& y, const context&) override {
+      batch_norm2d<double>::do_forward(x, y, context{});  // ignores the mode
     }
   } l;
   check_options o;

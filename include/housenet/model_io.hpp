@@ -4,13 +4,15 @@
 //   One versioned, checksummed, little-endian container (docs/model-format.md has the byte layout):
 //     "HSNT" | u32 format_version | u32 flags | u64 header_bytes | header | records | u32 crc32
 //   The header (UTF-8 key=value lines) carries the architecture (one "layer=" line per layer:
-//   kind/version and config), so load() rebuilds the network from the file alone (make_layer);
+//   kind/version and config), so load() rebuilds the network from the file alone (through a
+//   layer_registry, layers/factory.hpp: the built-in one unless the caller passes its own);
 //   the records carry every parameter (batch-norm running statistics included) as float32.
 //   A checkpoint (flags bit 0) adds the optimizer's state, the step / epoch counters and free
 //   key=value metadata, so that training can resume bit-identically.
 //
 //     save_model(net, {"gryffindor", ...}, "model.hsnt");
 //     loaded_model<float> m = load_model("model.hsnt");      // m.model, m.info.labels
+//     loaded_model<float> p = load_model("prelu.hsnt", my_layers);  // with layers of one's own
 //     save_checkpoint("ckpt.hsnt", net, opt, labels, {epoch, step, {{"rng", "..."}}});
 //     loaded_checkpoint<float> c = load_checkpoint("ckpt.hsnt", opt);  // fills opt's state
 //

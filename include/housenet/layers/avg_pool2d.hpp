@@ -40,41 +40,44 @@ HOUSENET_BEGIN_NAMESPACE
 template <class T>
 class avg_pool2d : public layer<T> {
  public:
+  static constexpr const char* kind_name = "avg_pool2d";
+
   explicit avg_pool2d(std::size_t kernel, std::size_t stride, std::size_t padding = 0,
                       bool ceil_mode = false, bool count_include_pad = true)
-      : k_(kernel), s_(stride), p_(padding), ceil_(ceil_mode), include_pad_(count_include_pad) {
-    this->name_ = "avg_pool2d";
+      : layer<T>(kind_name), k_(kernel), s_(stride), p_(padding), ceil_(ceil_mode),
+        include_pad_(count_include_pad) {
     HOUSENET_CHECK(kernel >= 1, "avg_pool2d: kernel must be >= 1");
     HOUSENET_CHECK(stride >= 1, "avg_pool2d: stride must be >= 1");
     HOUSENET_CHECK(2 * padding <= kernel, "avg_pool2d: padding ", padding,
                    " must be at most half the kernel ", kernel);
   }
 
-  std::string kind() const override { return "avg_pool2d"; }
   layer_config config() const override {
     return {{"kernel", std::to_string(k_)},       {"stride", std::to_string(s_)},
             {"padding", std::to_string(p_)},      {"ceil_mode", ceil_ ? "1" : "0"},
             {"count_include_pad", include_pad_ ? "1" : "0"}};
   }
 
-  shape setup(const shape& in) override {
-    HOUSENET_CHECK(in.rank() == 4 && in.c() >= 1 && in.h() >= 1 && in.w() >= 1, this->name_,
+  std::size_t kernel() const { return k_; }
+  std::size_t stride() const { return s_; }
+  std::size_t padding() const { return p_; }
+  bool ceil_mode() const { return ceil_; }
+  bool count_include_pad() const { return include_pad_; }
+
+ protected:
+  shape do_setup(const shape& in) override {
+    HOUSENET_CHECK(in.rank() == 4 && in.c() >= 1 && in.h() >= 1 && in.w() >= 1, this->name(),
                    ": input ", in.str(), ", expected rank 4 (NxCxHxW)");
-    HOUSENET_CHECK(in.h() + 2 * p_ >= k_ && in.w() + 2 * p_ >= k_, this->name_, ": input ",
+    HOUSENET_CHECK(in.h() + 2 * p_ >= k_ && in.w() + 2 * p_ >= k_, this->name(), ": input ",
                    in.str(), " is smaller than the window ", k_, " (padding ", p_, ")");
     rows_ = windows(in.h());
     cols_ = windows(in.w());
     colcount_.clear();
     for (const span& c : cols_) colcount_.push_back(static_cast<T>(c.count));
-    this->in_ = in.with_n(1);
-    this->out_ = shape{1, in.c(), rows_.size(), cols_.size()};
-    return this->out_.with_n(in.n());
+    return shape{1, in.c(), rows_.size(), cols_.size()};
   }
 
-  void forward(const tensor<T>& x, tensor<T>& y, const context& /*ctx*/) override { infer(x, y); }
-
-  void infer(const tensor<T>& x, tensor<T>& y) const override {
-    this->check_input(x);
+  void do_infer(const tensor<T>& x, tensor<T>& y) const override {
     const std::size_t h = x.shape().h(), w = x.shape().w(), oh = rows_.size(), ow = cols_.size();
     y.resize(shape{x.shape().n(), x.shape().c(), oh, ow});
     parallel_for(x.shape().n() * x.shape().c(), [&](std::size_t p0, std::size_t p1) {
@@ -101,13 +104,10 @@ class avg_pool2d : public layer<T> {
     });
   }
 
-  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
-                tensor<T>& dx) override {
-    this->check_input(x);
+  void do_backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
+                   tensor<T>& dx) override {
     const std::size_t h = x.shape().h(), w = x.shape().w(), oh = rows_.size(), ow = cols_.size();
-    const shape ys{x.shape().n(), x.shape().c(), oh, ow};
-    HOUSENET_CHECK(dy.shape() == ys, this->name_, ": gradient ", dy.shape().str(), ", expected ",
-                   ys.str());
+    const shape& ys = dy.shape();  // checked against the output shape by layer::backward
     dx.resize(x.shape());
     parallel_for(ys.n() * ys.c(), [&](std::size_t p0, std::size_t p1) {
       T* HOUSENET_RESTRICT row = row_buffer(w);
@@ -133,12 +133,6 @@ class avg_pool2d : public layer<T> {
       }
     });
   }
-
-  std::size_t kernel() const { return k_; }
-  std::size_t stride() const { return s_; }
-  std::size_t padding() const { return p_; }
-  bool ceil_mode() const { return ceil_; }
-  bool count_include_pad() const { return include_pad_; }
 
  private:
   // One window along a dimension: the input elements [begin, end) and its divisor factor.

@@ -9,12 +9,15 @@
 //   vectorize; they run in parallel blocks above 65536 elements (detail::elementwise), and every
 //   element is computed alone: the same bits for any thread count. No allocation after the
 //   first batch.
-//   A derived layer gives kind(), config() and op(); forward is infer (no training state).
+//   A derived layer gives its kind (constructor), config() and op(); forward is infer (no
+//   training state).
 //
 // THREAD SAFETY: see layer.hpp.
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <utility>
 
 #include "../parallel.hpp"
 #include "layer.hpp"
@@ -23,19 +26,16 @@ HOUSENET_BEGIN_NAMESPACE
 
 template <class T, class Op>
 class elementwise_layer : public layer<T> {
- public:
-  shape setup(const shape& in) override {
-    HOUSENET_CHECK(in.rank() >= 2 && in.sample_size() >= 1, this->name_, ": input ", in.str(),
+ protected:
+  explicit elementwise_layer(std::string kind) : layer<T>(std::move(kind)) {}
+
+  shape do_setup(const shape& in) override {
+    HOUSENET_CHECK(in.rank() >= 2 && in.sample_size() >= 1, this->name(), ": input ", in.str(),
                    ", expected rank 2 or more");
-    this->in_ = in.with_n(1);
-    this->out_ = this->in_;
     return in;
   }
 
-  void forward(const tensor<T>& x, tensor<T>& y, const context& /*ctx*/) override { infer(x, y); }
-
-  void infer(const tensor<T>& x, tensor<T>& y) const override {
-    this->check_input(x);
+  void do_infer(const tensor<T>& x, tensor<T>& y) const override {
     y.resize(x.shape());
     const Op f = op();
     const T* HOUSENET_RESTRICT xp = x.data();
@@ -45,11 +45,10 @@ class elementwise_layer : public layer<T> {
     });
   }
 
-  void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy,
-                tensor<T>& dx) override {
-    this->check_input(x);
-    HOUSENET_CHECK(dy.shape() == x.shape() && y.shape() == x.shape(), this->name_, ": gradient ",
-                   dy.shape().str(), " and output ", y.shape().str(), ", expected ", x.shape().str());
+  void do_backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy,
+                   tensor<T>& dx) override {
+    HOUSENET_CHECK(y.shape() == x.shape(), this->name(), ": output ", y.shape().str(), ", expected ",
+                   x.shape().str(), " (the last forward's)");
     dx.resize(x.shape());
     const Op f = op();
     const T* HOUSENET_RESTRICT xp = x.data();
@@ -61,7 +60,6 @@ class elementwise_layer : public layer<T> {
     });
   }
 
- protected:
   // The element-wise functions with the layer's hyperparameters.
   virtual Op op() const = 0;
 };

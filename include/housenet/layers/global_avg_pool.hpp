@@ -28,22 +28,18 @@ HOUSENET_BEGIN_NAMESPACE
 template <class T>
 class global_avg_pool : public layer<T> {
  public:
-  global_avg_pool() { this->name_ = "global_avg_pool"; }
+  static constexpr const char* kind_name = "global_avg_pool";
 
-  std::string kind() const override { return "global_avg_pool"; }
+  global_avg_pool() : layer<T>(kind_name) {}
 
-  shape setup(const shape& in) override {
-    HOUSENET_CHECK(in.rank() == 4 && in.c() >= 1 && in.h() >= 1 && in.w() >= 1, this->name_,
+ protected:
+  shape do_setup(const shape& in) override {
+    HOUSENET_CHECK(in.rank() == 4 && in.c() >= 1 && in.h() >= 1 && in.w() >= 1, this->name(),
                    ": input ", in.str(), ", expected rank 4 (NxCxHxW)");
-    this->in_ = in.with_n(1);
-    this->out_ = shape{1, in.c(), 1, 1};
-    return this->out_.with_n(in.n());
+    return shape{1, in.c(), 1, 1};
   }
 
-  void forward(const tensor<T>& x, tensor<T>& y, const context& /*ctx*/) override { infer(x, y); }
-
-  void infer(const tensor<T>& x, tensor<T>& y) const override {
-    this->check_input(x);
+  void do_infer(const tensor<T>& x, tensor<T>& y) const override {
     const std::size_t hw = x.shape().h() * x.shape().w();
     y.resize(shape{x.shape().n(), x.shape().c(), 1, 1});
     const double inv = 1.0 / double(hw);
@@ -56,12 +52,9 @@ class global_avg_pool : public layer<T> {
     });
   }
 
-  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
-                tensor<T>& dx) override {
-    this->check_input(x);
-    const shape ys{x.shape().n(), x.shape().c(), 1, 1};
-    HOUSENET_CHECK(dy.shape() == ys, this->name_, ": gradient ", dy.shape().str(), ", expected ",
-                   ys.str());
+  void do_backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
+                   tensor<T>& dx) override {
+    const shape& ys = dy.shape();  // checked against the output shape by layer::backward
     const std::size_t hw = x.shape().h() * x.shape().w();
     dx.resize(x.shape());
     const double inv = 1.0 / double(hw);

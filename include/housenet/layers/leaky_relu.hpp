@@ -29,13 +29,14 @@ struct leaky_relu_op {
 template <class T>
 class leaky_relu : public elementwise_layer<T, leaky_relu_op<T>> {
  public:
-  explicit leaky_relu(double negative_slope = 0.01) : slope_(negative_slope) {
-    this->name_ = "leaky_relu";
+  static constexpr const char* kind_name = "leaky_relu";
+
+  explicit leaky_relu(double negative_slope = 0.01)
+      : elementwise_layer<T, leaky_relu_op<T>>(kind_name), slope_(negative_slope) {
     HOUSENET_CHECK(std::isfinite(negative_slope), "leaky_relu: negative_slope ", negative_slope,
                    " is not finite");
   }
 
-  std::string kind() const override { return "leaky_relu"; }
   layer_config config() const override { return {{"negative_slope", detail::format_real(slope_)}}; }
 
   double negative_slope() const { return slope_; }

@@ -41,8 +41,9 @@ struct relu_op {
 template <class T>
 class relu : public elementwise_layer<T, relu_op<T>> {
  public:
-  relu() { this->name_ = "relu"; }
-  std::string kind() const override { return "relu"; }
+  static constexpr const char* kind_name = "relu";
+
+  relu() : elementwise_layer<T, relu_op<T>>(kind_name) {}
 
  protected:
   relu_op<T> op() const override { return {}; }

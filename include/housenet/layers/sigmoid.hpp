@@ -26,8 +26,9 @@ struct sigmoid_op {
 template <class T>
 class sigmoid : public elementwise_layer<T, sigmoid_op<T>> {
  public:
-  sigmoid() { this->name_ = "sigmoid"; }
-  std::string kind() const override { return "sigmoid"; }
+  static constexpr const char* kind_name = "sigmoid";
+
+  sigmoid() : elementwise_layer<T, sigmoid_op<T>>(kind_name) {}
 
  protected:
   sigmoid_op<T> op() const override { return {}; }

@@ -28,8 +28,9 @@ struct tanh_op {
 template <class T>
 class tanh_layer : public elementwise_layer<T, tanh_op<T>> {
  public:
-  tanh_layer() { this->name_ = "tanh"; }
-  std::string kind() const override { return "tanh"; }
+  static constexpr const char* kind_name = "tanh";
+
+  tanh_layer() : elementwise_layer<T, tanh_op<T>>(kind_name) {}
 
  protected:
   tanh_op<T> op() const override { return {}; }

@@ -222,10 +222,11 @@ void save_checkpoint(const std::string& path, const sequential<T>& model, optimi
 // file's kind with the same hyperparameters except lr; opt is changed only on success.
 template <class T>
 loaded_checkpoint<T> checkpoint_from_bytes(const void* data, std::size_t size, optimizer<T>& opt,
-                                           const std::string& name = "<memory>") {
+                                           const std::string& name = "<memory>",
+                                           const layer_registry<T>& layers = builtin_layers<T>()) {
   static const std::uint8_t empty = 0;
   detail::decoded<T> d =
-      detail::decode<T>(size ? static_cast<const std::uint8_t*>(data) : &empty, size, name);
+      detail::decode<T>(size ? static_cast<const std::uint8_t*>(data) : &empty, size, name, layers);
   const std::string& f = name;
   HOUSENET_CHECK(d.info.flags & model_flag_checkpoint, f, ": a model file, not a training checkpoint");
   detail::checkpoint_header h = detail::read_checkpoint_header(d.extra, opt, f);
@@ -242,9 +243,10 @@ loaded_checkpoint<T> checkpoint_from_bytes(const void* data, std::size_t size, o
 }
 
 template <class T>
-loaded_checkpoint<T> load_checkpoint(const std::string& path, optimizer<T>& opt) {
+loaded_checkpoint<T> load_checkpoint(const std::string& path, optimizer<T>& opt,
+                                     const layer_registry<T>& layers = builtin_layers<T>()) {
   const std::vector<std::uint8_t> b = detail::read_model_file(path);
-  return checkpoint_from_bytes<T>(b.data(), b.size(), opt, path);
+  return checkpoint_from_bytes<T>(b.data(), b.size(), opt, path, layers);
 }
 
 HOUSENET_END_NAMESPACE

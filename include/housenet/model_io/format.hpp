@@ -8,7 +8,7 @@
 //       the file's bytes, streamed to emit(p, n) in order, the CRC last; pieces: label_line,
 //       collect_records, header_text
 //   detail::encode(...)          the same into one vector
-//   detail::decode<T>(data, size, name) -> decoded<T>
+//   detail::decode<T>(data, size, name, layers) -> decoded<T>   (layers: the layer registry)
 //       checks and reads, in this order (each step one function below): the fixed header
 //       (read_fixed_header), the size against payload_bytes and the CRC (check_size_and_crc),
 //       the header lines (split_header_lines, then read_model_header and read_layers with a
@@ -396,15 +396,15 @@ inline void read_model_header(header_cursor& h, model_info& info) {
 }
 
 // "layers=N" and the N "layer=kind/version key=value ..." lines: the architecture, rebuilt into
-// model (make_layer for each line).
+// model (the registry's make for each line).
 template <class T>
-void read_layers(header_cursor& h, sequential<T>& model) {
+void read_layers(header_cursor& h, sequential<T>& model, const layer_registry<T>& layers) {
   const std::string& f = h.f;
   const std::uint64_t nlayers = h.expect_u64("layers", 1, 100000);
   for (std::uint64_t i = 0; i < nlayers; ++i) {
     const std::string& v = h.expect_key("layer");
     const auto tokens = split(v, ' ');
-    // (bounded: make_layer's duplicate-key check is quadratic in the number of keys)
+    // (bounded: the registry's duplicate-key check is quadratic in the number of keys)
     HOUSENET_CHECK(tokens.size() <= 65, f, ": layer ", i + 1, ": ", tokens.size() - 1,
                    " key=value items (at most 64)");
     const std::size_t slash = tokens[0].find('/');
@@ -420,7 +420,7 @@ void read_layers(header_cursor& h, sequential<T>& model) {
       cfg.emplace_back(tokens[t].substr(0, eq), tokens[t].substr(eq + 1));
     }
     try {
-      model.add(make_layer<T>(tokens[0].substr(0, slash), int(lv), cfg));
+      model.add(layers.make(tokens[0].substr(0, slash), int(lv), cfg));
     } catch (const error& e) {
       fail(concat(f, ": layer ", i + 1, ": ", e.what()));
     }
@@ -488,7 +488,8 @@ void read_records(const std::uint8_t* data, std::size_t size, std::size_t begin,
 }
 
 template <class T>
-decoded<T> decode(const std::uint8_t* data, std::size_t size, const std::string& name) {
+decoded<T> decode(const std::uint8_t* data, std::size_t size, const std::string& name,
+                  const layer_registry<T>& layers) {
   const std::string& f = name;
   const fixed_header fh = read_fixed_header(data, size, f);
   const std::uint64_t payload = check_size_and_crc(data, size, f, fh);
@@ -500,7 +501,7 @@ decoded<T> decode(const std::uint8_t* data, std::size_t size, const std::string&
   info.header = split_header_lines(fh.header, f);
   header_cursor h{info.header, f};
   read_model_header(h, info);
-  read_layers(h, out.model);
+  read_layers(h, out.model, layers);
   const std::uint64_t nrec = h.expect_u64("records", 0, 10000000);
   const std::uint64_t model_step = h.expect_u64("model_step", 0, ~std::uint64_t(0));
   for (std::size_t k = h.pos; k < info.header.size(); ++k) out.extra.push_back(info.header[k]);

@@ -50,28 +50,31 @@ void save_model(const sequential<T>& model, const std::vector<std::string>& labe
 }
 
 // Reads a model (or a checkpoint's model) from memory; `name` prefixes the error messages.
+// `layers` rebuilds the layers (a program with layers of its own passes its registry).
 template <class T = float>
 loaded_model<T> model_from_bytes(const void* data, std::size_t size,
-                                 const std::string& name = "<memory>") {
+                                 const std::string& name = "<memory>",
+                                 const layer_registry<T>& layers = builtin_layers<T>()) {
   static const std::uint8_t empty = 0;
   detail::decoded<T> d =
-      detail::decode<T>(size ? static_cast<const std::uint8_t*>(data) : &empty, size, name);
+      detail::decode<T>(size ? static_cast<const std::uint8_t*>(data) : &empty, size, name, layers);
   loaded_model<T> m{std::move(d.model), std::move(d.info)};
   m.model.eval();
   return m;
 }
 
 template <class T = float>
-loaded_model<T> load_model(const std::string& path) {
+loaded_model<T> load_model(const std::string& path, const layer_registry<T>& layers = builtin_layers<T>()) {
   const std::vector<std::uint8_t> b = detail::read_model_file(path);
-  return model_from_bytes<T>(b.data(), b.size(), path);
+  return model_from_bytes<T>(b.data(), b.size(), path, layers);
 }
 
 // Loads into the caller's model (and labels, when given) only if the whole file is valid.
 template <class T>
 void load_model(const std::string& path, sequential<T>& model,
-                std::vector<std::string>* labels = nullptr) {
-  loaded_model<T> m = load_model<T>(path);
+                std::vector<std::string>* labels = nullptr,
+                const layer_registry<T>& layers = builtin_layers<T>()) {
+  loaded_model<T> m = load_model<T>(path, layers);
   model = std::move(m.model);
   if (labels) *labels = std::move(m.info.labels);
 }
