@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 #include <housenet/file_io.hpp>
 
+#include "support.hpp"
+
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -13,8 +15,6 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -25,31 +25,12 @@ namespace hn = housenet;
 
 namespace {
 
-// A fresh directory for one test case, removed at the end.
-struct folder {
-  fs::path dir;
-  explicit folder(const std::string& name) {
-    dir = fs::temp_directory_path() / ("housenet-test-file-io-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~folder() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string operator()(const std::string& file) const { return (dir / file).string(); }
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
+using housenet_test::list_dir;
+using housenet_test::read_file;
+using housenet_test::scratch_dir;
 
-std::string contents(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+// The folder holds exactly this file.
+bool only(const scratch_dir& d, const std::string& name) { return list_dir(d.str()) == std::vector<std::string>{name}; }
 
 void put(const std::string& path, const std::string& s) { hn::write_file_atomic(path, s.data(), s.size()); }
 
@@ -65,22 +46,22 @@ std::string remember(const std::string& path, const hn::write_failure& w) {
 }  // namespace
 
 TEST_CASE("write_file_atomic: writes, replaces, mode 0644, leaves no temporary file") {
-  const folder d("basic");
+  const scratch_dir d("file-io-basic");
   put(d("a.txt"), "one");
-  CHECK(contents(d("a.txt")) == "one");
+  CHECK(read_file(d("a.txt")) == "one");
   put(d("a.txt"), "a longer second version");
-  CHECK(contents(d("a.txt")) == "a longer second version");
+  CHECK(read_file(d("a.txt")) == "a longer second version");
   put(d("a.txt"), "");
-  CHECK(contents(d("a.txt")).empty());
+  CHECK(read_file(d("a.txt")).empty());
   CHECK(fs::exists(d("a.txt")));
   struct ::stat st;
   REQUIRE(::stat(d("a.txt").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0644);
-  CHECK(d.names() == std::vector<std::string>{"a.txt"});
+  CHECK(only(d, "a.txt"));
 }
 
 TEST_CASE("write_file_atomic_with: the bytes of every piece, in order, across the 1 MiB buffer") {
-  const folder d("pieces");
+  const scratch_dir d("file-io-pieces");
   std::string expect;
   hn::write_file_atomic_with(d("b.bin"), [&](const auto& write) {
     for (std::size_t n : {0ul, 1ul, 1000ul, (1ul << 20) - 1001, 2ul, (1ul << 20) + 17, 3ul, 5ul << 20}) {
@@ -90,12 +71,12 @@ TEST_CASE("write_file_atomic_with: the bytes of every piece, in order, across th
       expect.append(piece.begin(), piece.end());
     }
   });
-  CHECK(contents(d("b.bin")) == expect);
-  CHECK(d.names() == std::vector<std::string>{"b.bin"});
+  CHECK(read_file(d("b.bin")) == expect);
+  CHECK(only(d, "b.bin"));
 }
 
 TEST_CASE("write_file_atomic_with: an exception midway (after 3 MiB reached the disk) keeps the old file") {
-  const folder d("throw");
+  const scratch_dir d("file-io-throw");
   put(d("m.hsnt"), "the old model");
   const std::vector<std::uint8_t> mib(std::size_t(1) << 20, 7);
   CHECK_THROWS_WITH_AS(hn::write_file_atomic_with(d("m.hsnt"),
@@ -104,12 +85,12 @@ TEST_CASE("write_file_atomic_with: an exception midway (after 3 MiB reached the 
                                                     throw std::runtime_error("stopped by the producer");
                                                   }),
                        "stopped by the producer", std::runtime_error);
-  CHECK(contents(d("m.hsnt")) == "the old model");
-  CHECK(d.names() == std::vector<std::string>{"m.hsnt"});
+  CHECK(read_file(d("m.hsnt")) == "the old model");
+  CHECK(only(d, "m.hsnt"));
 }
 
 TEST_CASE("write_file_atomic: a write the system refuses midway (file size limit) keeps the old file") {
-  const folder d("limit");
+  const scratch_dir d("file-io-limit");
   put(d("big.bin"), "the old file");
   struct ::rlimit old_limit;
   REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
@@ -128,14 +109,14 @@ TEST_CASE("write_file_atomic: a write the system refuses midway (file size limit
   ::setrlimit(RLIMIT_FSIZE, &old_limit);
   ::signal(SIGXFSZ, old_handler);
   CHECK(error == d("big.bin") + ": cannot write: File too large");
-  CHECK(contents(d("big.bin")) == "the old file");
-  CHECK(d.names() == std::vector<std::string>{"big.bin"});
+  CHECK(read_file(d("big.bin")) == "the old file");
+  CHECK(only(d, "big.bin"));
   put(d("big.bin"), big);  // and without the limit it fits
-  CHECK(contents(d("big.bin")) == big);
+  CHECK(read_file(d("big.bin")) == big);
 }
 
 TEST_CASE("write_file_atomic: errors name the path and say why; nothing is left behind") {
-  const folder d("errors");
+  const scratch_dir d("file-io-errors");
   const std::string missing = d("no/such/dir/x.bin");
   CHECK_THROWS_WITH_AS(put(missing, "x"), (missing + ": cannot create a temporary file next to it: No such file or directory").c_str(),
                        hn::error);
@@ -143,13 +124,13 @@ TEST_CASE("write_file_atomic: errors name the path and say why; nothing is left 
   fs::create_directories(d("a-folder"));
   CHECK_THROWS_WITH_AS(put(d("a-folder"), "x"),
                        (d("a-folder") + ": cannot rename the temporary file into place: Is a directory").c_str(), hn::error);
-  CHECK(d.names() == std::vector<std::string>{"a-folder"});
+  CHECK(only(d, "a-folder"));
   CHECK(fs::is_empty(d("a-folder")));
   CHECK_THROWS_WITH_AS(put("", "x"), "write_file_atomic: empty file name", hn::error);
 }
 
 TEST_CASE("write_file_atomic: the caller's message sees the failed step and the temporary file") {
-  const folder d("hook");
+  const scratch_dir d("file-io-hook");
   const std::string missing = d("none/x.png");
   CHECK_THROWS_WITH_AS(hn::write_file_atomic(missing, "x", 1, remember), ("hook: " + missing).c_str(), hn::error);
   CHECK(seen.step == hn::write_step::create);
@@ -169,7 +150,7 @@ TEST_CASE("write_file_atomic: the caller's message sees the failed step and the 
 
 TEST_CASE("write_file_atomic: threads writing one path at once; a reader only ever sees whole files") {
   // Temporary names unique per call (not per process): two threads never share a temporary file.
-  const folder d("threads");
+  const scratch_dir d("file-io-threads");
   const std::string path = d("shared.bin");
   const auto content = [](int t, int i) { return std::string(4096 * std::size_t(1 + i % 5) + std::size_t(t), char('a' + t)); };
   put(path, content(0, 0));
@@ -177,7 +158,7 @@ TEST_CASE("write_file_atomic: threads writing one path at once; a reader only ev
   std::atomic<int> bad{0}, reads{0};
   std::thread reader([&] {
     while (!done.load()) {
-      const std::string s = contents(path);
+      const std::string s = read_file(path);
       const bool whole = !s.empty() && s[0] >= 'a' && s[0] < 'a' + 4 &&
                          s.size() % 4096 == std::size_t(s[0] - 'a') &&
                          std::all_of(s.begin(), s.end(), [&](char c) { return c == s[0]; });
@@ -203,7 +184,7 @@ TEST_CASE("write_file_atomic: threads writing one path at once; a reader only ev
   CHECK(failures == 0);
   CHECK(bad == 0);
   CHECK(reads > 0);
-  const std::string last = contents(path);
+  const std::string last = read_file(path);
   CHECK(last.size() % 4096 == std::size_t(last[0] - 'a'));
-  CHECK(d.names() == std::vector<std::string>{"shared.bin"});
+  CHECK(only(d, "shared.bin"));
 }
