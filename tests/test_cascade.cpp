@@ -173,7 +173,7 @@ TEST_CASE("cascade: the bundled cascades load") {
 TEST_CASE("cascade numbers: parse_double and its strtod fallback give from_chars' bits") {
   std::vector<std::string> tokens;
   for (const char* file : {"haarcascade_frontalface_default.xml", "lbpcascade_frontalface_improved.xml"}) {
-    std::istringstream words(read_text(source_dir + "/data/" + file));
+    std::istringstream words(read_file(source_dir + "/data/" + file));
     for (std::string w; words >> w;) {
       const auto b = w.find_first_of("-.0123456789");  // numbers inside <tag>1.5</tag> and attributes
       if (b == std::string::npos) continue;
