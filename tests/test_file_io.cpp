@@ -2,6 +2,9 @@
 // checkpoints, image::save and the app all use: whole files or nothing, the old file kept on
 // failure, no temporary file left, errors that name the path, unique temporary files.
 #include <doctest/doctest.h>
+
+#include "support.hpp"
+
 #include <housenet/file_io.hpp>
 
 #include <signal.h>
@@ -25,31 +28,10 @@ namespace hn = housenet;
 
 namespace {
 
-// A fresh directory for one test case, removed at the end.
-struct folder {
-  fs::path dir;
-  explicit folder(const std::string& name) {
-    dir = fs::temp_directory_path() / ("housenet-test-file-io-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~folder() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string operator()(const std::string& file) const { return (dir / file).string(); }
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
-
-std::string contents(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+// A fresh directory for one test case, removed at the end; the files' contents.
+using folder = housenet_test::scratch_dir;
+using housenet_test::list_dir;
+std::string contents(const std::string& path) { return housenet_test::read_file(path); }
 
 void put(const std::string& path, const std::string& s) { hn::write_file_atomic(path, s.data(), s.size()); }
 
@@ -65,7 +47,7 @@ std::string remember(const std::string& path, const hn::write_failure& w) {
 }  // namespace
 
 TEST_CASE("write_file_atomic: writes, replaces, mode 0644, leaves no temporary file") {
-  const folder d("basic");
+  const folder d("file-io");
   put(d("a.txt"), "one");
   CHECK(contents(d("a.txt")) == "one");
   put(d("a.txt"), "a longer second version");
@@ -76,11 +58,11 @@ TEST_CASE("write_file_atomic: writes, replaces, mode 0644, leaves no temporary f
   struct ::stat st;
   REQUIRE(::stat(d("a.txt").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0644);
-  CHECK(d.names() == std::vector<std::string>{"a.txt"});
+  CHECK(list_dir(d.str()) == std::vector<std::string>{"a.txt"});
 }
 
 TEST_CASE("write_file_atomic_with: the bytes of every piece, in order, across the 1 MiB buffer") {
-  const folder d("pieces");
+  const folder d("file-io");
   std::string expect;
   hn::write_file_atomic_with(d("b.bin"), [&](const auto& write) {
     for (std::size_t n : {0ul, 1ul, 1000ul, (1ul << 20) - 1001, 2ul, (1ul << 20) + 17, 3ul, 5ul << 20}) {
@@ -91,11 +73,11 @@ TEST_CASE("write_file_atomic_with: the bytes of every piece, in order, across th
     }
   });
   CHECK(contents(d("b.bin")) == expect);
-  CHECK(d.names() == std::vector<std::string>{"b.bin"});
+  CHECK(list_dir(d.str()) == std::vector<std::string>{"b.bin"});
 }
 
 TEST_CASE("write_file_atomic_with: an exception midway (after 3 MiB reached the disk) keeps the old file") {
-  const folder d("throw");
+  const folder d("file-io");
   put(d("m.hsnt"), "the old model");
   const std::vector<std::uint8_t> mib(std::size_t(1) << 20, 7);
   CHECK_THROWS_WITH_AS(hn::write_file_atomic_with(d("m.hsnt"),
@@ -105,11 +87,11 @@ TEST_CASE("write_file_atomic_with: an exception midway (after 3 MiB reached the 
                                                   }),
                        "stopped by the producer", std::runtime_error);
   CHECK(contents(d("m.hsnt")) == "the old model");
-  CHECK(d.names() == std::vector<std::string>{"m.hsnt"});
+  CHECK(list_dir(d.str()) == std::vector<std::string>{"m.hsnt"});
 }
 
 TEST_CASE("write_file_atomic: a write the system refuses midway (file size limit) keeps the old file") {
-  const folder d("limit");
+  const folder d("file-io");
   put(d("big.bin"), "the old file");
   struct ::rlimit old_limit;
   REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
@@ -129,13 +111,13 @@ TEST_CASE("write_file_atomic: a write the system refuses midway (file size limit
   ::signal(SIGXFSZ, old_handler);
   CHECK(error == d("big.bin") + ": cannot write: File too large");
   CHECK(contents(d("big.bin")) == "the old file");
-  CHECK(d.names() == std::vector<std::string>{"big.bin"});
+  CHECK(list_dir(d.str()) == std::vector<std::string>{"big.bin"});
   put(d("big.bin"), big);  // and without the limit it fits
   CHECK(contents(d("big.bin")) == big);
 }
 
 TEST_CASE("write_file_atomic: errors name the path and say why; nothing is left behind") {
-  const folder d("errors");
+  const folder d("file-io");
   const std::string missing = d("no/such/dir/x.bin");
   CHECK_THROWS_WITH_AS(put(missing, "x"), (missing + ": cannot create a temporary file next to it: No such file or directory").c_str(),
                        hn::error);
@@ -143,13 +125,13 @@ TEST_CASE("write_file_atomic: errors name the path and say why; nothing is left 
   fs::create_directories(d("a-folder"));
   CHECK_THROWS_WITH_AS(put(d("a-folder"), "x"),
                        (d("a-folder") + ": cannot rename the temporary file into place: Is a directory").c_str(), hn::error);
-  CHECK(d.names() == std::vector<std::string>{"a-folder"});
+  CHECK(list_dir(d.str()) == std::vector<std::string>{"a-folder"});
   CHECK(fs::is_empty(d("a-folder")));
   CHECK_THROWS_WITH_AS(put("", "x"), "write_file_atomic: empty file name", hn::error);
 }
 
 TEST_CASE("write_file_atomic: the caller's message sees the failed step and the temporary file") {
-  const folder d("hook");
+  const folder d("file-io");
   const std::string missing = d("none/x.png");
   CHECK_THROWS_WITH_AS(hn::write_file_atomic(missing, "x", 1, remember), ("hook: " + missing).c_str(), hn::error);
   CHECK(seen.step == hn::write_step::create);
@@ -169,7 +151,7 @@ TEST_CASE("write_file_atomic: the caller's message sees the failed step and the 
 
 TEST_CASE("write_file_atomic: threads writing one path at once; a reader only ever sees whole files") {
   // Temporary names unique per call (not per process): two threads never share a temporary file.
-  const folder d("threads");
+  const folder d("file-io");
   const std::string path = d("shared.bin");
   const auto content = [](int t, int i) { return std::string(4096 * std::size_t(1 + i % 5) + std::size_t(t), char('a' + t)); };
   put(path, content(0, 0));
@@ -205,5 +187,5 @@ TEST_CASE("write_file_atomic: threads writing one path at once; a reader only ev
   CHECK(reads > 0);
   const std::string last = contents(path);
   CHECK(last.size() % 4096 == std::size_t(last[0] - 'a'));
-  CHECK(d.names() == std::vector<std::string>{"shared.bin"});
+  CHECK(list_dir(d.str()) == std::vector<std::string>{"shared.bin"});
 }
