@@ -2,7 +2,7 @@
 //
 //   error_of(f)        the message of the error f throws ("" when it returns), one line checked
 //   contains, starts_with
-//   read_file, write_file, list_dir, scratch_dir (a fresh folder, removed at scope exit)
+//   read_file, read_bytes, write_file, list_dir, scratch_dir (a fresh folder, removed at scope exit)
 //   same_bits          two tensors (or anything with data() and size()) bit for bit
 //   random_vec         deterministic values in [-1, 1) from the library's generator
 //   tensor_of, set_values  a tensor from a list of values (hand-computed cases)
@@ -30,6 +30,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -87,12 +88,20 @@ void write_file(const std::string& path, const std::vector<Byte>& bytes) {
   write_file(path, bytes.data(), bytes.size());
 }
 
-// The names in a folder (not . and ..), in no particular order; empty when it cannot be read.
+// The whole file as bytes; REQUIREs that it can be read.
+inline std::vector<std::uint8_t> read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  REQUIRE_MESSAGE(f.good(), "cannot read " << path);
+  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// The names in a folder (not . and ..), sorted; empty when it cannot be read.
 inline std::vector<std::string> list_dir(const std::string& dir) {
   std::vector<std::string> out;
   std::error_code ec;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
     out.push_back(it->path().filename().string());
+  std::sort(out.begin(), out.end());
   return out;
 }
 

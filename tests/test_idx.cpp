@@ -3,6 +3,8 @@
 // every documented error on damaged, truncated, mislabelled and mismatched inputs.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/data/idx.hpp>
 #include <housenet/detail/crc32.hpp>
 
@@ -21,11 +23,7 @@ namespace {
 
 const fs::path dir = fs::path(HOUSENET_SOURCE_DIR) / "tests" / "data" / "idx";
 
-std::vector<std::uint8_t> bytes_of(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  REQUIRE(f.good());
-  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+std::vector<std::uint8_t> bytes_of(const fs::path& p) { return housenet_test::read_bytes(p.string()); }
 
 // The fixtures' images: pixel (i, y, x) = (37 i + 11 y + 3 x) % 256, 3 images of 4 x 5.
 std::vector<std::uint8_t> expected_pixels() {
@@ -36,15 +34,7 @@ std::vector<std::uint8_t> expected_pixels() {
   return v;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return e.what();
-  }
-  return "";
-}
+using housenet_test::error_of;
 
 std::string gunzip_error(const std::vector<std::uint8_t>& b, std::size_t max_bytes = default_max_gunzip_bytes) {
   return error_of([&] { (void)gunzip(b.data(), b.size(), "x.gz", max_bytes); });
@@ -53,21 +43,9 @@ std::string idx_error(const std::vector<std::uint8_t>& b, std::size_t max_bytes 
   return error_of([&] { (void)idx_from_bytes(b.data(), b.size(), "x.idx", max_bytes); });
 }
 
-// A scratch folder under the build tree, removed at the end of the test case.
-struct scratch {
-  fs::path path;
-  explicit scratch(const std::string& name) : path(fs::path(HOUSENET_BINARY_DIR) / "test_idx" / name) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~scratch() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  void put(const std::string& name, const std::vector<std::uint8_t>& b) const {
-    std::ofstream(path / name, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-  }
-};
+// A fresh folder for one test case (removed at its end), and a file written into it.
+using scratch = housenet_test::scratch_dir;
+void put(const scratch& s, const std::string& name, const std::vector<std::uint8_t>& b) { housenet_test::write_file(s(name), b); }
 
 }  // namespace
 
@@ -115,15 +93,15 @@ TEST_CASE("idx: images and labels, plain and gzip'd, read alike") {
 }
 
 TEST_CASE("idx: load_mnist_split finds DIR/<split>-*-ubyte.gz, else the plain file") {
-  scratch s("split");
-  s.put("t10k-images-idx3-ubyte", bytes_of(dir / "images-idx3-ubyte"));
-  s.put("t10k-labels-idx1-ubyte.gz", bytes_of(dir / "labels-idx1-ubyte.gz"));
-  const labelled_images d = load_mnist_split(s.path.string(), "t10k");
+  const scratch s("idx");
+  put(s, "t10k-images-idx3-ubyte", bytes_of(dir / "images-idx3-ubyte"));
+  put(s, "t10k-labels-idx1-ubyte.gz", bytes_of(dir / "labels-idx1-ubyte.gz"));
+  const labelled_images d = load_mnist_split(s.str(), "t10k");
   CHECK(d.count == 3);
   CHECK(d.labels == std::vector<int>{2, 0, 9});
-  CHECK(error_of([&] { (void)load_mnist_split(s.path.string(), "train"); }).find("train-labels-idx1-ubyte.gz: cannot open") !=
+  CHECK(error_of([&] { (void)load_mnist_split(s.str(), "train"); }).find("train-labels-idx1-ubyte.gz: cannot open") !=
         std::string::npos);
-  CHECK(error_of([&] { (void)load_mnist_split(s.path.string(), "test"); }) ==
+  CHECK(error_of([&] { (void)load_mnist_split(s.str(), "test"); }) ==
         "load_mnist_split: split 'test' is neither train nor t10k");
   CHECK(fashion_mnist_classes().size() == 10);
   CHECK(fashion_mnist_classes()[9] == "Ankle boot");
@@ -281,18 +259,18 @@ TEST_CASE("idx: wrong types, truncated and padded files, mislabelled and mismatc
         "images-idx3-ubyte: expected labels (1 size: the count), found 3 sizes (an images file?)");
   CHECK(error_of([&] { (void)read_idx_dataset(images, labels, 9); }) ==
         "labels-idx1-ubyte.gz: label 9 of item 2 is out of range 0..8");
-  scratch s("pairs");
-  s.put("two-labels", {0, 0, 8, 1, 0, 0, 0, 2, 1, 1});
-  s.put("no-images", {0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28});
-  s.put("no-labels", {0, 0, 8, 1, 0, 0, 0, 0});
-  s.put("bad.gz", {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3});
-  CHECK(error_of([&] { (void)read_idx_dataset(images, (s.path / "two-labels").string(), 10); }) ==
+  const scratch s("idx");
+  put(s, "two-labels", {0, 0, 8, 1, 0, 0, 0, 2, 1, 1});
+  put(s, "no-images", {0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28});
+  put(s, "no-labels", {0, 0, 8, 1, 0, 0, 0, 0});
+  put(s, "bad.gz", {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3});
+  CHECK(error_of([&] { (void)read_idx_dataset(images, s("two-labels"), 10); }) ==
         "images-idx3-ubyte, two-labels: 3 images but 2 labels");
-  CHECK(error_of([&] { (void)read_idx_dataset((s.path / "no-images").string(), (s.path / "no-labels").string(), 10); }) ==
+  CHECK(error_of([&] { (void)read_idx_dataset(s("no-images"), s("no-labels"), 10); }) ==
         "no-images: no images");
-  CHECK(error_of([&] { (void)read_idx((s.path / "bad.gz").string()); }) ==
+  CHECK(error_of([&] { (void)read_idx(s("bad.gz")); }) ==
         "bad.gz: truncated gzip file (13 bytes; the smallest is 18)");
-  CHECK(error_of([&] { (void)read_idx((s.path / "missing").string()); }).find("missing: cannot open: ") !=
+  CHECK(error_of([&] { (void)read_idx(s("missing")); }).find("missing: cannot open: ") !=
         std::string::npos);
   CHECK(error_of([&] { (void)read_idx(images, 50); }).find("images-idx3-ubyte: 76 bytes, more than the limit of 50") !=
         std::string::npos);

@@ -386,15 +386,11 @@ TEST_CASE("save_model / save_checkpoint stream the same bytes as model_to_bytes 
   for (float& v : net.values()) v = float(rng.uniform(-1, 1));
   const housenet_test::scratch_dir tmp("model-io");
   const std::string dir = tmp.str();
-  const auto file_bytes = [](const std::string& p) {
-    std::ifstream f(p, std::ios::binary);
-    return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  };
   save_model(net, houses, dir + "/m.hsnt");
-  CHECK(file_bytes(dir + "/m.hsnt") == model_to_bytes(net, houses));
+  CHECK(housenet_test::read_bytes(dir + "/m.hsnt") == model_to_bytes(net, houses));
   const checkpoint_state st{3, 12, {{"k", "v"}}};
   save_checkpoint(dir + "/c.ckpt", net, opt, houses, st);
-  CHECK(file_bytes(dir + "/c.ckpt") == checkpoint_to_bytes(net, opt, houses, st));
+  CHECK(housenet_test::read_bytes(dir + "/c.ckpt") == checkpoint_to_bytes(net, opt, houses, st));
   // a failure while encoding (a bad meta key is found before any byte; a label with a comma too)
   // leaves no file and no temporary file behind
   CHECK_THROWS_AS(save_model(net, {"a", "b,c", "d"}, dir + "/bad.hsnt"), error);
