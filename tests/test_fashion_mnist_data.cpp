@@ -1,14 +1,15 @@
 // The real Fashion-MNIST files (Debian's dataset-fashion-mnist) read by housenet/data/idx.hpp and
 // checked against figures computed from the same files with Python's gzip module and NumPy:
 // counts, sizes, the first labels, the pixel and label sums, 6,000 / 1,000 images per class, the
-// pixel mean and standard deviation. Reported as skipped (tests/fashion_mnist.cmake) when the data
-// set is not installed.
+// pixel mean and standard deviation. Reported as skipped (tests/support.hpp) when the data set is
+// not installed.
 #include <doctest/doctest.h>
 
 #include <housenet/data/idx.hpp>
 
+#include "support.hpp"
+
 #include <cstdint>
-#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -23,11 +24,9 @@ bool have_data() {
 }  // namespace
 
 TEST_CASE("Fashion-MNIST: both splits as NumPy reads them") {
-  if (!have_data()) {
-    std::printf("SKIP: no Fashion-MNIST in %s (Debian: apt-get install dataset-fashion-mnist)\n",
-                HOUSENET_FASHION_MNIST_DIR);
-    return;
-  }
+  if (!have_data())
+    return housenet_test::skip(std::string("no Fashion-MNIST in ") + HOUSENET_FASHION_MNIST_DIR +
+                               " (Debian: apt-get install dataset-fashion-mnist)");
   struct expected {
     const char* split;
     std::size_t count;

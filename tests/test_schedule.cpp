@@ -10,21 +10,15 @@
 #include <housenet/optim.hpp>
 #include <housenet/schedule.hpp>
 
+#include "support.hpp"
+
 #include <string>
 #include <vector>
 
 using namespace housenet;
+using housenet_test::error_of;
 
 namespace {
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 void check_all(const lr_schedule& s, const std::vector<double>& want) {
   for (std::size_t t = 0; t < want.size(); ++t) {
     CAPTURE(t);
