@@ -6,6 +6,7 @@
 set(HOUSENET_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist" CACHE PATH
     "Fashion-MNIST's IDX files (optional; the tests that need them skip without)")
 if(TARGET test_fashion_mnist_data)
+  # (reported as skipped through tests/support.hpp: HOUSENET_TESTS_THAT_SKIP in CMakeLists.txt)
   target_compile_definitions(test_fashion_mnist_data PRIVATE
     HOUSENET_FASHION_MNIST_DIR="${HOUSENET_FASHION_MNIST_DIR}")
 endif()

@@ -9,6 +9,8 @@
 
 #include <housenet/data/idx.hpp>
 
+#include "support.hpp"
+
 #include <cstdint>
 #include <fstream>
 #include <string>

@@ -216,7 +216,7 @@ TEST_CASE("softmax_cross_entropy and accuracy: errors") {
 //   z = [[1, -2, 0.5, 3], [0, 0, 0, 0], [10, -10, 2, 1]]; t = [3, 1, 2]
 //   l = torch.nn.functional.cross_entropy(z, t, label_smoothing=0.1); l.backward()
 TEST_CASE_TEMPLATE("smoothed_cross_entropy: PyTorch's label_smoothing, loss and gradient", T, float, double) {
-  const tensor<T> z = make<T>(shape{3, 4}, {1, -2, 0.5, 3, 0, 0, 0, 0, 10, -10, 2, 1});
+  const tensor<T> z = tensor_of<T>(shape{3, 4}, {1, -2, 0.5, 3, 0, 0, 0, 0, 10, -10, 2, 1});
   tensor<T> d;
   const double loss = smoothed_cross_entropy(z, {3, 1, 2}, 0.1, &d);
   const double tol = std::is_same<T, float>::value ? 1e-6 : 1e-13;

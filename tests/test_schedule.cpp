@@ -12,6 +12,8 @@
 #include <housenet/optim.hpp>
 #include <housenet/schedule.hpp>
 
+#include "support.hpp"
+
 #include <string>
 #include <vector>
 

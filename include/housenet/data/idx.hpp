@@ -41,17 +41,16 @@
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "../error.hpp"
+#include "../file_io.hpp"
 #include "../tensor.hpp"
 #include "gzip.hpp"
 
@@ -131,26 +130,9 @@ inline idx_array idx_from_bytes(const std::uint8_t* data, std::size_t n, const s
   return a;
 }
 
-namespace detail {
-// The whole file, refused before reading when it is larger than max_bytes.
-inline std::vector<std::uint8_t> read_whole_file(const std::string& path, std::size_t max_bytes) {
-  std::ifstream f(path, std::ios::binary);
-  HOUSENET_CHECK(f.good(), path, ": cannot open: ", std::strerror(errno));
-  f.seekg(0, std::ios::end);
-  const std::streamoff n = f.tellg();
-  HOUSENET_CHECK(n >= 0, path, ": cannot read its size (a directory?)");
-  HOUSENET_CHECK(std::uint64_t(n) <= max_bytes, path, ": ", n, " bytes, more than the limit of ", max_bytes);
-  f.seekg(0, std::ios::beg);
-  std::vector<std::uint8_t> b(static_cast<std::size_t>(n));
-  if (n > 0) f.read(reinterpret_cast<char*>(b.data()), n);
-  HOUSENET_CHECK(n == 0 || f.good(), path, ": cannot read: ", std::strerror(errno));
-  return b;
-}
-}  // namespace detail
-
 inline idx_array read_idx(const std::string& path, std::size_t max_bytes = default_max_idx_bytes) {
   const std::string name = detail::base_name(path);
-  std::vector<std::uint8_t> bytes = detail::read_whole_file(path, max_bytes);
+  std::vector<std::uint8_t> bytes = detail::read_file_bytes(path, "data file", max_bytes);
   if (is_gzip(bytes.data(), bytes.size())) bytes = gunzip(bytes.data(), bytes.size(), name, max_bytes);
   return idx_from_bytes(bytes.data(), bytes.size(), name, max_bytes);
 }
