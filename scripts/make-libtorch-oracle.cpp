@@ -177,19 +177,13 @@ struct conv_case {
   std::int64_t dilation = 1, groups = 1;
 };
 
-struct avg_pool_case {
-  std::string name;
-  std::vector<std::int64_t> x;
-  std::int64_t kernel, stride, padding;
-  bool ceil, count_include_pad;
-};
-
 struct pool_case {
   std::string name;
   std::vector<std::int64_t> x;
   std::int64_t kernel, stride, padding;
   bool ceil;
   bool ties;  // inputs in {0, 1, 2}
+  bool average = false, count_include_pad = true;  // avg_pool2d
 };
 
 // The loss of a layer test is sum(y * r), r random: grad.* are the backward of r.
@@ -343,6 +337,9 @@ double make_layers(const std::filesystem::path& dir) {
   // max_pool2d: ceil mode with and without partial windows, ties (first maximum wins), floor
   // mode, padding (PyTorch's rule drops a last window that starts in the padding), overlapping
   // windows (stride 1: gradients add up), kernel < stride.
+  // avg_pool2d: ceil mode with padding (counted, and not), floor mode dropping the last row and
+  // column, kernel < stride, and a ceil-mode window running past the input (its divisor stops
+  // there even when padding is counted).
   const std::vector<pool_case> pools = {
       {"pool_k3_s2_ceil", {2, 3, 7, 9}, 3, 2, 0, true, false},
       {"pool_k3_s2_ceil_partial", {2, 3, 8, 10}, 3, 2, 0, true, false},
@@ -351,44 +348,30 @@ double make_layers(const std::filesystem::path& dir) {
       {"pool_k3_s3_p1_ceil", {2, 2, 8, 7}, 3, 3, 1, true, false},
       {"pool_k3_s1_p1", {1, 2, 5, 6}, 3, 1, 1, false, false},
       {"pool_k2_s3_ceil", {1, 2, 9, 8}, 2, 3, 0, true, false},
+      {"avg_k3_s2_p1_ceil", {2, 3, 7, 5}, 3, 2, 1, true, false, true, true},
+      {"avg_k3_s2_p1_ceil_nopad", {2, 3, 7, 5}, 3, 2, 1, true, false, true, false},
+      {"avg_k2_s2_floor", {2, 3, 7, 5}, 2, 2, 0, false, false, true, true},
+      {"avg_k2_s3_p1_ceil", {1, 2, 9, 5}, 2, 3, 1, true, false, true, true},
+      {"avg_k2_s2_ceil_past_end", {1, 2, 5, 5}, 2, 2, 0, true, false, true, true},
   };
   for (const pool_case& c : pools) {
-    section(c.name, "max_pool2d",
+    section(c.name, c.average ? "avg_pool2d" : "max_pool2d",
             "kernel=" + std::to_string(c.kernel) + " stride=" + std::to_string(c.stride) + " padding=" +
-                std::to_string(c.padding) + " ceil=" + (c.ceil ? "1" : "0"));
+                std::to_string(c.padding) + " ceil=" + (c.ceil ? "1" : "0") +
+                (c.average ? std::string(" count_include_pad=") + (c.count_include_pad ? "1" : "0") : ""));
+    const auto pool = [&](const Tensor& t) {
+      return c.average ? torch::avg_pool2d(t, c.kernel, c.stride, c.padding, c.ceil, c.count_include_pad)
+                       : torch::max_pool2d(t, c.kernel, c.stride, c.padding, 1, c.ceil);
+    };
     Tensor x = c.ties ? uniform(c.name + ".x", c.x, 0, 3).floor() : uniform(c.name + ".x", c.x, -1, 1);
-    const Tensor y0 = torch::max_pool2d(x, c.kernel, c.stride, c.padding, 1, c.ceil);
-    const named in = {{c.name + ".x", x}, {c.name + ".r", uniform(c.name + ".r", y0.sizes().vec(), -1, 1)}};
+    const named in = {{c.name + ".x", x}, {c.name + ".r", uniform(c.name + ".r", pool(x).sizes().vec(), -1, 1)}};
     worst = std::max(worst, run(w, in, [&](const named& v, torch::Dtype) {
       const Tensor xx = leaf(v, c.name + ".x");
-      return with_backward(c.name, torch::max_pool2d(xx, c.kernel, c.stride, c.padding, 1, c.ceil), v, {{"x", xx}});
+      return with_backward(c.name, pool(xx), v, {{"x", xx}});
     }));
   }
 
-  // avg_pool2d: ceil mode with padding (counted, and not), floor mode dropping the last row and
-  // column, kernel < stride, and a ceil-mode window running past the input (its divisor stops
-  // there even when padding is counted); global average pooling
-  const std::vector<avg_pool_case> avgs = {
-      {"avg_k3_s2_p1_ceil", {2, 3, 7, 5}, 3, 2, 1, true, true},
-      {"avg_k3_s2_p1_ceil_nopad", {2, 3, 7, 5}, 3, 2, 1, true, false},
-      {"avg_k2_s2_floor", {2, 3, 7, 5}, 2, 2, 0, false, true},
-      {"avg_k2_s3_p1_ceil", {1, 2, 9, 5}, 2, 3, 1, true, true},
-      {"avg_k2_s2_ceil_past_end", {1, 2, 5, 5}, 2, 2, 0, true, true},
-  };
-  for (const avg_pool_case& c : avgs) {
-    section(c.name, "avg_pool2d",
-            "kernel=" + std::to_string(c.kernel) + " stride=" + std::to_string(c.stride) + " padding=" +
-                std::to_string(c.padding) + " ceil=" + (c.ceil ? "1" : "0") +
-                " count_include_pad=" + (c.count_include_pad ? "1" : "0"));
-    const Tensor x = uniform(c.name + ".x", c.x, -1, 1);
-    const Tensor y0 = torch::avg_pool2d(x, c.kernel, c.stride, c.padding, c.ceil, c.count_include_pad);
-    const named in = {{c.name + ".x", x}, {c.name + ".r", uniform(c.name + ".r", y0.sizes().vec(), -1, 1)}};
-    worst = std::max(worst, run(w, in, [&](const named& v, torch::Dtype) {
-      const Tensor xx = leaf(v, c.name + ".x");
-      return with_backward(c.name, torch::avg_pool2d(xx, c.kernel, c.stride, c.padding, c.ceil, c.count_include_pad), v,
-                           {{"x", xx}});
-    }));
-  }
+  // global average pooling
   {
     section("global_avg_pool", "global_avg_pool", "");
     const named in = {{"global_avg_pool.x", uniform("global_avg_pool.x", {2, 3, 7, 5}, -1, 1)},
