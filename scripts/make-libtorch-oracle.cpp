@@ -9,9 +9,10 @@
 //     cmake -S . -B build-oracle -DHOUSENET_BUILD_ORACLE=ON
 //     cmake --build build-oracle --target libtorch_oracle
 //
-// Writes OUT/layers/ (every layer kind at odd shapes, cases.txt says which) and OUT/mini_net/ (a
+// Writes OUT/layers/ (every layer kind at odd shapes, cases.txt says which), OUT/mini_net/ (a
 // narrow copy of networks.hpp's seed network through a training forward, backward, eval forward
-// and two SGD-momentum steps), each as tensors.txt + one raw little-endian float32 file per
+// and two SGD-momentum steps) and OUT/bn_chain/ (batch norm after convolutions, in a chain of the
+// newer layers: a training forward and backward), each as tensors.txt + one raw little-endian float32 file per
 // tensor + config.txt: the format of ../shared/data/reference (tests/data/README.md says more).
 // Everything is computed in float64 from float32 inputs and rounded once when written; the same
 // computation in float32 (libtorch's CPU kernels) is compared with it and its error printed per
@@ -173,6 +174,7 @@ struct conv_case {
   std::vector<std::int64_t> x;  // N, C, H, W
   std::int64_t out, kernel, stride, padding;
   bool bias;
+  std::int64_t dilation = 1, groups = 1;
 };
 
 struct pool_case {
@@ -181,6 +183,7 @@ struct pool_case {
   std::int64_t kernel, stride, padding;
   bool ceil;
   bool ties;  // inputs in {0, 1, 2}
+  bool average = false, count_include_pad = true;  // avg_pool2d
 };
 
 // The loss of a layer test is sum(y * r), r random: grad.* are the backward of r.
@@ -213,22 +216,30 @@ double make_layers(const std::filesystem::path& dir) {
       {"conv_k2_s1_p1", {2, 2, 5, 6}, 3, 2, 1, 1, true},
       {"conv_k3_wide", {2, 8, 9, 7}, 6, 3, 1, 1, true},
       {"conv_k5_wide", {1, 6, 12, 10}, 5, 5, 1, 0, true},
+      // groups (2 channels per group; depthwise, with 2 outputs per channel) and dilation
+      {"conv_g3_k3_s2_p2_d2", {2, 6, 7, 6}, 9, 3, 2, 2, true, 2, 3},
+      {"conv_k3_p1_d3", {2, 3, 8, 7}, 4, 3, 1, 1, true, 3, 1},
+      {"conv_depthwise_k3_p1", {2, 4, 5, 6}, 4, 3, 1, 1, true, 1, 4},
+      {"conv_depthwise_x2_k3_s2_p2_d2_nobias", {2, 3, 9, 7}, 6, 3, 2, 2, false, 2, 3},
   };
   for (const conv_case& c : convs) {
     section(c.name, "conv2d",
             "out=" + std::to_string(c.out) + " kernel=" + std::to_string(c.kernel) + " stride=" +
-                std::to_string(c.stride) + " padding=" + std::to_string(c.padding) + " bias=" + (c.bias ? "1" : "0"));
-    const std::int64_t fan_in = c.x[1] * c.kernel * c.kernel;
-    const std::int64_t oh = (c.x[2] + 2 * c.padding - c.kernel) / c.stride + 1;
-    const std::int64_t ow = (c.x[3] + 2 * c.padding - c.kernel) / c.stride + 1;
+                std::to_string(c.stride) + " padding=" + std::to_string(c.padding) + " bias=" + (c.bias ? "1" : "0") +
+                (c.dilation != 1 ? " dilation=" + std::to_string(c.dilation) : "") +
+                (c.groups != 1 ? " groups=" + std::to_string(c.groups) : ""));
+    const std::int64_t cg = c.x[1] / c.groups, span = c.dilation * (c.kernel - 1) + 1;
+    const std::int64_t fan_in = cg * c.kernel * c.kernel;
+    const std::int64_t oh = (c.x[2] + 2 * c.padding - span) / c.stride + 1;
+    const std::int64_t ow = (c.x[3] + 2 * c.padding - span) / c.stride + 1;
     named in = {{c.name + ".x", uniform(c.name + ".x", c.x, -1, 1)},
-                {c.name + ".weight", uniform(c.name + ".weight", {c.out, c.x[1], c.kernel, c.kernel}, -bound(fan_in), bound(fan_in))}};
+                {c.name + ".weight", uniform(c.name + ".weight", {c.out, cg, c.kernel, c.kernel}, -bound(fan_in), bound(fan_in))}};
     if (c.bias) in.emplace_back(c.name + ".bias", uniform(c.name + ".bias", {c.out}, -bound(fan_in), bound(fan_in)));
     in.emplace_back(c.name + ".r", uniform(c.name + ".r", {c.x[0], c.out, oh, ow}, -1, 1));
     worst = std::max(worst, run(w, in, [&](const named& v, torch::Dtype) {
       const Tensor x = leaf(v, c.name + ".x"), wt = leaf(v, c.name + ".weight");
       const Tensor b = c.bias ? leaf(v, c.name + ".bias") : Tensor();
-      const Tensor y = torch::conv2d(x, wt, b, c.stride, c.padding);
+      const Tensor y = torch::conv2d(x, wt, b, c.stride, c.padding, c.dilation, c.groups);
       std::vector<std::pair<std::string, Tensor>> leaves = {{"x", x}, {"weight", wt}};
       if (c.bias) leaves.emplace_back("bias", b);
       return with_backward(c.name, y, v, leaves);
@@ -267,6 +278,23 @@ double make_layers(const std::filesystem::path& dir) {
     worst = std::max(worst, run(w, in, [&](const named& v, torch::Dtype) {
       const Tensor xx = leaf(v, "relu.x");
       return with_backward("relu", torch::relu(xx), v, {{"x", xx}});
+    }));
+  }
+
+  // leaky_relu (slope 0.1; exact zeros take the negative slope), sigmoid, tanh: inputs in [-12, 12),
+  // the saturated ends included
+  for (const std::string kind : {"leaky_relu", "sigmoid", "tanh"}) {
+    section(kind, kind, kind == "leaky_relu" ? "negative_slope=0.1" : "");
+    Tensor x = uniform(kind + ".x", {2, 3, 4, 5}, -12, 12);
+    if (kind == "leaky_relu")
+      for (std::int64_t i = 0; i < x.numel(); i += 7) x.data_ptr<float>()[i] = i % 2 ? -0.0f : 0.0f;
+    const named in = {{kind + ".x", x}, {kind + ".r", uniform(kind + ".r", {2, 3, 4, 5}, -1, 1)}};
+    worst = std::max(worst, run(w, in, [&](const named& v, torch::Dtype) {
+      const Tensor xx = leaf(v, kind + ".x");
+      const Tensor y = kind == "leaky_relu" ? F::leaky_relu(xx, F::LeakyReLUFuncOptions().negative_slope(0.1))
+                       : kind == "sigmoid"  ? torch::sigmoid(xx)
+                                            : torch::tanh(xx);
+      return with_backward(kind, y, v, {{"x", xx}});
     }));
   }
 
@@ -309,6 +337,9 @@ double make_layers(const std::filesystem::path& dir) {
   // max_pool2d: ceil mode with and without partial windows, ties (first maximum wins), floor
   // mode, padding (PyTorch's rule drops a last window that starts in the padding), overlapping
   // windows (stride 1: gradients add up), kernel < stride.
+  // avg_pool2d: ceil mode with padding (counted, and not), floor mode dropping the last row and
+  // column, kernel < stride, and a ceil-mode window running past the input (its divisor stops
+  // there even when padding is counted).
   const std::vector<pool_case> pools = {
       {"pool_k3_s2_ceil", {2, 3, 7, 9}, 3, 2, 0, true, false},
       {"pool_k3_s2_ceil_partial", {2, 3, 8, 10}, 3, 2, 0, true, false},
@@ -317,17 +348,37 @@ double make_layers(const std::filesystem::path& dir) {
       {"pool_k3_s3_p1_ceil", {2, 2, 8, 7}, 3, 3, 1, true, false},
       {"pool_k3_s1_p1", {1, 2, 5, 6}, 3, 1, 1, false, false},
       {"pool_k2_s3_ceil", {1, 2, 9, 8}, 2, 3, 0, true, false},
+      {"avg_k3_s2_p1_ceil", {2, 3, 7, 5}, 3, 2, 1, true, false, true, true},
+      {"avg_k3_s2_p1_ceil_nopad", {2, 3, 7, 5}, 3, 2, 1, true, false, true, false},
+      {"avg_k2_s2_floor", {2, 3, 7, 5}, 2, 2, 0, false, false, true, true},
+      {"avg_k2_s3_p1_ceil", {1, 2, 9, 5}, 2, 3, 1, true, false, true, true},
+      {"avg_k2_s2_ceil_past_end", {1, 2, 5, 5}, 2, 2, 0, true, false, true, true},
   };
   for (const pool_case& c : pools) {
-    section(c.name, "max_pool2d",
+    section(c.name, c.average ? "avg_pool2d" : "max_pool2d",
             "kernel=" + std::to_string(c.kernel) + " stride=" + std::to_string(c.stride) + " padding=" +
-                std::to_string(c.padding) + " ceil=" + (c.ceil ? "1" : "0"));
+                std::to_string(c.padding) + " ceil=" + (c.ceil ? "1" : "0") +
+                (c.average ? std::string(" count_include_pad=") + (c.count_include_pad ? "1" : "0") : ""));
+    const auto pool = [&](const Tensor& t) {
+      return c.average ? torch::avg_pool2d(t, c.kernel, c.stride, c.padding, c.ceil, c.count_include_pad)
+                       : torch::max_pool2d(t, c.kernel, c.stride, c.padding, 1, c.ceil);
+    };
     Tensor x = c.ties ? uniform(c.name + ".x", c.x, 0, 3).floor() : uniform(c.name + ".x", c.x, -1, 1);
-    const Tensor y0 = torch::max_pool2d(x, c.kernel, c.stride, c.padding, 1, c.ceil);
-    const named in = {{c.name + ".x", x}, {c.name + ".r", uniform(c.name + ".r", y0.sizes().vec(), -1, 1)}};
+    const named in = {{c.name + ".x", x}, {c.name + ".r", uniform(c.name + ".r", pool(x).sizes().vec(), -1, 1)}};
     worst = std::max(worst, run(w, in, [&](const named& v, torch::Dtype) {
       const Tensor xx = leaf(v, c.name + ".x");
-      return with_backward(c.name, torch::max_pool2d(xx, c.kernel, c.stride, c.padding, 1, c.ceil), v, {{"x", xx}});
+      return with_backward(c.name, pool(xx), v, {{"x", xx}});
+    }));
+  }
+
+  // global average pooling
+  {
+    section("global_avg_pool", "global_avg_pool", "");
+    const named in = {{"global_avg_pool.x", uniform("global_avg_pool.x", {2, 3, 7, 5}, -1, 1)},
+                      {"global_avg_pool.r", uniform("global_avg_pool.r", {2, 3, 1, 1}, -1, 1)}};
+    worst = std::max(worst, run(w, in, [&](const named& v, torch::Dtype) {
+      const Tensor x = leaf(v, "global_avg_pool.x");
+      return with_backward("global_avg_pool", torch::adaptive_avg_pool2d(x, {1, 1}), v, {{"x", x}});
     }));
   }
 
@@ -546,6 +597,54 @@ double make_mini_net(const std::filesystem::path& dir) {
   return worst;
 }
 
+// ---- bn_chain: batch norm after convolutions, in a chain of the newer layers --------------------
+// conv 3->4 3x3 pad 1 -> batch_norm2d -> relu -> depthwise conv 3x3 pad 1 (groups 4) ->
+// batch_norm2d -> tanh -> global average pooling -> linear 4->2, training mode, running
+// statistics from 0 / 1; the loss is sum(y * r). The convolutions have no bias, as usual before
+// batch norm (which subtracts it again: its gradient would be 0 up to rounding).
+double make_bn_chain(const std::filesystem::path& dir) {
+  writer w(dir);
+  std::printf("bn_chain\n");
+  const std::vector<std::pair<std::string, std::vector<std::int64_t>>> params = {
+      {"conv1.weight", {4, 3, 3, 3}}, {"bn1.weight", {4}}, {"bn1.bias", {4}},
+      {"conv2.weight", {4, 1, 3, 3}}, {"bn2.weight", {4}}, {"bn2.bias", {4}},
+      {"linear.weight", {2, 4}},      {"linear.bias", {2}}};
+  const std::map<std::string, std::int64_t> fan_in = {{"conv1", 27}, {"conv2", 9}, {"linear", 4}};
+  named in = {{"x", uniform("x", {3, 3, 6, 5}, -1, 1)}};
+  for (const auto& [name, dims] : params) {
+    const std::string layer = name.substr(0, name.find('.'));
+    if (layer.rfind("bn", 0) == 0) {
+      const bool gamma = name.find("weight") != std::string::npos;
+      in.emplace_back(name, uniform(name, dims, gamma ? 0.5 : -0.5, gamma ? 1.5 : 0.5));
+    } else {
+      in.emplace_back(name, uniform(name, dims, -bound(fan_in.at(layer)), bound(fan_in.at(layer))));
+    }
+  }
+  in.emplace_back("r", uniform("r", {3, 2}, -1, 1));
+  const double worst = run(w, in, [&](const named& v, torch::Dtype dt) {
+    std::map<std::string, Tensor> p;
+    for (const auto& pn : params) p[pn.first] = leaf(v, pn.first);
+    const Tensor x = leaf(v, "x");
+    Tensor rm1 = torch::zeros({4}, dt), rv1 = torch::ones({4}, dt), rm2 = torch::zeros({4}, dt), rv2 = torch::ones({4}, dt);
+    Tensor h = torch::conv2d(x, p["conv1.weight"], Tensor(), 1, 1);
+    h = torch::relu(torch::batch_norm(h, p["bn1.weight"], p["bn1.bias"], rm1, rv1, true, 0.1, 2e-5, false));
+    h = torch::conv2d(h, p["conv2.weight"], Tensor(), 1, 1, 1, 4);
+    h = torch::tanh(torch::batch_norm(h, p["bn2.weight"], p["bn2.bias"], rm2, rv2, true, 0.1, 2e-5, false));
+    const Tensor y = torch::linear(torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1), p["linear.weight"], p["linear.bias"]);
+    (y * get(v, "r")).sum().backward();
+    named out = {{"y", y}, {"grad.x", x.grad().clone()}};
+    for (const auto& pn : params) out.emplace_back("grad." + pn.first, p[pn.first].grad().clone());
+    out.emplace_back("bn1.running_mean", rm1);
+    out.emplace_back("bn1.running_var", rv1);
+    out.emplace_back("bn2.running_mean", rm2);
+    out.emplace_back("bn2.running_var", rv2);
+    return out;
+  });
+  write_text(dir / "config.txt", "seed 1\ncompute float64\nlibtorch 1.13.1\n");
+  std::printf("bn_chain: %zu tensors, %zu bytes; worst float32 error %.2e\n", w.files(), w.bytes(), worst);
+  return worst;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -558,6 +657,7 @@ int main(int argc, char** argv) {
     const std::filesystem::path out = argv[1];
     make_layers(out / "layers");
     make_mini_net(out / "mini_net");
+    make_bn_chain(out / "bn_chain");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make-libtorch-oracle: %s\n", e.what());
     return 1;

@@ -1032,7 +1032,7 @@ TEST_CASE("make_layer: errors name the kind and the key") {
   CHECK(error_of([&] { make_layer<float>("conv2d", 1, grouped); }) ==
         "make_layer: conv2d/1: conv2d: out_channels 4 is not a multiple of groups 3");
   CHECK(starts_with(error_of([] { make_layer<float>("leaky_relu", 1, {{"negative_slope", "inf"}}); }),
-                    "make_layer: leaky_relu/1: key 'negative_slope': inf is not in"));
+                    "make_layer: leaky_relu/1: key 'negative_slope': 'inf' is not a number"));
   CHECK(error_of([] { make_layer<float>("avg_pool2d", 1, {{"kernel", "3"}, {"stride", "2"}, {"padding", "0"}, {"ceil_mode", "1"}}); }) ==
         "make_layer: avg_pool2d/1: missing key 'count_include_pad'");
   CHECK(starts_with(error_of([] { make_layer<float>("avg_pool2d", 1, {{"kernel", "3"}, {"stride", "2"}, {"padding", "2"}, {"ceil_mode", "1"}, {"count_include_pad", "0"}}); }),

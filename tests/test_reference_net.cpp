@@ -8,11 +8,15 @@
 //   ../shared/data/reference/mini_seed (the developers' oracle): widths 8, 16, 24, 64, 32, the
 //       original 100x100 input, batch 3; doctest suite "shared", skipped when absent.
 // Each test case reports its own worst error per tolerance.
+// And a chain with batch norm right after its convolutions, of the newer layers (the committed
+// tests/data/oracle/bn_chain): conv -> batch_norm2d -> relu -> depthwise conv -> batch_norm2d ->
+// tanh -> global_avg_pool -> linear, a training forward and backward, in float and double.
 #include <doctest/doctest.h>
 
 #include "reference.hpp"
 #include "support.hpp"
 
+#include <housenet/layers.hpp>
 #include <housenet/loss.hpp>
 #include <housenet/networks.hpp>
 #include <housenet/optim.hpp>
@@ -33,6 +37,7 @@ namespace {
 
 const std::string mini_net_dir = std::string(HOUSENET_SOURCE_DIR) + "/tests/data/oracle/mini_net";
 const std::string mini_seed_dir = std::string(HOUSENET_SHARED_DIR) + "/data/reference/mini_seed";
+const std::string bn_chain_dir = std::string(HOUSENET_SOURCE_DIR) + "/tests/data/oracle/bn_chain";
 
 // reference parameter name (conv1.weight) -> model parameter name (1.conv2d.weight)
 const std::vector<std::pair<std::string, std::string>>& param_map() {
@@ -280,6 +285,50 @@ TEST_CASE("oracle mini_net, relu -> batch norm -> pooling fused: the same checks
 
 TEST_CASE("oracle mini_net: SGD update arithmetic from the stored gradients (tol 1e-6)") {
   check_sgd_arithmetic(mini_net_dir);
+}
+
+// ---- tests/data/oracle/bn_chain (committed) ----------------------------------------------------
+
+TEST_CASE_TEMPLATE("oracle bn_chain: conv -> batch_norm2d -> relu -> depthwise conv -> batch_norm2d -> tanh -> gap "
+                   "-> linear, training forward and backward",
+                   T, float, double) {
+  const reference ref(bn_chain_dir);
+  error_report report;
+  const double tol = sizeof(T) == 4 ? 1e-5 : 1e-6;
+  sequential<T> net;
+  net.template add<conv2d<T>>(4, 3, 1, 1, false);
+  net.template add<batch_norm2d<T>>(0.9, 2e-5);
+  net.template add<relu<T>>();
+  net.template add<conv2d<T>>(4, 3, 1, 1, false, init_kind::lecun, 1, 4);
+  net.template add<batch_norm2d<T>>(0.9, 2e-5);
+  net.template add<tanh_layer<T>>();
+  net.template add<global_avg_pool<T>>();
+  net.template add<linear<T>>(2);
+  const tensor<T> x = ref.get<T>("x");
+  net.setup(x.shape(), 1);
+  const std::pair<const char*, const char*> params[] = {
+      {"conv1.weight", "1.conv2d.weight"}, {"bn1.weight", "2.batch_norm2d.gamma"}, {"bn1.bias", "2.batch_norm2d.beta"},
+      {"conv2.weight", "4.conv2d.weight"}, {"bn2.weight", "5.batch_norm2d.gamma"}, {"bn2.bias", "5.batch_norm2d.beta"},
+      {"linear.weight", "8.linear.weight"}, {"linear.bias", "8.linear.bias"}};
+  for (const auto& p : params) {
+    const tensor<T> v = ref.get<T>(p.first);
+    param<T>& q = net.param_by_name(p.second);
+    REQUIRE(q.value.size() == v.size());
+    std::copy(v.begin(), v.end(), q.value.begin());
+  }
+  net.train();
+  housenet_test::check_close(ref, "y", net.forward(x), tol, &report);
+  net.zero_grad();
+  housenet_test::check_close(ref, "grad.x", net.backward(ref.get<T>("r"), true), tol, &report);
+  for (const auto& p : params)
+    housenet_test::check_close(ref, std::string("grad.") + p.first, net.param_by_name(p.second).grad, tol, &report);
+  for (const char* k : {"running_mean", "running_var"}) {
+    housenet_test::check_close(ref, std::string("bn1.") + k, net.param_by_name(std::string("2.batch_norm2d.") + k).value,
+                               tol, &report);
+    housenet_test::check_close(ref, std::string("bn2.") + k, net.param_by_name(std::string("5.batch_norm2d.") + k).value,
+                               tol, &report);
+  }
+  MESSAGE(report.str());
 }
 
 // ---- ../shared/data/reference/mini_seed (the developers' oracle) -------------------------------

@@ -1,10 +1,11 @@
 // Every layer kind against libtorch, at odd shapes, in float and double:
 //   - tests/data/oracle/layers (committed; made by scripts/make-libtorch-oracle.cpp, its cases
 //     listed in cases.txt): conv2d (kernels 1..7, strides 1..3, padding 0..2, with and without
-//     bias, under every convolution algorithm), linear, relu, batch_norm2d (train, running
-//     statistics, eval, both backwards), max_pool2d (ceil and floor mode, partial windows, ties,
-//     padding, overlapping windows), flatten, dropout (what does not depend on the mask), softmax
-//     cross-entropy;
+//     bias, under every convolution algorithm; groups, depthwise, dilation), linear, relu,
+//     leaky_relu, sigmoid, tanh, batch_norm2d (train, running statistics, eval, both backwards),
+//     max_pool2d (ceil and floor mode, partial windows, ties, padding, overlapping windows),
+//     avg_pool2d (count_include_pad both ways), global_avg_pool, flatten, dropout (what does not
+//     depend on the mask), softmax cross-entropy;
 //   - ../shared/data/reference/odd (the developers' oracle, see its README): conv2d, max pooling,
 //     batch norm, linear, softmax cross-entropy; doctest suite "shared", skipped when absent.
 // Per tensor: max |got - ref| <= tol * max |ref|, tol = 1e-5 in float (the oracle README's
@@ -51,6 +52,9 @@ struct layer_case {
   std::string name, kind;
   std::map<std::string, std::string> config;
   std::size_t size(const std::string& key) const { return std::stoul(config.at(key)); }
+  std::size_t size_or(const std::string& key, std::size_t absent) const {
+    return config.count(key) ? size(key) : absent;
+  }
   double real(const std::string& key) const { return std::stod(config.at(key)); }
 };
 
@@ -154,11 +158,12 @@ TEST_CASE_TEMPLATE("oracle layers: conv2d, every case under every convolution al
   const reference ref(layers_dir);
   const housenet_test::settings_guard restore;
   std::size_t winograd_runs = 0;
-  for (const layer_case& c : cases_of("conv2d", 8))
+  for (const layer_case& c : cases_of("conv2d", 12))
     for (const conv_algorithm a : conv_algorithms(c)) {
       CAPTURE(int(a));
       set_conv_algorithm(a);
-      conv2d<T> l(c.size("out"), c.size("kernel"), c.size("stride"), c.size("padding"), c.size("bias") == 1);
+      conv2d<T> l(c.size("out"), c.size("kernel"), c.size("stride"), c.size("padding"), c.size("bias") == 1,
+                  init_kind::lecun, c.size_or("dilation", 1), c.size_or("groups", 1));
       // Winograd's transforms round more in float (detail/winograd.hpp, PRECISION)
       forward_backward(ref, c.name, l, a == conv_algorithm::winograd && sizeof(T) == 4 ? 1e-4 : tol<T>());
       winograd_runs += a == conv_algorithm::winograd;
@@ -178,6 +183,36 @@ TEST_CASE_TEMPLATE("oracle layers: linear, relu, flatten", T, float, double) {
   }
   for (const layer_case& c : cases_of("flatten", 1)) {
     flatten<T> l;
+    forward_backward(ref, c.name, l);
+  }
+}
+
+TEST_CASE_TEMPLATE("oracle layers: leaky_relu (exact zeros), sigmoid, tanh on [-12, 12)", T, float, double) {
+  const reference ref(layers_dir);
+  for (const layer_case& c : cases_of("leaky_relu", 1)) {
+    leaky_relu<T> l(c.real("negative_slope"));
+    forward_backward(ref, c.name, l);
+  }
+  for (const layer_case& c : cases_of("sigmoid", 1)) {
+    sigmoid<T> l;
+    forward_backward(ref, c.name, l);
+  }
+  for (const layer_case& c : cases_of("tanh", 1)) {
+    tanh_layer<T> l;
+    forward_backward(ref, c.name, l);
+  }
+}
+
+TEST_CASE_TEMPLATE("oracle layers: avg_pool2d (ceil, floor, count_include_pad both ways, k < s) and global_avg_pool",
+                   T, float, double) {
+  const reference ref(layers_dir);
+  for (const layer_case& c : cases_of("avg_pool2d", 5)) {
+    avg_pool2d<T> l(c.size("kernel"), c.size("stride"), c.size("padding"), c.size("ceil") == 1,
+                    c.size("count_include_pad") == 1);
+    forward_backward(ref, c.name, l);
+  }
+  for (const layer_case& c : cases_of("global_avg_pool", 1)) {
+    global_avg_pool<T> l;
     forward_backward(ref, c.name, l);
   }
 }

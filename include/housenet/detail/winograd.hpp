@@ -129,8 +129,8 @@ inline int wino_pick_m(std::size_t r, std::size_t oh, std::size_t ow) {
 // (one group, no dilation: a grouped convolution runs each group as a conv of its own, which
 // may come here; see detail/kernels.hpp)
 inline bool wino_applicable(const conv_dims& d) {
-  return d.groups == 1 && d.dilation == 1 && d.stride == 1 && d.kh == d.kw && d.kh >= 2 && d.kh <= 7 && d.pad < d.kh && d.oh >= 1 &&
-         d.ow >= 1;
+  return d.groups == 1 && d.dilation == 1 && d.stride == 1 && d.kh == d.kw && d.kh >= 2 && d.kh <= 7 &&
+         d.pad < d.kh && d.oh >= 1 && d.ow >= 1;
 }
 inline bool conv_use_winograd(const conv_dims& d) {
   switch (get_conv_algorithm()) {
