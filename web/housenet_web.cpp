@@ -20,6 +20,8 @@
 //   hn_encoded(), hn_encoded_size()    those bytes
 //   hn_sort_ms()                       the last sort's time (detect + classify + draw), ms
 //   hn_class_colour(name, index)       the colour the boxes of that class get, 0xRRGGBB
+//   hn_set_isa(name)                   "simd128" (the default when built with it) or "scalar":
+//                                      the kernels' path (index.html?isa=scalar, to compare)
 //   hn_error()                         the last error, one line
 // Every failure is one line in hn_error(), never an abort: errors are C++ exceptions
 // (-fwasm-exceptions), running out of memory included.
@@ -189,6 +191,14 @@ EMSCRIPTEN_KEEPALIVE double hn_sort_ms() { return state().sort_ms; }
 EMSCRIPTEN_KEEPALIVE int hn_class_colour(const char* name, int index) {
   const housenet::colour c = app::class_colour(name, std::size_t(index < 0 ? 0 : index));
   return (int(c.r) << 16) | (int(c.g) << 8) | int(c.b);
+}
+
+EMSCRIPTEN_KEEPALIVE int hn_set_isa(const char* name) {
+  return guarded([&](session&) {
+    const std::string n = name;
+    if (n != "scalar" && n != "simd128") throw app::app_error("isa: '" + n + "' is not scalar or simd128");
+    housenet::set_isa(n == "scalar" ? housenet::isa::scalar : housenet::isa::simd128);
+  });
 }
 
 EMSCRIPTEN_KEEPALIVE int hn_encode(const char* format, int jpeg_quality) {
