@@ -96,7 +96,7 @@ TEST_CASE("simd: isa detection and forcing") {
 // SIMD128 has no fused multiply-add: its kernels round each product, then add, in the scalar
 // kernels' order, with the scalar path's K blocks, so every product gives the scalar bits.
 TEST_CASE("sgemm: the simd128 path gives the scalar path's bits" * doctest::skip(!HOUSENET_WASM_SIMD128)) {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   const shape_case cases[] = {
       {false, false, 17, 129, 7, 0, 0, 0, 1.0, 0.0},   {true, false, 17, 129, 300, 3, 0, 5, 1.0, 0.0},
       {false, true, 129, 17, 33, 0, 2, 0, 0.5, 1.0},   {true, true, 7, 129, 17, 1, 1, 1, -2.0, 0.25},

@@ -201,7 +201,7 @@ TEST_CASE("kernels: deterministic for a given thread count") {
 }
 
 TEST_CASE("grouped convolutions: group g has the bits of the convolution of its channels alone") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   struct algo_restore {
     conv_algorithm a = get_conv_algorithm();
     ~algo_restore() { set_conv_algorithm(a); }
@@ -244,7 +244,7 @@ TEST_CASE("grouped convolutions: group g has the bits of the convolution of its 
 }
 
 TEST_CASE("depthwise convolution: the same bits for 1 and 2 threads") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   const conv_dims d = conv_dims::make(5, 6, 9, 11, 12, 3, 3, 1, 1, 1, 6);
   const std::size_t xs = d.n * d.c * d.h * d.w, ys = d.n * d.k * d.oh * d.ow;
   const auto x = random_vec<float>(xs, 61), w = random_vec<float>(d.k * 9, 62), dy = random_vec<float>(ys, 63);
