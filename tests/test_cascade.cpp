@@ -411,8 +411,9 @@ TEST_CASE("cascade: the SIMD and scalar paths give the same windows") {
     raw.scale_factor = 1.15;
     hn::set_isa(hn::isa::scalar);
     const auto scalar = c.detect_multi_scale(img, raw);
-    for (hn::isa i : {hn::isa::avx2, hn::isa::avx512}) {
+    for (hn::isa i : {hn::isa::avx2, hn::isa::avx512, hn::isa::simd128}) {
       if (!hn::isa_supported(i)) continue;
+      CAPTURE(hn::isa_name(i));
       hn::set_isa(i);
       CHECK(c.detect_multi_scale(img, raw) == scalar);
     }

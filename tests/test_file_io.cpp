@@ -89,7 +89,9 @@ TEST_CASE("write_file_atomic_with: an exception midway (after 3 MiB reached the 
   CHECK(only(d, "m.hsnt"));
 }
 
-TEST_CASE("write_file_atomic: a write the system refuses midway (file size limit) keeps the old file") {
+TEST_CASE("write_file_atomic: a write the system refuses midway (file size limit) keeps the old file" *
+          doctest::test_suite("rlimit")) {
+  if (HOUSENET_WASM) return housenet_test::skip("WebAssembly's file systems have no file size limit");
   const scratch_dir d("file-io-limit");
   put(d("big.bin"), "the old file");
   struct ::rlimit old_limit;
@@ -148,7 +150,9 @@ TEST_CASE("write_file_atomic: the caller's message sees the failed step and the 
   CHECK(std::string(hn::write_step_text(hn::write_step::sync)) == "cannot sync");
 }
 
-TEST_CASE("write_file_atomic: threads writing one path at once; a reader only ever sees whole files") {
+TEST_CASE("write_file_atomic: threads writing one path at once; a reader only ever sees whole files" *
+          doctest::test_suite("threads")) {
+  if (HOUSENET_NO_THREADS) return housenet_test::skip("a build without threads (WebAssembly)");
   // Temporary names unique per call (not per process): two threads never share a temporary file.
   const scratch_dir d("file-io-threads");
   const std::string path = d("shared.bin");

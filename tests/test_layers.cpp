@@ -579,7 +579,7 @@ TEST_CASE("dropout: the masks follow the documented formula, whatever the width 
   tensor<float> x(s, 1.0f), y;
   context ctx;
   ctx.step = step;
-  const int before = num_threads();
+  const housenet_test::settings_guard restore;
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     d.forward(x, y, ctx);
@@ -594,7 +594,6 @@ TEST_CASE("dropout: the masks follow the documented formula, whatever the width 
     CHECK(dropped == 62565);   // the same on every platform and thread count...
     CHECK(h == 0x7e73e73bfe255961ull);  // ... and so is the mask itself
   }
-  set_num_threads(before);
   if (sizeof(std::size_t) == 8)  // elements past 2^32 take the next key
     for (std::uint64_t i : {std::uint64_t(1) << 32, (std::uint64_t(1) << 32) + 12345, std::uint64_t(5) << 33})
       CHECK(d.kept(step, std::size_t(i)) == kept(i));

@@ -282,9 +282,8 @@ TEST_CASE("a small net learns a synthetic 4-class image task (>= 95% held-out ac
   CHECK(loss_after < 0.25 * loss_before);
 }
 
-// (skipped where the build has no threads: WebAssembly without pthreads)
-TEST_CASE("predict() on a const model from 4 threads equals the serial result" *
-          doctest::skip(HOUSENET_NO_THREADS != 0)) {
+TEST_CASE("predict() on a const model from 4 threads equals the serial result" * doctest::test_suite("threads")) {
+  if (HOUSENET_NO_THREADS) return housenet_test::skip("a build without threads (WebAssembly)");
   sequential<float> trained = small_net(8);
   train(trained, 5, 9);
   const sequential<float>& net = trained;

@@ -111,8 +111,9 @@ TEST_CASE("parallel_for: covers [0,n) exactly once, deterministic blocks, nested
   CHECK_THROWS_AS(set_num_threads(0), error);
 }
 
-// (skipped where the build has no threads: WebAssembly without pthreads)
-TEST_CASE("parallel_for: concurrent callers from user threads" * doctest::skip(HOUSENET_NO_THREADS != 0)) {
+TEST_CASE("parallel_for: concurrent callers from user threads" * doctest::test_suite("threads")) {
+  if (HOUSENET_NO_THREADS) return housenet_test::skip("a build without threads (WebAssembly)");
+  const housenet_test::settings_guard restore;
   set_num_threads(2);
   std::atomic<long> total{0};
   std::vector<std::thread> users;

@@ -11,6 +11,8 @@
 //                                      image. options: sort's detector options and --margin, as on
 //                                      the command line ("--scale-factor 1.1 --min-size 30"), with
 //                                      the app's checks. 0, or -1 and hn_error()
+//   hn_sort_frame(rgba, w, h, options) the same on a camera frame (RGBA pixels, named "camera"),
+//                                      without keeping the annotated image (the live mode)
 //   hn_json()                          the JSON line of the last sort
 //   hn_width(), hn_height(), hn_rgba() the annotated photo as RGBA pixels (for a canvas)
 //   hn_encode(format, jpeg_quality)    encodes it ("png" or "jpg": housenet::encode, the bytes
@@ -18,6 +20,8 @@
 //   hn_encoded(), hn_encoded_size()    those bytes
 //   hn_sort_ms()                       the last sort's time (detect + classify + draw), ms
 //   hn_class_colour(name, index)       the colour the boxes of that class get, 0xRRGGBB
+//   hn_set_isa(name)                   "simd128" (the default when built with it) or "scalar":
+//                                      the kernels' path (index.html?isa=scalar, to compare)
 //   hn_error()                         the last error, one line
 // Every failure is one line in hn_error(), never an abort: errors are C++ exceptions
 // (-fwasm-exceptions), running out of memory included.
@@ -42,9 +46,18 @@
 
 namespace {
 
+// The page's options, parsed as `housenet sort` parses its command line.
+struct page_options {
+  housenet::detect_options detect;
+  double margin = 0;
+};
+
 struct session {
   std::unique_ptr<housenet::cascade> cascade;
   std::unique_ptr<app::model_file> model;
+  std::unique_ptr<app::face_detector> detector;  // for options_text
+  std::string options_text;
+  page_options options;
   housenet::image sorted;  // the annotated photo of the last sort
   std::vector<std::uint8_t> rgba;
   std::vector<unsigned char> encoded;
@@ -75,12 +88,6 @@ int guarded(F&& fn) {
   return -1;
 }
 
-// The page's options, parsed as `housenet sort` parses its command line.
-struct page_options {
-  housenet::detect_options detect;
-  double margin = 0;
-};
-
 page_options parse_options(const std::string& text) {
   std::vector<std::string> words{"housenet", "sort"};
   std::istringstream in(text);
@@ -103,12 +110,38 @@ page_options parse_options(const std::string& text) {
   return o;
 }
 
+void clear(session& s) {
+  s.json.clear();
+  s.sorted = housenet::image();
+  s.rgba.clear();
+  s.rgba.shrink_to_fit();
+  if (!s.cascade || !s.model) throw app::app_error("the cascade and the model are not loaded");
+}
+
+// The detector for these options, kept while they stay the same (every camera frame).
+const page_options& options_for(session& s, const std::string& text) {
+  if (!s.detector || text != s.options_text) {
+    s.detector.reset();
+    s.options = parse_options(text);
+    s.detector = std::make_unique<app::face_detector>(*s.cascade, s.options.detect);
+    s.options_text = text;
+  }
+  return s.options;
+}
+
+void sort(session& s, housenet::image& img, const std::string& name, const page_options& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  s.json = app::sort_photo(img, name, *s.detector, *s.model, o.margin);
+  s.sort_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
 extern "C" {
 
 EMSCRIPTEN_KEEPALIVE int hn_load(const char* cascade_path, const char* model_path) {
   return guarded([&](session& s) {
+    s.detector.reset();
     s.cascade = std::make_unique<housenet::cascade>(housenet::cascade::load(cascade_path));
     s.model = std::make_unique<app::model_file>(app::load_model_file(model_path));
   });
@@ -116,18 +149,11 @@ EMSCRIPTEN_KEEPALIVE int hn_load(const char* cascade_path, const char* model_pat
 
 EMSCRIPTEN_KEEPALIVE int hn_sort(const std::uint8_t* bytes, int n, const char* name, const char* options) {
   return guarded([&](session& s) {
-    s.json.clear();
-    s.sorted = housenet::image();
-    s.rgba.clear();
-    s.rgba.shrink_to_fit();
-    if (!s.cascade || !s.model) throw app::app_error("the cascade and the model are not loaded");
-    const page_options o = parse_options(options);
+    clear(s);
+    const page_options& o = options_for(s, options);
     HOUSENET_CHECK(n >= 0, "image: cannot read '", name, "': no bytes");
     housenet::image img = housenet::load_from_memory(bytes, std::size_t(n), name);
-    const auto t0 = std::chrono::steady_clock::now();
-    const app::face_detector det(*s.cascade, o.detect);
-    s.json = app::sort_photo(img, name, det, *s.model, o.margin);
-    s.sort_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    sort(s, img, name, o);
     const std::size_t pixels = std::size_t(img.width()) * std::size_t(img.height());
     s.rgba.resize(pixels * 4);
     const std::uint8_t* p = img.data();
@@ -142,6 +168,20 @@ EMSCRIPTEN_KEEPALIVE int hn_sort(const std::uint8_t* bytes, int n, const char* n
   });
 }
 
+EMSCRIPTEN_KEEPALIVE int hn_sort_frame(const std::uint8_t* rgba, int width, int height, const char* options) {
+  return guarded([&](session& s) {
+    clear(s);
+    const page_options& o = options_for(s, options);
+    HOUSENET_CHECK(width > 0 && height > 0 && std::int64_t(width) * height <= housenet::max_image_pixels,
+                   "camera: a ", width, "x", height, " frame");
+    housenet::image img(width, height, 3);
+    std::uint8_t* p = img.data();
+    for (std::size_t i = 0, n = std::size_t(width) * std::size_t(height); i < n; ++i, rgba += 4, p += 3)
+      p[0] = rgba[0], p[1] = rgba[1], p[2] = rgba[2];
+    sort(s, img, "camera", o);
+  });
+}
+
 EMSCRIPTEN_KEEPALIVE const char* hn_json() { return state().json.c_str(); }
 EMSCRIPTEN_KEEPALIVE const char* hn_error() { return state().error.c_str(); }
 EMSCRIPTEN_KEEPALIVE int hn_width() { return state().sorted.width(); }
@@ -151,6 +191,14 @@ EMSCRIPTEN_KEEPALIVE double hn_sort_ms() { return state().sort_ms; }
 EMSCRIPTEN_KEEPALIVE int hn_class_colour(const char* name, int index) {
   const housenet::colour c = app::class_colour(name, std::size_t(index < 0 ? 0 : index));
   return (int(c.r) << 16) | (int(c.g) << 8) | int(c.b);
+}
+
+EMSCRIPTEN_KEEPALIVE int hn_set_isa(const char* name) {
+  return guarded([&](session&) {
+    const std::string n = name;
+    if (n != "scalar" && n != "simd128") throw app::app_error("isa: '" + n + "' is not scalar or simd128");
+    housenet::set_isa(n == "scalar" ? housenet::isa::scalar : housenet::isa::simd128);
+  });
 }
 
 EMSCRIPTEN_KEEPALIVE int hn_encode(const char* format, int jpeg_quality) {

@@ -1,4 +1,5 @@
-// housenet/cascade/scan_simd.hpp: the window scan of one pyramid level, 8 windows at a time.
+// housenet/cascade/scan_simd.hpp: the window scan of one pyramid level, 8 (AVX2) or 4 (SIMD128)
+// windows at a time.
 //
 // WHAT THIS IS
 //   detail::simd_usable(cascade)        whether this path can run the cascade on this CPU
@@ -24,7 +25,7 @@ HOUSENET_BEGIN_NAMESPACE
 namespace detail {
 
 // The plane layout of simd/cascade.hpp's kernels: the integral images split into `step` column
-// planes (plane j holds columns j, j + step, ...), so that eight neighbouring windows of a row
+// planes (plane j holds columns j, j + step, ...), so that neighbouring windows of a row
 // read each rectangle corner with one contiguous load; each node is compiled per level to
 // offsets into that layout (as OpenCV's optfeatures).
 //
@@ -49,7 +50,7 @@ inline bool simd_usable(const cascade_data& cd) {
   return cd.max_nodes_per_tree <= cascade_lanes_max_nodes && cascade_lanes_available();
 }
 
-// scan_level with 8 windows at a time: the same windows, in the same order.
+// scan_level with 8 or 4 windows at a time: the same windows, in the same order.
 inline void scan_level_simd(const cascade_data& cd, const level_data& L, std::vector<rect>& out) {
   const int W = cd.win_w, H = cd.win_h;
   const int nx = L.sw - W, ny = L.sh - H;

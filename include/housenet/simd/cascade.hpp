@@ -1,14 +1,15 @@
-// housenet/simd/cascade.hpp: the cascade detector's 8-window kernels, per ISA (part of the one
+// housenet/simd/cascade.hpp: the cascade detector's window kernels, per ISA (part of the one
 // SIMD place: simd.hpp's CPU detection and ISA switch decide, nothing else uses intrinsics).
 //
 // WHAT THIS IS
-//   The inner loop of cascade/scan_simd.hpp: one row of windows of one pyramid level, eight
-//   neighbouring windows at a time, on Haar (upright or tilted) or LBP cascades whose trees have
-//   at most cascade_lanes_max_nodes nodes (all of Debian's).
+//   The inner loop of cascade/scan_simd.hpp: one row of windows of one pyramid level, eight (AVX2)
+//   or four (SIMD128) neighbouring windows at a time, on Haar (upright or tilted) or LBP cascades
+//   whose trees have at most cascade_lanes_max_nodes nodes (all of Debian's).
 //
 //   cascade_lanes_available()   whether the active ISA (simd.hpp's active_isa()) has the kernel:
-//                               AVX2 and AVX-512 CPUs run the AVX2 one; scalar has none (the
-//                               portable scan, cascade/scan.hpp, runs instead)
+//                               AVX2 and AVX-512 CPUs run the AVX2 one (8 windows at a time),
+//                               WebAssembly SIMD128 its own (4 windows at a time); scalar has
+//                               none (the portable scan, cascade/scan.hpp, runs instead)
 //   cascade_lanes_row<Haar>(S, y, weak, nodes, stage_n, stage_thr, nstages, hits)
 //       appends to hits the k (window x = k * S.step, k < S.nk) of every window of row y that
 //       passes all nstages stages; stage s has stage_n[s] weak classifiers (consecutive in weak)
@@ -64,6 +65,26 @@ struct simd_level {
   int nofs[4] = {0, 0, 0, 0};
   double area = 0;
 };
+
+// The stage-0 skip rule, lane by lane, for the block of windows k0 .. k0 + lanes - 1: the lanes
+// the scan visits (from `next` on) that pass stage 0 (pass0); a window that passes the variance
+// gate but not stage 0 makes the scan skip the next position. Updates next.
+inline int cascade_visit(int k0, int lanes, int valid, int gate, int pass0, int& next) {
+  int active = 0;
+  for (int i = 0; i < lanes; ++i) {
+    const int k = k0 + i;
+    if (!((valid >> i) & 1)) break;
+    if (k < next) continue;
+    const bool g = (gate >> i) & 1, s0 = (pass0 >> i) & 1;
+    if (g && !s0) {
+      next = k + 2;
+    } else {
+      next = k + 1;
+      if (s0) active |= 1 << i;
+    }
+  }
+  return active;
+}
 
 #if HOUSENET_X86
 namespace avx2 {
@@ -205,21 +226,7 @@ __attribute__((target("avx2"))) inline void cascade_row(const simd_level& S, int
     }
     int pass0 = 0;
     if (gate) pass0 = cascade_stage<Haar>(p, inv, weak, stage_n[0], nodes, stage_thr[0]) & gate;
-    // the skip rule, lane by lane: a window rejected by stage 0 (gate passed, stage 0 failed)
-    // makes the scan skip the next position
-    int active = 0;
-    for (int i = 0; i < 8; ++i) {
-      const int k = k0 + i;
-      if (!((valid >> i) & 1)) break;
-      if (k < next) continue;
-      const bool g = (gate >> i) & 1, s0 = (pass0 >> i) & 1;
-      if (g && !s0) {
-        next = k + 2;
-      } else {
-        next = k + 1;
-        if (s0) active |= 1 << i;
-      }
-    }
+    int active = cascade_visit(k0, 8, valid, gate, pass0, next);
     if (!active) continue;
     std::size_t first = std::size_t(stage_n[0]);
     for (int si = 1; si < nstages && active; ++si) {
@@ -234,9 +241,148 @@ __attribute__((target("avx2"))) inline void cascade_row(const simd_level& S, int
 }  // namespace avx2
 #endif  // HOUSENET_X86
 
+#if HOUSENET_WASM_SIMD128
+// WebAssembly SIMD128: the same kernel on 4 windows at a time (two f64x2 halves for the double
+// sums). Every lane does the portable scan's arithmetic; SIMD128 has no FMA to contract into.
+namespace simd128 {
+
+inline v128_t cascade_sum4(const std::uint32_t* p, const int* o) {
+  const v128_t a = wasm_v128_load(p + o[0]), b = wasm_v128_load(p + o[1]);
+  const v128_t c = wasm_v128_load(p + o[2]), d = wasm_v128_load(p + o[3]);
+  return wasm_i32x4_add(wasm_i32x4_sub(wasm_i32x4_sub(a, b), c), d);
+}
+
+// Haar node decision per lane: all-ones where (feature value * inv) < threshold.
+inline v128_t cascade_haar_left(const std::uint32_t* p, v128_t inv, const simd_node& nd) {
+  const v128_t f0 = wasm_f32x4_convert_i32x4(cascade_sum4(p, nd.ofs));
+  const v128_t f1 = wasm_f32x4_convert_i32x4(cascade_sum4(p, nd.ofs + 4));
+  v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_splat(nd.w[0]), f0), wasm_f32x4_mul(wasm_f32x4_splat(nd.w[1]), f1));
+  if (nd.three) {
+    const v128_t f2 = wasm_f32x4_convert_i32x4(cascade_sum4(p, nd.ofs + 8));
+    v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_f32x4_splat(nd.w[2]), f2));
+  }
+  return wasm_f32x4_lt(wasm_f32x4_mul(v, inv), wasm_f32x4_splat(nd.thr));
+}
+
+inline v128_t cascade_blk(const v128_t* L, int a, int b, int c, int d) {
+  return wasm_i32x4_add(wasm_i32x4_sub(wasm_i32x4_sub(L[a], L[b]), L[c]), L[d]);
+}
+// (x >= c) ? v : 0, per lane
+inline v128_t cascade_ge(v128_t x, v128_t c, int v) { return wasm_v128_and(wasm_i32x4_ge(x, c), wasm_i32x4_splat(v)); }
+
+// LBP node decision per lane: all-ones where the code's bit is set in the node's mask.
+inline v128_t cascade_lbp_left(const std::uint32_t* p, const simd_node& nd) {
+  v128_t L[16];
+  for (int k = 0; k < 16; ++k) L[k] = wasm_v128_load(p + nd.ofs[k]);
+  const v128_t c = cascade_blk(L, 5, 6, 9, 10);
+  const v128_t code = wasm_v128_or(
+      wasm_v128_or(wasm_v128_or(cascade_ge(cascade_blk(L, 0, 1, 4, 5), c, 128), cascade_ge(cascade_blk(L, 1, 2, 5, 6), c, 64)),
+                   wasm_v128_or(cascade_ge(cascade_blk(L, 2, 3, 6, 7), c, 32), cascade_ge(cascade_blk(L, 6, 7, 10, 11), c, 16))),
+      wasm_v128_or(wasm_v128_or(cascade_ge(cascade_blk(L, 10, 11, 14, 15), c, 8), cascade_ge(cascade_blk(L, 9, 10, 13, 14), c, 4)),
+                   wasm_v128_or(cascade_ge(cascade_blk(L, 8, 9, 12, 13), c, 2), cascade_ge(cascade_blk(L, 4, 5, 8, 9), c, 1))));
+  alignas(16) std::int32_t cd[4], bit[4];
+  wasm_v128_store(cd, code);
+  for (int l = 0; l < 4; ++l) bit[l] = -std::int32_t((std::uint32_t(nd.subset[cd[l] >> 5]) >> (cd[l] & 31)) & 1u);
+  return wasm_v128_load(bit);
+}
+
+template <bool Haar>
+inline v128_t cascade_left(const std::uint32_t* p, v128_t inv, const simd_node& nd) {
+  if (Haar) return cascade_haar_left(p, inv, nd);
+  return cascade_lbp_left(p, nd);
+}
+
+// Sum of one stage's weak classifiers in 4 lanes; returns the lanes whose sum is NOT below the
+// threshold.
+template <bool Haar>
+inline int cascade_stage(const std::uint32_t* p, v128_t inv, const simd_weak* wk, int n, const simd_node* nodes,
+                         double thr) {
+  v128_t lo = wasm_f64x2_splat(0.0), hi = lo;
+  for (int i = 0; i < n; ++i, ++wk) {
+    v128_t leaf;
+    if (wk->n == 1) {
+      const v128_t m = cascade_left<Haar>(p, inv, nodes[wk->first_node]);
+      leaf = wasm_v128_bitselect(wasm_f32x4_splat(wk->leaves[0]), wasm_f32x4_splat(wk->leaves[1]), m);
+    } else {
+      v128_t state = wasm_i32x4_splat(0);
+      const simd_node* nd = nodes + wk->first_node;
+      for (int j = 0; j < wk->n; ++j) {
+        const v128_t at = wasm_i32x4_eq(state, wasm_i32x4_splat(j));
+        if (!wasm_v128_any_true(at)) continue;
+        const v128_t m = cascade_left<Haar>(p, inv, nd[j]);
+        const v128_t child = wasm_v128_bitselect(wasm_i32x4_splat(nd[j].left), wasm_i32x4_splat(nd[j].right), m);
+        state = wasm_v128_bitselect(child, state, at);
+      }
+      // every lane is on a leaf now: state = -1 - leaf
+      alignas(16) std::int32_t st[4];
+      alignas(16) float lv[4];
+      wasm_v128_store(st, state);
+      for (int l = 0; l < 4; ++l) lv[l] = wk->leaves[-1 - st[l]];
+      leaf = wasm_v128_load(lv);
+    }
+    lo = wasm_f64x2_add(lo, wasm_f64x2_promote_low_f32x4(leaf));
+    hi = wasm_f64x2_add(hi, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(leaf, leaf, 2, 3, 2, 3)));
+  }
+  const v128_t t = wasm_f64x2_splat(thr);
+  return (~wasm_i64x2_bitmask(wasm_f64x2_lt(lo, t)) & 3) | ((~wasm_i64x2_bitmask(wasm_f64x2_lt(hi, t)) & 3) << 2);
+}
+
+// One row of windows (k = 0..nk-1); appends the k of every face window to hits.
+template <bool Haar>
+inline void cascade_row(const simd_level& S, int y, const simd_weak* weak, const simd_node* nodes, const int* stage_n,
+                        const double* stage_thr, int nstages, std::vector<int>& hits) {
+  const std::size_t rowbase = std::size_t(y) * S.pstride;
+  const std::uint32_t* sum = S.sum.data() + rowbase;
+  const std::uint32_t* sq = Haar ? S.sq.data() + rowbase : nullptr;
+  int next = 0;  // next position the scan visits (skip rule)
+  const v128_t area = wasm_f64x2_splat(S.area);
+  for (int k0 = 0; k0 < S.nk; k0 += 4) {
+    const int valid = S.nk - k0 >= 4 ? 0xf : ((1 << (S.nk - k0)) - 1);
+    const std::uint32_t* p = sum + k0;
+    v128_t inv = wasm_f32x4_splat(1.f);
+    int gate = valid;
+    if (Haar) {
+      const v128_t s1 = cascade_sum4(p, S.nofs);
+      const v128_t s2 = cascade_sum4(sq + k0, S.nofs);
+      const v128_t s1lo = wasm_f64x2_convert_low_i32x4(s1);
+      const v128_t s1hi = wasm_f64x2_convert_low_i32x4(wasm_i32x4_shuffle(s1, s1, 2, 3, 2, 3));
+      const v128_t s2lo = wasm_f64x2_convert_low_u32x4(s2);
+      const v128_t s2hi = wasm_f64x2_convert_low_u32x4(wasm_i32x4_shuffle(s2, s2, 2, 3, 2, 3));
+      const v128_t nflo = wasm_f64x2_sub(wasm_f64x2_mul(area, s2lo), wasm_f64x2_mul(s1lo, s1lo));
+      const v128_t nfhi = wasm_f64x2_sub(wasm_f64x2_mul(area, s2hi), wasm_f64x2_mul(s1hi, s1hi));
+      const v128_t one = wasm_f64x2_splat(1.0);
+      const v128_t ilo = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_div(one, wasm_f64x2_sqrt(nflo)));
+      const v128_t ihi = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_div(one, wasm_f64x2_sqrt(nfhi)));
+      inv = wasm_i32x4_shuffle(ilo, ihi, 0, 1, 4, 5);
+      const v128_t tenth = wasm_f64x2_splat(1e-1), zero = wasm_f64x2_splat(0.0);
+      const v128_t oklo = wasm_v128_and(wasm_f64x2_gt(nflo, zero),
+                                        wasm_f64x2_lt(wasm_f64x2_mul(area, wasm_f64x2_promote_low_f32x4(ilo)), tenth));
+      const v128_t okhi = wasm_v128_and(wasm_f64x2_gt(nfhi, zero),
+                                        wasm_f64x2_lt(wasm_f64x2_mul(area, wasm_f64x2_promote_low_f32x4(ihi)), tenth));
+      gate &= int(wasm_i64x2_bitmask(oklo) | (wasm_i64x2_bitmask(okhi) << 2));
+    }
+    int pass0 = 0;
+    if (gate) pass0 = cascade_stage<Haar>(p, inv, weak, stage_n[0], nodes, stage_thr[0]) & gate;
+    int active = cascade_visit(k0, 4, valid, gate, pass0, next);
+    if (!active) continue;
+    std::size_t first = std::size_t(stage_n[0]);
+    for (int si = 1; si < nstages && active; ++si) {
+      active &= cascade_stage<Haar>(p, inv, weak + first, stage_n[si], nodes, stage_thr[si]);
+      first += std::size_t(stage_n[si]);
+    }
+    for (int i = 0; i < 4; ++i)
+      if ((active >> i) & 1) hits.push_back(k0 + i);
+  }
+}
+
+}  // namespace simd128
+#endif  // HOUSENET_WASM_SIMD128
+
 inline bool cascade_lanes_available() {
 #if HOUSENET_X86
-  return active_isa() != isa::scalar;
+  return active_isa() == isa::avx2 || active_isa() == isa::avx512;
+#elif HOUSENET_WASM_SIMD128
+  return active_isa() == isa::simd128;
 #else
   return false;
 #endif
@@ -252,6 +398,9 @@ void cascade_lanes_row(const simd_level& S, int y, const simd_weak* weak, const 
     case isa::avx2: return avx2::cascade_row<Haar>(S, y, weak, nodes, stage_n, stage_thr, nstages, hits);
     default: break;
   }
+#elif HOUSENET_WASM_SIMD128
+  if (active_isa() == isa::simd128) return simd128::cascade_row<Haar>(S, y, weak, nodes, stage_n, stage_thr, nstages, hits);
+  (void)S, (void)y, (void)weak, (void)nodes, (void)stage_n, (void)stage_thr, (void)nstages, (void)hits;
 #else
   (void)S, (void)y, (void)weak, (void)nodes, (void)stage_n, (void)stage_thr, (void)nstages, (void)hits;
 #endif
