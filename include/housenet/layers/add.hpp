@@ -101,7 +101,8 @@ class add_layer : public multi_input_layer<T> {
         continue;
       }
       // summed in double, in the output's order (one thread: the same bits for any thread count)
-      std::vector<double> acc(g.size(), 0.0);
+      std::vector<double>& acc = acc_;  // reused: no allocation after the first batch
+      acc.assign(g.size(), 0.0);
       const bool full = this->input_shape(j)[rank - 1] == cols;
       for (std::size_t r = 0; r < rows; ++r) {
         double* a = acc.data() + offset(j, r, ys);
@@ -117,6 +118,8 @@ class add_layer : public multi_input_layer<T> {
   }
 
  private:
+  std::vector<double> acc_;  // backward's sums over broadcast dimensions
+
   static std::string sample_str(const shape& s) { return s.str().substr(s.str().find('x') + 1); }
 
   bool all_full() const {
