@@ -185,7 +185,7 @@ struct torch_resnet20 : torch::nn::Module {
       torch::Tensor y = k.b2(k.c2(torch::relu(k.b1(k.c1(x)))));
       x = torch::relu(y + (k.pc ? k.pb(k.pc(x)) : x));
     }
-    return fc(torch::adaptive_avg_pool2d(x, 1).flatten(1));
+    return fc(torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
   }
 };
 
