@@ -16,6 +16,7 @@
 
 #include <housenet/graph.hpp>
 #include <housenet/layers.hpp>
+#include <housenet/model_io.hpp>
 #include <housenet/onnx.hpp>
 
 #include <algorithm>
@@ -607,4 +608,33 @@ TEST_CASE("save_onnx: ONNX Runtime runs every export and matches housenet within
       CHECK(maxdiff <= 1e-5f * maxabs);
     }
   }
+}
+
+TEST_CASE("save_onnx: the default model (data/houses.hsnt) in ONNX Runtime: same labels, logits within 1e-5 of max |logit|" *
+          doctest::test_suite("onnxruntime")) {
+  if (!onnxruntime_available()) {
+    housenet_test::skip("onnxruntime-node is not installed (cd <source> && npm install --ignore-scripts onnxruntime-node)");
+    return;
+  }
+  housenet_test::scratch_dir dir("onnx");
+  const loaded_model<float> m = load_model<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
+  onnx_options o;
+  o.labels = m.info.labels;
+  save_onnx(m.model, dir("houses.onnx"), o);
+  const tensor<float> x = random_input(m.model.input_shape().with_n(8), 21);
+  const tensor<float> want = m.model.predict(x);
+  const tensor<float> got = run_onnxruntime(dir("houses.onnx"), x, dir);
+  REQUIRE(got.shape() == want.shape());
+  const std::size_t k = want.shape()[1];
+  float maxabs = 0, maxdiff = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    maxabs = std::max(maxabs, std::fabs(want[i]));
+    maxdiff = std::max(maxdiff, std::fabs(want[i] - got[i]));
+  }
+  for (std::size_t n = 0; n < want.shape()[0]; ++n)
+    CHECK(std::max_element(want.data() + n * k, want.data() + (n + 1) * k) - (want.data() + n * k) ==
+          std::max_element(got.data() + n * k, got.data() + (n + 1) * k) - (got.data() + n * k));
+  MESSAGE("houses.hsnt: max |diff| ", maxdiff, " of max |logit| ", maxabs);
+  CHECK(maxabs > 0);
+  CHECK(maxdiff <= 1e-5f * maxabs);
 }
