@@ -638,3 +638,104 @@ TEST_CASE("save_onnx: the default model (data/houses.hsnt) in ONNX Runtime: same
   CHECK(maxabs > 0);
   CHECK(maxdiff <= 1e-5f * maxabs);
 }
+
+// ---- import -------------------------------------------------------------------------------------------
+TEST_CASE("load_onnx: housenet's exports read back run bit-identical to the original, opsets 11/13/17") {
+  housenet_test::scratch_dir dir("onnx");
+  const graph<float> models[] = {chain_model(), graph_model(), ceil_corner_model(), ceil_mixed_model()};
+  for (int opset : {11, 13, 17}) {
+    for (std::size_t k = 0; k < 4; ++k) {
+      INFO("model ", k, " opset ", opset);
+      onnx_options o;
+      o.opset = opset;
+      o.labels.clear();
+      for (std::size_t c = 0; c < models[k].output_shape().sample_size(); ++c) o.labels.push_back("c" + std::to_string(c));
+      save_onnx(models[k], dir("m.onnx"), o);
+      const loaded_onnx<float> r = load_onnx<float>(dir("m.onnx"));
+      CHECK(r.labels == o.labels);
+      CHECK(r.opset == opset);
+      CHECK(r.producer == "housenet");
+      CHECK(r.model.input_shape() == models[k].input_shape());
+      const tensor<float> x = random_input(models[k].input_shape().with_n(3), 30 + k);
+      CHECK(housenet_test::same_bits(r.model.predict(x), models[k].predict(x)));
+      // exported again: the same ops (import drops the Identity a trailing dropout became)
+      std::vector<std::string> first = ops(read_onnx(model_to_onnx(models[k], o)));
+      first.erase(std::remove(first.begin(), first.end(), "Identity"), first.end());
+      CHECK(ops(read_onnx(model_to_onnx(r.model, o))) == first);
+    }
+  }
+}
+
+TEST_CASE("load_onnx: the default model (data/houses.hsnt) exported and read back: bit-identical logits") {
+  const loaded_model<float> m = load_model<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
+  onnx_options o;
+  o.labels = m.info.labels;
+  const std::vector<std::uint8_t> b = model_to_onnx(m.model, o);
+  const loaded_onnx<float> r = onnx_from_bytes<float>(b.data(), b.size(), "houses.onnx");
+  CHECK(r.labels == m.info.labels);
+  const tensor<float> x = random_input(m.model.input_shape().with_n(4), 40);
+  CHECK(housenet_test::same_bits(r.model.predict(x), m.model.predict(x)));
+  CHECK(r.model.num_params() == m.model.num_params());
+}
+
+TEST_CASE("load_onnx: every truncation of a file is one error, never a crash or a half model") {
+  const std::vector<std::uint8_t> b = model_to_onnx(ceil_corner_model());
+  std::size_t errors = 0;
+  for (std::size_t n = 0; n < b.size(); ++n) {
+    const std::string e = error_of([&] { onnx_from_bytes<float>(b.data(), n, "cut.onnx"); });
+    CHECK_MESSAGE(housenet_test::starts_with(e, "cut.onnx: "), "cut at ", n, ": '", e, "'");
+    errors += !e.empty();
+  }
+  CHECK(errors == b.size());
+}
+
+namespace {
+// A one-node model around the given node (input "x" N x 2 x 4 x 4), for the import's errors.
+std::vector<std::uint8_t> one_node_model(protobuf::message node, protobuf::message* init = nullptr,
+                                         std::int64_t opset = 13) {
+  protobuf::message g;
+  g.child(1, std::move(node)).bytes(2, "g");
+  if (init) g.child(5, std::move(*init));
+  g.child(11, detail::onnx_value_info("x", shape{1, 2, 4, 4}, "N"));
+  g.child(12, detail::onnx_value_info("y", shape{1, 2, 4, 4}, "N"));
+  protobuf::message op;
+  op.bytes(1, "").int64(2, opset);
+  protobuf::message m;
+  m.int64(1, 7).child(7, std::move(g)).child(8, std::move(op));
+  return m.to_bytes();
+}
+std::string import_error(const std::vector<std::uint8_t>& b) {
+  return error_of([&] { onnx_from_bytes<float>(b.data(), b.size(), "m.onnx"); });
+}
+}  // namespace
+
+TEST_CASE("load_onnx: errors name the file, the node and its op") {
+  using detail::onnx_node;
+  CHECK(import_error({}) == "m.onnx: not an ONNX file (empty)");
+  CHECK(import_error(one_node_model(onnx_node("Softmax", "sm").in("x").out("y").build())) ==
+        "m.onnx: node 'sm' (Softmax): op not supported (supported: Conv, BatchNormalization, Relu, LeakyRelu, "
+        "Sigmoid, Tanh, MaxPool, AveragePool, GlobalAveragePool, Gemm, Flatten, Dropout, Identity, Add, Sum, Concat)");
+  CHECK(import_error(one_node_model(onnx_node("Relu", "r").in("x").out("y").build(), nullptr, 18)) ==
+        "m.onnx: ONNX opset 18 not supported (this build reads 9..17 of the default domain)");
+  CHECK(import_error(one_node_model(onnx_node("Relu", "r").in("z").out("y").build())) ==
+        "m.onnx: node 'r' (Relu): reads 'z', which is not the graph's input or an earlier node's output");
+  CHECK(import_error(one_node_model(onnx_node("Conv", "c").in("x").in("w").out("y").build())) ==
+        "m.onnx: node 'c' (Conv): input 2 'w' must be an initializer (a constant)");
+  CHECK(import_error(one_node_model(
+            onnx_node("MaxPool", "p").in("x").out("y").ints_attr("kernel_shape", {2, 3}).build())) ==
+        "m.onnx: node 'p' (MaxPool): attribute 'kernel_shape' 2,3: housenet's layers need the same value in both dimensions");
+  CHECK(import_error(one_node_model(onnx_node("Conv", "c").in("x").in("w").out("y")
+                                        .ints_attr("pads", {1, 0, 1, 0}).build())) ==
+        "m.onnx: node 'c' (Conv): input 2 'w' must be an initializer (a constant)");
+  // an initializer whose bytes do not match its dims
+  protobuf::message w;
+  const float vals[3] = {1, 2, 3};
+  w.int64(1, 2).int64(1, 2).int64(1, 1).int64(1, 1).varint(2, 1).bytes(8, "w").bytes_view(9, vals, 12);
+  CHECK(import_error(one_node_model(onnx_node("Conv", "c").in("x").in("w").out("y").build(), &w)) ==
+        "m.onnx: node 'c' (Conv): initializer 'w': 12 bytes of data for 4 float32 values");
+  protobuf::message ext;
+  ext.int64(1, 1).varint(2, 1).bytes(8, "w").varint(14, 1);
+  CHECK(import_error(one_node_model(onnx_node("Relu", "r").in("x").out("y").build(), &ext)) ==
+        "m.onnx: initializer 'w': external data is not supported (save the model with its weights inside)");
+  CHECK(contains(error_of([] { load_onnx<float>("/nonexistent/m.onnx"); }), "/nonexistent/m.onnx"));
+}
