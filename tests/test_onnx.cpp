@@ -739,3 +739,52 @@ TEST_CASE("load_onnx: errors name the file, the node and its op") {
         "m.onnx: initializer 'w': external data is not supported (save the model with its weights inside)");
   CHECK(contains(error_of([] { load_onnx<float>("/nonexistent/m.onnx"); }), "/nonexistent/m.onnx"));
 }
+
+TEST_CASE("load_onnx: PyTorch's exports (tests/data/onnx) match PyTorch's outputs within 1e-5 of max |output|") {
+  const std::string dir = std::string(HOUSENET_SOURCE_DIR) + "/tests/data/onnx/";
+  std::ifstream manifest(dir + "MANIFEST");
+  REQUIRE(manifest.good());
+  std::string name, in_dims, out_dims;
+  int opset = 0, cases = 0;
+  const auto dims = [](const std::string& s) {
+    std::vector<std::size_t> d;
+    std::size_t v = 0;
+    for (char c : s + "x") {
+      if (c == 'x') {
+        d.push_back(v);
+        v = 0;
+      } else {
+        v = v * 10 + std::size_t(c - '0');
+      }
+    }
+    return d;
+  };
+  while (manifest >> name >> opset >> in_dims >> out_dims) {
+    INFO(name);
+    ++cases;
+    const loaded_onnx<float> r = load_onnx<float>(dir + name + ".onnx");
+    CHECK(r.opset == opset);
+    CHECK(r.producer == "pytorch");
+    const std::vector<std::size_t> di = dims(in_dims), dout = dims(out_dims);
+    REQUIRE(di.size() == 4);
+    tensor<float> x(shape{di[0], di[1], di[2], di[3]});
+    const std::vector<std::uint8_t> xb = housenet_test::read_bytes(dir + name + ".input.bin");
+    REQUIRE(xb.size() == x.size() * 4);
+    std::memcpy(x.data(), xb.data(), xb.size());
+    const tensor<float> y = r.model.predict(x);
+    REQUIRE(y.shape() == shape{dout[0], dout[1]});
+    const std::vector<std::uint8_t> yb = housenet_test::read_bytes(dir + name + ".output.bin");
+    REQUIRE(yb.size() == y.size() * 4);
+    std::vector<float> want(y.size());
+    std::memcpy(want.data(), yb.data(), yb.size());
+    float maxabs = 0, maxdiff = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      maxabs = std::max(maxabs, std::fabs(want[i]));
+      maxdiff = std::max(maxdiff, std::fabs(want[i] - y[i]));
+    }
+    MESSAGE(name, ": max |diff| ", maxdiff, " of max |output| ", maxabs);
+    CHECK(maxabs > 0);
+    CHECK(maxdiff <= 1e-5f * maxabs);
+  }
+  CHECK(cases == 4);
+}
