@@ -27,6 +27,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace housenet;
@@ -48,6 +49,27 @@ void randomize(graph<float>& m, std::uint64_t seed) {
   }
 }
 
+// Sets the model up for `input`, randomizes it and puts it in eval mode.
+graph<float> ready(graph<float> m, const shape& input, std::uint64_t seed) {
+  m.setup(input, seed);
+  randomize(m, seed + 1);
+  m.eval();
+  return m;
+}
+
+// The largest |want - got| and the largest |want| (the oracles' tolerance is 1e-5 of the latter).
+struct deviation {
+  float diff = 0, scale = 0;
+};
+deviation compare(const float* want, const float* got, std::size_t n) {
+  deviation d;
+  for (std::size_t i = 0; i < n; ++i) {
+    d.scale = std::max(d.scale, std::fabs(want[i]));
+    d.diff = std::max(d.diff, std::fabs(want[i] - got[i]));
+  }
+  return d;
+}
+
 // A chain of every single-input kind: odd sizes, ceil mode with padding, groups, dilation,
 // depthwise, count_include_pad both ways, dropout inside.
 graph<float> chain_model() {
@@ -66,10 +88,7 @@ graph<float> chain_model() {
   m.add<tanh_layer<float>>();
   m.add<flatten<float>>();
   m.add<linear<float>>(5);
-  m.setup(shape{1, 3, 13, 11}, 1);
-  randomize(m, 2);
-  m.eval();
-  return m;
+  return ready(std::move(m), shape{1, 3, 13, 11}, 1);
 }
 
 // A graph: three branches summed with broadcasting (Sum), a concatenation, a residual Add, a
@@ -94,10 +113,7 @@ graph<float> graph_model() {
   m.add<add_layer<float>>(from{m.last(), cat});
   m.add<linear<float>>(7);
   m.add<dropout<float>>(0.5, 1);
-  m.setup(shape{1, 4, 9, 9}, 3);
-  randomize(m, 4);
-  m.eval();
-  return m;
+  return ready(std::move(m), shape{1, 4, 9, 9}, 3);
 }
 
 // Pooling in ceil mode where PyTorch's rule drops the last window (9 + 2 - 2 = 9: the plain ceil
@@ -111,10 +127,7 @@ graph<float> ceil_corner_model() {
   m.add<avg_pool2d<float>>(2, 2, 1, true, true);
   m.add<flatten<float>>();
   m.add<linear<float>>(3, false);
-  m.setup(shape{1, 3, 9, 9}, 5);
-  randomize(m, 6);
-  m.eval();
-  return m;
+  return ready(std::move(m), shape{1, 3, 9, 9}, 5);
 }
 graph<float> ceil_mixed_model() {
   graph<float> m;
@@ -124,10 +137,18 @@ graph<float> ceil_mixed_model() {
   m.add<avg_pool2d<float>>(4, 3, 2, true, false);  // 4 x 3 -> 2 x 2
   m.add<flatten<float>>();
   m.add<linear<float>>(3);
-  m.setup(shape{1, 3, 8, 7}, 7);
-  randomize(m, 8);
-  m.eval();
-  return m;
+  return ready(std::move(m), shape{1, 3, 8, 7}, 7);
+}
+
+// Calls f(k, model, opset) for each test model at opsets 11, 13 and 17.
+template <class F>
+void for_each_export(F f) {
+  const graph<float> models[] = {chain_model(), graph_model(), ceil_corner_model(), ceil_mixed_model()};
+  for (int opset : {11, 13, 17})
+    for (std::size_t k = 0; k < 4; ++k) {
+      INFO("model ", k, " opset ", opset);
+      f(k, models[k], opset);
+    }
 }
 
 // ---- reading an exported file back (with the reader under test) ----------------------------------
@@ -565,18 +586,12 @@ TEST_CASE("save_onnx: onnx.checker.check_model(full_check=True) accepts every ex
     return;
   }
   housenet_test::scratch_dir dir("onnx");
-  const graph<float> models[] = {chain_model(), graph_model(), ceil_corner_model(), ceil_mixed_model()};
-  for (int opset : {11, 13, 17}) {
-    for (std::size_t k = 0; k < 4; ++k) {
-      onnx_options o;
-      o.opset = opset;
-      o.labels = {"a", "b"};
-      const std::string path = dir("m" + std::to_string(k) + "-" + std::to_string(opset) + ".onnx");
-      save_onnx(models[k], path, o);
-      INFO("model ", k, " opset ", opset);
-      CHECK(onnx_check(path) == "");
-    }
-  }
+  for_each_export([&](std::size_t, const graph<float>& m, int opset) {
+    onnx_options o;
+    o.opset = opset;
+    save_onnx(m, dir("m.onnx"), o);
+    CHECK(onnx_check(dir("m.onnx")) == "");
+  });
 }
 
 TEST_CASE("save_onnx: ONNX Runtime runs every export and matches housenet within 1e-5 of max |output|" *
@@ -586,28 +601,19 @@ TEST_CASE("save_onnx: ONNX Runtime runs every export and matches housenet within
     return;
   }
   housenet_test::scratch_dir dir("onnx");
-  const graph<float> models[] = {chain_model(), graph_model(), ceil_corner_model(), ceil_mixed_model()};
-  for (int opset : {11, 13, 17}) {
-    for (std::size_t k = 0; k < 4; ++k) {
-      INFO("model ", k, " opset ", opset);
-      onnx_options o;
-      o.opset = opset;
-      const std::string path = dir("m.onnx");
-      save_onnx(models[k], path, o);
-      const tensor<float> x = random_input(models[k].input_shape().with_n(3), 10 + k);
-      const tensor<float> want = models[k].predict(x);
-      const tensor<float> got = run_onnxruntime(path, x, dir);
-      REQUIRE(got.shape() == want.shape());
-      float maxabs = 0, maxdiff = 0;
-      for (std::size_t i = 0; i < want.size(); ++i) {
-        maxabs = std::max(maxabs, std::fabs(want[i]));
-        maxdiff = std::max(maxdiff, std::fabs(want[i] - got[i]));
-      }
-      MESSAGE("model ", k, " opset ", opset, ": max |diff| ", maxdiff, " of max |output| ", maxabs);
-      CHECK(maxabs > 0);
-      CHECK(maxdiff <= 1e-5f * maxabs);
-    }
-  }
+  for_each_export([&](std::size_t k, const graph<float>& m, int opset) {
+    onnx_options o;
+    o.opset = opset;
+    save_onnx(m, dir("m.onnx"), o);
+    const tensor<float> x = random_input(m.input_shape().with_n(3), 10 + k);
+    const tensor<float> want = m.predict(x);
+    const tensor<float> got = run_onnxruntime(dir("m.onnx"), x, dir);
+    REQUIRE(got.shape() == want.shape());
+    const deviation d = compare(want.data(), got.data(), want.size());
+    MESSAGE("model ", k, " opset ", opset, ": max |diff| ", d.diff, " of max |output| ", d.scale);
+    CHECK(d.scale > 0);
+    CHECK(d.diff <= 1e-5f * d.scale);
+  });
 }
 
 TEST_CASE("save_onnx: the default model (data/houses.hsnt) in ONNX Runtime: same labels, logits within 1e-5 of max |logit|" *
@@ -626,44 +632,35 @@ TEST_CASE("save_onnx: the default model (data/houses.hsnt) in ONNX Runtime: same
   const tensor<float> got = run_onnxruntime(dir("houses.onnx"), x, dir);
   REQUIRE(got.shape() == want.shape());
   const std::size_t k = want.shape()[1];
-  float maxabs = 0, maxdiff = 0;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    maxabs = std::max(maxabs, std::fabs(want[i]));
-    maxdiff = std::max(maxdiff, std::fabs(want[i] - got[i]));
-  }
+  const deviation d = compare(want.data(), got.data(), want.size());
   for (std::size_t n = 0; n < want.shape()[0]; ++n)
     CHECK(std::max_element(want.data() + n * k, want.data() + (n + 1) * k) - (want.data() + n * k) ==
           std::max_element(got.data() + n * k, got.data() + (n + 1) * k) - (got.data() + n * k));
-  MESSAGE("houses.hsnt: max |diff| ", maxdiff, " of max |logit| ", maxabs);
-  CHECK(maxabs > 0);
-  CHECK(maxdiff <= 1e-5f * maxabs);
+  MESSAGE("houses.hsnt: max |diff| ", d.diff, " of max |logit| ", d.scale);
+  CHECK(d.scale > 0);
+  CHECK(d.diff <= 1e-5f * d.scale);
 }
 
 // ---- import -------------------------------------------------------------------------------------------
 TEST_CASE("load_onnx: housenet's exports read back run bit-identical to the original, opsets 11/13/17") {
   housenet_test::scratch_dir dir("onnx");
-  const graph<float> models[] = {chain_model(), graph_model(), ceil_corner_model(), ceil_mixed_model()};
-  for (int opset : {11, 13, 17}) {
-    for (std::size_t k = 0; k < 4; ++k) {
-      INFO("model ", k, " opset ", opset);
-      onnx_options o;
-      o.opset = opset;
-      o.labels.clear();
-      for (std::size_t c = 0; c < models[k].output_shape().sample_size(); ++c) o.labels.push_back("c" + std::to_string(c));
-      save_onnx(models[k], dir("m.onnx"), o);
-      const loaded_onnx<float> r = load_onnx<float>(dir("m.onnx"));
-      CHECK(r.labels == o.labels);
-      CHECK(r.opset == opset);
-      CHECK(r.producer == "housenet");
-      CHECK(r.model.input_shape() == models[k].input_shape());
-      const tensor<float> x = random_input(models[k].input_shape().with_n(3), 30 + k);
-      CHECK(housenet_test::same_bits(r.model.predict(x), models[k].predict(x)));
-      // exported again: the same ops (import drops the Identity a trailing dropout became)
-      std::vector<std::string> first = ops(read_onnx(model_to_onnx(models[k], o)));
-      first.erase(std::remove(first.begin(), first.end(), "Identity"), first.end());
-      CHECK(ops(read_onnx(model_to_onnx(r.model, o))) == first);
-    }
-  }
+  for_each_export([&](std::size_t k, const graph<float>& m, int opset) {
+    onnx_options o;
+    o.opset = opset;
+    for (std::size_t c = 0; c < m.output_shape().sample_size(); ++c) o.labels.push_back("c" + std::to_string(c));
+    save_onnx(m, dir("m.onnx"), o);
+    const loaded_onnx<float> r = load_onnx<float>(dir("m.onnx"));
+    CHECK(r.labels == o.labels);
+    CHECK(r.opset == opset);
+    CHECK(r.producer == "housenet");
+    CHECK(r.model.input_shape() == m.input_shape());
+    const tensor<float> x = random_input(m.input_shape().with_n(3), 30 + k);
+    CHECK(housenet_test::same_bits(r.model.predict(x), m.predict(x)));
+    // exported again: the same ops (import drops the Identity a trailing dropout became)
+    std::vector<std::string> first = ops(read_onnx(model_to_onnx(m, o)));
+    first.erase(std::remove(first.begin(), first.end(), "Identity"), first.end());
+    CHECK(ops(read_onnx(model_to_onnx(r.model, o))) == first);
+  });
 }
 
 TEST_CASE("load_onnx: the default model (data/houses.hsnt) exported and read back: bit-identical logits") {
@@ -777,14 +774,10 @@ TEST_CASE("load_onnx: PyTorch's exports (tests/data/onnx) match PyTorch's output
     REQUIRE(yb.size() == y.size() * 4);
     std::vector<float> want(y.size());
     std::memcpy(want.data(), yb.data(), yb.size());
-    float maxabs = 0, maxdiff = 0;
-    for (std::size_t i = 0; i < y.size(); ++i) {
-      maxabs = std::max(maxabs, std::fabs(want[i]));
-      maxdiff = std::max(maxdiff, std::fabs(want[i] - y[i]));
-    }
-    MESSAGE(name, ": max |diff| ", maxdiff, " of max |output| ", maxabs);
-    CHECK(maxabs > 0);
-    CHECK(maxdiff <= 1e-5f * maxabs);
+    const deviation d = compare(want.data(), y.data(), y.size());
+    MESSAGE(name, ": max |diff| ", d.diff, " of max |output| ", d.scale);
+    CHECK(d.scale > 0);
+    CHECK(d.diff <= 1e-5f * d.scale);
   }
   CHECK(cases == 4);
 }
