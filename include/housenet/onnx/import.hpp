@@ -5,7 +5,8 @@
 //                                               opset, producer}
 //   onnx_from_bytes<T>(data, size, name)     the same from memory; `name` prefixes every error
 //   The model is a graph<T> of built-in layers that runs inference and trains further
-//   (fine-tuning). The ops read (default domain, opsets 9..17):
+//   (fine-tuning). The ops read (default domain, opsets 1..17: each op as
+//   its latest version up to 17 defines it; BatchNormalization's spatial 0 of opsets < 9 is refused):
 //     Conv (square kernel, equal strides and dilations, symmetric pads, group),
 //     BatchNormalization (inference form; epsilon, momentum), Relu, LeakyRelu, Sigmoid, Tanh,
 //     MaxPool, AveragePool (square kernel, equal strides, symmetric pads, ceil_mode,
@@ -292,8 +293,8 @@ loaded_onnx<T> onnx_from_bytes(const void* data, std::size_t size, const std::st
   HOUSENET_CHECK(size > 0, name, ": not an ONNX file (empty)");
   const onnx_graph_in g = onnx_parse(bytes, size, name);
   HOUSENET_CHECK(g.has_graph, name, ": not an ONNX model (no graph)");
-  HOUSENET_CHECK(g.opset >= 9 && g.opset <= 17, name, ": ONNX opset ", g.opset,
-                 " not supported (this build reads 9..17 of the default domain)");
+  HOUSENET_CHECK(g.opset >= 1 && g.opset <= 17, name, ": ONNX opset ", g.opset,
+                 " not supported (this build reads 1..17 of the default domain)");
 
   std::map<std::string, const onnx_tensor_in*> inits;
   for (const auto& t : g.inits) {
@@ -310,15 +311,18 @@ loaded_onnx<T> onnx_from_bytes(const void* data, std::size_t size, const std::st
       input = &v;
     }
   HOUSENET_CHECK(input != nullptr, name, ": ONNX graph without an input");
-  HOUSENET_CHECK(input->has_shape && (input->dims.size() == 2 || input->dims.size() == 4), name, ": input '",
-                 input->name, "': needs a shape of rank 2 or 4 (N x F or N x C x H x W)");
+  HOUSENET_CHECK(input->has_shape && input->dims.size() >= 2 && input->dims.size() <= shape::max_rank, name,
+                 ": input '", input->name, "': needs a shape of rank 2 to 4 (N x F ... N x C x H x W), has ",
+                 input->has_shape ? std::to_string(input->dims.size()) : std::string("none"));
   std::vector<std::size_t> in_dims{1};
   for (std::size_t i = 1; i < input->dims.size(); ++i) {
     HOUSENET_CHECK(input->dims[i] >= 1 && input->dims[i] <= (std::int64_t(1) << 24), name, ": input '",
                    input->name, "': dimension ", i, " must be a fixed size >= 1");
     in_dims.push_back(std::size_t(input->dims[i]));
   }
-  const shape in_shape = in_dims.size() == 2 ? shape{1, in_dims[1]} : shape{1, in_dims[1], in_dims[2], in_dims[3]};
+  const shape in_shape = in_dims.size() == 2   ? shape{1, in_dims[1]}
+                         : in_dims.size() == 3 ? shape{1, in_dims[1], in_dims[2]}
+                                               : shape{1, in_dims[1], in_dims[2], in_dims[3]};
   HOUSENET_CHECK(g.outputs.size() == 1, name, ": ONNX graph with ", g.outputs.size(),
                  " outputs; housenet models have one");
 
@@ -398,6 +402,7 @@ loaded_onnx<T> onnx_from_bytes(const void* data, std::size_t size, const std::st
       } else if (op == "BatchNormalization") {
         from_ids.push_back(tensor_in(0));
         HOUSENET_CHECK(onnx_attr_i(n, "training_mode", 0) == 0, "training_mode is not supported (inference form only)");
+        HOUSENET_CHECK(onnx_attr_i(n, "spatial", 1) == 1, "spatial 0 (opsets before 9) is not supported");
         HOUSENET_CHECK(n.out.size() == 1, "the training outputs (running mean, var) are not supported");
         const float eps = onnx_attr_f(n, "epsilon", 1e-5f), momentum = onnx_attr_f(n, "momentum", 0.9f);
         HOUSENET_CHECK(eps > 0 && eps <= 1, "epsilon ", eps, " not in (0, 1]");
