@@ -223,6 +223,7 @@ static const std::vector<app::command> commands = {
     {"train", "train DATA -o M", "train a network on DATA/<class>/<face image>", cmd_train},
     {"eval", "eval DATA -m M", "accuracy, balanced accuracy, confusion matrix", app::cmd_eval},
     {"info", "info MODEL", "architecture, classes, parameters", app::cmd_info},
+    {"export", "export MODEL OUT.onnx", "the model as an ONNX file (onnxruntime, OpenCV, ...)", app::cmd_export},
 };
 
 int main(int argc, char** argv) { return app::run_command_line(commands, argc, argv, HOUSENET_VERSION_STRING); }

@@ -1,4 +1,4 @@
-// examples/app/commands.hpp: the subcommands sort, detect, crop, eval and info of `housenet`
+// examples/app/commands.hpp: the subcommands sort, detect, crop, eval, info and export of `housenet`
 // (train is in housenet.cpp, in full view; the table of commands at its bottom names them all;
 // sort's work on one photo is sort.hpp, shared with the web page).
 // Each declares its options, prints its results on stdout (one JSON line per image with --json),
@@ -243,6 +243,26 @@ inline int cmd_info(int argc, char** argv) {
   cli.parse(argc, argv, 2);
   const model_file m = load_model_or_default(cli.args().empty() ? std::string() : cli.args()[0]);
   std::cout << describe_model(m);
+  return 0;
+}
+
+// ---- housenet export ---------------------------------------------------------------------------
+inline int cmd_export(int argc, char** argv) {
+  arg_parser cli("export", "housenet export MODEL OUT.onnx [--opset N]",
+                 "Writes MODEL (a housenet model file) as an ONNX file for ONNX Runtime, OpenCV and the\n"
+                 "like: standard ops, a symbolic batch dimension, the classes in its metadata_props\n"
+                 "('labels', one per line). docs/onnx.md lists the mapping.");
+  cli.option("opset", "N", "13", "ONNX opset: 11, 13 or 17");
+  cli.positionals(2, 2);
+  cli.parse(argc, argv, 2);
+  const std::string opset = cli.get_choice("opset", {"11", "13", "17"});
+  const model_file m = load_model_file(cli.args()[0]);
+  housenet::onnx_options o;
+  o.opset = std::stoi(opset);
+  o.labels = m.classes;
+  housenet::save_onnx(m.net, cli.args()[1], o);
+  std::printf("%s: ONNX opset %d, %zu layers, %zu parameters\n", cli.args()[1].c_str(), o.opset, m.net.size(),
+              m.net.num_params());
   return 0;
 }
 

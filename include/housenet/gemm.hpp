@@ -322,7 +322,7 @@ void gemm_block(const gemm_args<typename K::value_type>& g, std::size_t i0, std:
           const std::size_t nr = std::min(NR, nc - jr);
           const T* bpanel = bp + jr * kc;
           const bool in_place = direct && nr == NR;
-          const T* bdirect = g.b + pc * g.ldb + jc + jr;
+          const T* bdirect = in_place ? g.b + pc * g.ldb + jc + jr : nullptr;  // g.b is null when B is packed by a callback
           const std::size_t mr = std::min(MR, mc - ir);
           T* c = g.c + (ic + ir) * g.ldc + jc + jr;
           const auto micro = [&](T* cc, std::size_t ldcc, T b, const T* bi) {

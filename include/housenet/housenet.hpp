@@ -18,4 +18,5 @@
 #include "augment.hpp"
 #include "networks.hpp"
 #include "model_io.hpp"
+#include "onnx.hpp"
 #include "testing.hpp"

@@ -1,0 +1,865 @@
+// ONNX export (onnx/export.hpp) and protobuf's wire format (onnx/protobuf.hpp).
+//   - the wire format: varints at every length boundary, fixed32/64, nested sizes, views; the
+//     reader's refusal of every malformed input with one error naming the file and the offset;
+//   - export's structure, read back with the reader: op types in order, attributes (BN epsilon,
+//     Gemm transB, pads, ceil_mode, count_include_pad, groups, dilations), the Flatten before a
+//     Gemm on a rank-4 input, dropout omitted (Identity when last), Sum for 3 inputs, the
+//     symbolic batch dimension, value_info for every tensor, labels, initializers = the arena;
+//   - oracles nobody here wrote (suites that skip when absent):
+//       python-onnx   Debian's python3-onnx: onnx.checker.check_model(full_check=True) (which
+//                     runs strict shape inference against the declared shapes), opsets 11/13/17
+//       onnxruntime   npm's onnxruntime-node (tests/onnx_run.mjs): the exported files run, and
+//                     their outputs match housenet's within 1e-5 of max |output|.
+#include <doctest/doctest.h>
+
+#include "support.hpp"
+
+#include <housenet/graph.hpp>
+#include <housenet/layers.hpp>
+#include <housenet/model_io.hpp>
+#include <housenet/onnx.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace housenet;
+using housenet_test::contains;
+using housenet_test::error_of;
+
+namespace {
+
+// ---- test models ------------------------------------------------------------------------------
+
+// Every parameter random (running variances positive), so nothing passes by being zero or one.
+void randomize(graph<float>& m, std::uint64_t seed) {
+  prng g(seed);
+  for (const param_info& p : m.parameters()) {
+    auto& v = m[p.layer].params()[p.index].value;
+    const bool var = contains(p.name, "running_var");
+    for (std::size_t i = 0; i < v.size(); ++i)
+      v[i] = var ? float(g.uniform(0.3, 1.5)) : float(g.uniform(-0.5, 0.5));
+  }
+}
+
+// Sets the model up for `input`, randomizes it and puts it in eval mode.
+graph<float> ready(graph<float> m, const shape& input, std::uint64_t seed) {
+  m.setup(input, seed);
+  randomize(m, seed + 1);
+  m.eval();
+  return m;
+}
+
+// The largest |want - got| and the largest |want| (the oracles' tolerance is 1e-5 of the latter).
+struct deviation {
+  float diff = 0, scale = 0;
+};
+deviation compare(const float* want, const float* got, std::size_t n) {
+  deviation d;
+  for (std::size_t i = 0; i < n; ++i) {
+    d.scale = std::max(d.scale, std::fabs(want[i]));
+    d.diff = std::max(d.diff, std::fabs(want[i] - got[i]));
+  }
+  return d;
+}
+
+// A chain of every single-input kind: odd sizes, ceil mode with padding, groups, dilation,
+// depthwise, count_include_pad both ways, dropout inside.
+graph<float> chain_model() {
+  graph<float> m;
+  m.add<conv2d<float>>(8, 3, 1, 1);
+  m.add<batch_norm2d<float>>();
+  m.add<relu<float>>();
+  m.add<max_pool2d<float>>(2, 2, 0, true);  // ceil mode needed in both dimensions
+  m.add<conv2d<float>>(8, 3, 1, 2, true, init_kind::he, 2, 2);  // dilation 2, groups 2
+  m.add<leaky_relu<float>>(0.1);
+  m.add<avg_pool2d<float>>(3, 2, 1, true, false);
+  m.add<conv2d<float>>(8, 3, 1, 1, false, init_kind::lecun, 1, 8);  // depthwise, no bias
+  m.add<sigmoid<float>>();
+  m.add<dropout<float>>(0.3, 5);
+  m.add<avg_pool2d<float>>(2, 2, 0, false, true);
+  m.add<tanh_layer<float>>();
+  m.add<flatten<float>>();
+  m.add<linear<float>>(5);
+  return ready(std::move(m), shape{1, 3, 13, 11}, 1);
+}
+
+// A graph: three branches summed with broadcasting (Sum), a concatenation, a residual Add, a
+// linear layer on a rank-4 input (Flatten inserted), dropout as the output (Identity).
+graph<float> graph_model() {
+  graph<float> m;
+  m.add<conv2d<float>>(6, 3, 1, 1);
+  m.add<batch_norm2d<float>>();
+  m.add<relu<float>>();
+  const node rn = m.last();
+  m.add<conv2d<float>>(from{rn}, 6, 1, 1, 0);
+  const node a = m.last();
+  m.add<conv2d<float>>(from{rn}, 6, 3, 1, 1, false);
+  const node b = m.last();
+  m.add<global_avg_pool<float>>(from{rn});
+  const node g = m.last();
+  m.add<add_layer<float>>(from{a, b, g});
+  const node sum = m.last();
+  m.add<concat_layer<float>>(from{sum, rn});
+  const node cat = m.last();
+  m.add<conv2d<float>>(12, 3, 1, 1);
+  m.add<add_layer<float>>(from{m.last(), cat});
+  m.add<linear<float>>(7);
+  m.add<dropout<float>>(0.5, 1);
+  return ready(std::move(m), shape{1, 4, 9, 9}, 3);
+}
+
+// Pooling in ceil mode where PyTorch's rule drops the last window (9 + 2 - 2 = 9: the plain ceil
+// formula gives 6 windows, the sixth would start in the right padding; onnx 1.12's shape inference
+// keeps it): 5 x 5 out, then 3 x 3; then on 8 x 7 a max pool where H needs ceil mode and W drops
+// its last window (written in floor mode with a larger end pad on H).
+graph<float> ceil_corner_model() {
+  graph<float> m;
+  m.add<conv2d<float>>(2, 1);
+  m.add<max_pool2d<float>>(2, 2, 1, true);
+  m.add<avg_pool2d<float>>(2, 2, 1, true, true);
+  m.add<flatten<float>>();
+  m.add<linear<float>>(3, false);
+  return ready(std::move(m), shape{1, 3, 9, 9}, 5);
+}
+graph<float> ceil_mixed_model() {
+  graph<float> m;
+  m.add<conv2d<float>>(2, 1);
+  m.add<max_pool2d<float>>(4, 3, 2, true);       // 8 x 7 -> 4 x 3
+  m.add<avg_pool2d<float>>(3, 1, 1, true, false);  // ceil mode with nothing to do: floor
+  m.add<avg_pool2d<float>>(4, 3, 2, true, false);  // 4 x 3 -> 2 x 2
+  m.add<flatten<float>>();
+  m.add<linear<float>>(3);
+  return ready(std::move(m), shape{1, 3, 8, 7}, 7);
+}
+
+// Calls f(k, model, opset) for each test model at opsets 11, 13 and 17.
+template <class F>
+void for_each_export(F f) {
+  const graph<float> models[] = {chain_model(), graph_model(), ceil_corner_model(), ceil_mixed_model()};
+  for (int opset : {11, 13, 17})
+    for (std::size_t k = 0; k < 4; ++k) {
+      INFO("model ", k, " opset ", opset);
+      f(k, models[k], opset);
+    }
+}
+
+// ---- reading an exported file back (with the reader under test) ----------------------------------
+struct attr {
+  std::int64_t i = 0;
+  float f = 0;
+  std::vector<std::int64_t> ints;
+};
+struct onnx_node_read {
+  std::string op, name;
+  std::vector<std::string> in, out;
+  std::map<std::string, attr> attrs;
+};
+struct onnx_read {
+  std::int64_t ir = 0, opset = 0;
+  std::vector<onnx_node_read> nodes;
+  std::map<std::string, std::vector<std::uint8_t>> raw;  // initializer raw_data
+  std::map<std::string, std::vector<std::int64_t>> dims;
+  std::map<std::string, std::string> shapes;  // value name -> "N,3,13,11" (inputs, outputs, value_info)
+  std::vector<std::string> inputs, outputs;
+  std::map<std::string, std::string> meta;
+};
+
+std::string read_shape(protobuf::reader& r, const protobuf::field& type_field) {
+  protobuf::reader ty = r.nested(type_field);
+  protobuf::field f;
+  std::string s;
+  while (ty.next(f)) {
+    if (f.number != 1) continue;
+    protobuf::reader tt = ty.nested(f);
+    protobuf::field g;
+    while (tt.next(g)) {
+      if (g.number != 2) continue;
+      protobuf::reader sh = tt.nested(g);
+      protobuf::field d;
+      while (sh.next(d)) {
+        protobuf::reader dr = sh.nested(d);
+        protobuf::field v;
+        while (dr.next(v)) {
+          if (!s.empty()) s += ",";
+          s += v.number == 1 ? std::to_string(dr.i64(v)) : dr.str(v);
+        }
+      }
+    }
+  }
+  return s;
+}
+
+onnx_read read_onnx(const std::vector<std::uint8_t>& bytes) {
+  static const std::string name = "exported.onnx";
+  onnx_read out;
+  protobuf::reader m(bytes.data(), bytes.size(), name);
+  protobuf::field f;
+  const auto value_info = [&](protobuf::reader& gr, const protobuf::field& vf) {
+    protobuf::reader v = gr.nested(vf);
+    protobuf::field x;
+    std::string n, s;
+    while (v.next(x)) {
+      if (x.number == 1) n = v.str(x);
+      if (x.number == 2) s = read_shape(v, x);
+    }
+    out.shapes[n] = s;
+    return n;
+  };
+  while (m.next(f)) {
+    if (f.number == 1) out.ir = m.i64(f);
+    if (f.number == 8) {
+      protobuf::reader o = m.nested(f);
+      protobuf::field x;
+      while (o.next(x))
+        if (x.number == 2) out.opset = o.i64(x);
+    }
+    if (f.number == 14) {
+      protobuf::reader e = m.nested(f);
+      protobuf::field x;
+      std::string k, v;
+      while (e.next(x)) (x.number == 1 ? k : v) = e.str(x);
+      out.meta[k] = v;
+    }
+    if (f.number != 7) continue;
+    protobuf::reader g = m.nested(f);
+    protobuf::field gf;
+    while (g.next(gf)) {
+      if (gf.number == 1) {
+        protobuf::reader nr = g.nested(gf);
+        onnx_node_read n;
+        protobuf::field x;
+        while (nr.next(x)) {
+          if (x.number == 1) n.in.push_back(nr.str(x));
+          if (x.number == 2) n.out.push_back(nr.str(x));
+          if (x.number == 3) n.name = nr.str(x);
+          if (x.number == 4) n.op = nr.str(x);
+          if (x.number == 5) {
+            protobuf::reader ar = nr.nested(x);
+            protobuf::field y;
+            std::string an;
+            attr a;
+            while (ar.next(y)) {
+              if (y.number == 1) an = ar.str(y);
+              if (y.number == 2) a.f = ar.f32(y);
+              if (y.number == 3) a.i = ar.i64(y);
+              if (y.number == 8) ar.append_i64(y, a.ints, 16);
+            }
+            n.attrs[an] = a;
+          }
+        }
+        out.nodes.push_back(n);
+      } else if (gf.number == 5) {
+        protobuf::reader t = g.nested(gf);
+        protobuf::field x;
+        std::string tn;
+        std::vector<std::int64_t> d;
+        std::vector<std::uint8_t> raw;
+        while (t.next(x)) {
+          if (x.number == 1) t.append_i64(x, d, 8);
+          if (x.number == 8) tn = t.str(x);
+          if (x.number == 9) raw.assign(x.data, x.data + x.size);
+        }
+        out.raw[tn] = raw;
+        out.dims[tn] = d;
+      } else if (gf.number == 11) {
+        out.inputs.push_back(value_info(g, gf));
+      } else if (gf.number == 12) {
+        out.outputs.push_back(value_info(g, gf));
+      } else if (gf.number == 13) {
+        value_info(g, gf);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> ops(const onnx_read& r) {
+  std::vector<std::string> v;
+  for (const auto& n : r.nodes) v.push_back(n.op);
+  return v;
+}
+
+// ---- external oracles -----------------------------------------------------------------------------
+bool python_onnx_available() {
+  return std::system("/usr/bin/python3 -c 'import onnx' >/dev/null 2>&1") == 0;
+}
+bool onnxruntime_available() {
+  std::ifstream f(std::string(HOUSENET_SOURCE_DIR) + "/node_modules/onnxruntime-node/package.json");
+  return f.good() && std::system("node --version >/dev/null 2>&1") == 0;
+}
+
+// Runs the checker with full_check (strict shape inference); "" when the file passes.
+std::string onnx_check(const std::string& path) {
+  const std::string out = path + ".check";
+  const std::string cmd = "/usr/bin/python3 -c 'import onnx, sys; m = onnx.load(sys.argv[1]); "
+                          "onnx.checker.check_model(m, full_check=True)' '" + path + "' >'" + out + "' 2>&1";
+  if (std::system(cmd.c_str()) == 0) return "";
+  const std::string log = housenet_test::read_file(out);
+  return log.empty() ? "checker failed" : log;
+}
+
+// Runs path in ONNX Runtime on x; returns its output (shape from the runner).
+tensor<float> run_onnxruntime(const std::string& path, const tensor<float>& x, const housenet_test::scratch_dir& dir) {
+  housenet_test::write_file(dir("x.bin"), x.data(), x.size() * 4);
+  std::string dims;
+  for (std::size_t i = 0; i < x.shape().rank(); ++i) dims += (i ? "," : "") + std::to_string(x.shape()[i]);
+  const std::string cmd = "node '" + std::string(HOUSENET_SOURCE_DIR) + "/tests/onnx_run.mjs' '" + path + "' '" +
+                          dir("x.bin") + "' " + dims + " '" + dir("y.bin") + "' >'" + dir("y.shape") + "' 2>'" +
+                          dir("y.err") + "'";
+  const int rc = std::system(cmd.c_str());
+  INFO(housenet_test::read_file(dir("y.err")));
+  REQUIRE(rc == 0);
+  std::string s = housenet_test::read_file(dir("y.shape"));
+  std::vector<std::size_t> d;
+  std::size_t v = 0;
+  bool any = false;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') {
+      v = v * 10 + std::size_t(c - '0');
+      any = true;
+    } else if (any) {
+      d.push_back(v);
+      v = 0;
+      any = false;
+    }
+  }
+  if (any) d.push_back(v);
+  REQUIRE(d.size() == 2);
+  tensor<float> y(shape{d[0], d[1]});
+  const std::vector<std::uint8_t> b = housenet_test::read_bytes(dir("y.bin"));
+  REQUIRE(b.size() == y.size() * 4);
+  std::memcpy(y.data(), b.data(), b.size());
+  return y;
+}
+
+tensor<float> random_input(const shape& s, std::uint64_t seed) {
+  tensor<float> x(s);
+  const std::vector<float> v = housenet_test::random_vec<float>(s.size(), seed);
+  std::copy(v.begin(), v.end(), x.data());
+  return x;
+}
+
+}  // namespace
+
+// ---- the wire format --------------------------------------------------------------------------------
+TEST_CASE("protobuf: varints at every length boundary, fixed32/64, strings, nested messages, views") {
+  const std::vector<std::uint64_t> values = {0, 1, 127, 128, 16383, 16384, (1ull << 21) - 1, 1ull << 21,
+                                             (1ull << 35), (1ull << 56) - 1, 1ull << 63, ~0ull};
+  protobuf::message inner;
+  inner.bytes(1, "hello").float32(2, -2.5f);
+  const std::uint8_t blob[5] = {9, 8, 7, 6, 5};
+  protobuf::message m;
+  for (std::uint64_t v : values) m.varint(3, v);
+  m.int64(4, -7).fixed32(5, 0xdeadbeefu).fixed64(6, 0x0123456789abcdefull).bytes_view(7, blob, 5);
+  m.child(8, std::move(inner)).bytes(536870911, std::string(300, 'x'));  // the largest field number, a 2-byte length
+  const std::vector<std::uint8_t> b = m.to_bytes();
+  CHECK(b.size() == m.size());
+  // hand-encoded spots: 300 = AC 02, 128 = 80 01, -7 as ten bytes
+  CHECK(protobuf::varint_size(300) == 2);
+  CHECK(protobuf::varint_size(~0ull) == 10);
+
+  const std::string name = "t.onnx";
+  protobuf::reader r(b.data(), b.size(), name);
+  protobuf::field f;
+  for (std::uint64_t v : values) {
+    REQUIRE(r.next(f));
+    CHECK(f.number == 3);
+    CHECK(r.u64(f) == v);
+  }
+  REQUIRE(r.next(f));
+  CHECK(r.i64(f) == -7);
+  REQUIRE(r.next(f));
+  CHECK(f.value == 0xdeadbeefu);
+  REQUIRE(r.next(f));
+  CHECK(f.type == protobuf::wire::fixed64);
+  CHECK(f.value == 0x0123456789abcdefull);
+  REQUIRE(r.next(f));
+  CHECK(f.size == 5);
+  CHECK(std::memcmp(f.data, blob, 5) == 0);
+  REQUIRE(r.next(f));
+  protobuf::reader n = r.nested(f);
+  protobuf::field g;
+  REQUIRE(n.next(g));
+  CHECK(n.str(g) == "hello");
+  REQUIRE(n.next(g));
+  CHECK(n.f32(g) == -2.5f);
+  CHECK(!n.next(g));
+  REQUIRE(r.next(f));
+  CHECK(f.number == 536870911u);
+  CHECK(r.str(f) == std::string(300, 'x'));
+  CHECK(!r.next(f));
+
+  // packed and unpacked repeated integers read the same
+  protobuf::message p;
+  std::string packed;
+  for (std::int64_t v : {3, 300, -1}) protobuf::append_varint(packed, std::uint64_t(v));
+  p.bytes(8, packed).int64(8, 42);
+  const std::vector<std::uint8_t> pb = p.to_bytes();
+  protobuf::reader pr(pb.data(), pb.size(), name);
+  std::vector<std::int64_t> ints;
+  while (pr.next(f)) pr.append_i64(f, ints, 8);
+  CHECK(ints == std::vector<std::int64_t>{3, 300, -1, 42});
+  protobuf::reader pr2(pb.data(), pb.size(), name);
+  ints.clear();
+  REQUIRE(pr2.next(f));
+  CHECK(contains(error_of([&] { pr2.append_i64(f, ints, 2); }), "more than 2 integers"));
+}
+
+TEST_CASE("protobuf: every malformed input is one error naming the file and the byte") {
+  const std::string name = "bad.onnx";
+  const auto err = [&](std::vector<std::uint8_t> b) {
+    return error_of([&] {
+      protobuf::reader r(b.data(), b.size(), name);
+      protobuf::field f;
+      while (r.next(f)) {
+      }
+    });
+  };
+  CHECK(err({0x08}) == "bad.onnx: malformed protobuf at byte 1: varint runs past the end");
+  CHECK(err({0x08, 0x80}) == "bad.onnx: malformed protobuf at byte 1: varint runs past the end");
+  CHECK(err({0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}) ==
+        "bad.onnx: malformed protobuf at byte 1: varint overflows 64 bits");
+  CHECK(err({0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}) ==
+        "bad.onnx: malformed protobuf at byte 1: varint overflows 64 bits");
+  CHECK(err({0x12, 0x05, 'a', 'b'}) ==
+        "bad.onnx: malformed protobuf at byte 1: length 5 runs past the end (2 bytes remain)");
+  CHECK(err({0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}) ==
+        "bad.onnx: malformed protobuf at byte 1: length 9223372036854775807 runs past the end (0 bytes remain)");
+  CHECK(err({0x00, 0x01}) == "bad.onnx: malformed protobuf at byte 0: field number 0");
+  CHECK(err({0x0b}) == "bad.onnx: malformed protobuf at byte 0: wire type 3 (field 1) is not supported");
+  CHECK(err({0x0c}) == "bad.onnx: malformed protobuf at byte 0: wire type 4 (field 1) is not supported");
+  CHECK(err({0x0e}) == "bad.onnx: malformed protobuf at byte 0: wire type 6 (field 1) is not supported");
+  CHECK(err({0x0d, 1, 2, 3}) == "bad.onnx: malformed protobuf at byte 1: fixed32 runs past the end");
+  CHECK(err({0x09, 1, 2, 3, 4, 5, 6, 7}) == "bad.onnx: malformed protobuf at byte 1: fixed64 runs past the end");
+  CHECK(err({}) == "");
+  // a type mismatch, at the nested offset
+  const std::vector<std::uint8_t> b = {0x0a, 0x02, 0x08, 0x01};  // field 1 = message {field 1 = 1}
+  protobuf::reader r(b.data(), b.size(), name);
+  protobuf::field f;
+  REQUIRE(r.next(f));
+  protobuf::reader n = r.nested(f);
+  REQUIRE(n.next(f));
+  CHECK(error_of([&] { n.str(f); }) ==
+        "bad.onnx: malformed protobuf at byte 2: field 1 should be a string (length-delimited), is varint");
+  CHECK(error_of([&] { n.f32(f); }) ==
+        "bad.onnx: malformed protobuf at byte 2: field 1 should be a float (fixed32), is varint");
+}
+
+// ---- export: structure ---------------------------------------------------------------------------
+TEST_CASE("save_onnx: a chain of every single-input kind, read back field by field") {
+  graph<float> m = chain_model();
+  onnx_options o;
+  o.labels = {"gryffindor", "hufflepuff", "ravenclaw", "slytherin", "house elves"};
+  const onnx_read r = read_onnx(model_to_onnx(m, o));
+  CHECK(r.ir == 7);
+  CHECK(r.opset == 13);
+  CHECK(ops(r) == std::vector<std::string>{"Conv", "BatchNormalization", "Relu", "MaxPool", "Conv", "LeakyRelu",
+                                           "AveragePool", "Conv", "Sigmoid", "AveragePool", "Tanh", "Flatten",
+                                           "Gemm"});
+  CHECK(r.meta.at("labels") == "gryffindor\nhufflepuff\nravenclaw\nslytherin\nhouse elves");
+  CHECK(r.inputs == std::vector<std::string>{"input"});
+  CHECK(r.outputs == std::vector<std::string>{"output"});
+  CHECK(r.shapes.at("input") == "N,3,13,11");
+  CHECK(r.shapes.at("output") == "N,5");
+  // every node's output has a declared shape, equal to housenet's
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    if (m[i].kind() == "dropout") continue;
+    const std::string t = i + 1 == m.size() ? "output" : std::to_string(i + 1) + "." + m[i].kind();
+    REQUIRE(r.shapes.count(t) == 1);
+    std::string want = "N";
+    for (std::size_t d = 1; d < m.layer_output_shape(i).rank(); ++d) want += "," + std::to_string(m.layer_output_shape(i)[d]);
+    CHECK(r.shapes.at(t) == want);
+  }
+  const auto& conv1 = r.nodes[0];
+  CHECK(conv1.name == "conv2d #1");
+  CHECK(conv1.in == std::vector<std::string>{"input", "1.conv2d.weight", "1.conv2d.bias"});
+  CHECK(conv1.attrs.at("kernel_shape").ints == std::vector<std::int64_t>{3, 3});
+  CHECK(conv1.attrs.at("pads").ints == std::vector<std::int64_t>{1, 1, 1, 1});
+  CHECK(conv1.attrs.at("group").i == 1);
+  const auto& bn = r.nodes[1];
+  CHECK(bn.attrs.at("epsilon").f == 2e-5f);  // housenet's (Chainer's), not ONNX's 1e-5
+  CHECK(bn.attrs.at("momentum").f == 0.9f);
+  CHECK(bn.in == std::vector<std::string>{"1.conv2d", "2.batch_norm2d.gamma", "2.batch_norm2d.beta",
+                                          "2.batch_norm2d.running_mean", "2.batch_norm2d.running_var"});
+  CHECK(r.nodes[3].attrs.at("ceil_mode").i == 1);
+  CHECK(r.nodes[4].attrs.at("dilations").ints == std::vector<std::int64_t>{2, 2});
+  CHECK(r.nodes[4].attrs.at("group").i == 2);
+  CHECK(r.dims.at("5.conv2d.weight") == std::vector<std::int64_t>{8, 4, 3, 3});
+  CHECK(r.nodes[5].attrs.at("alpha").f == 0.1f);
+  CHECK(r.nodes[6].attrs.at("count_include_pad").i == 0);
+  CHECK(r.nodes[7].attrs.at("group").i == 8);
+  CHECK(r.nodes[7].in.size() == 2);  // no bias
+  // dropout (layer 10) is omitted: the AveragePool after it reads the Sigmoid's output
+  CHECK(r.nodes[9].in == std::vector<std::string>{"9.sigmoid"});
+  CHECK(r.nodes[9].attrs.at("count_include_pad").i == 1);
+  const auto& gemm = r.nodes[12];
+  CHECK(gemm.attrs.at("transB").i == 1);
+  CHECK(gemm.attrs.at("alpha").f == 1.0f);
+  CHECK(gemm.in == std::vector<std::string>{"13.flatten", "14.linear.weight", "14.linear.bias"});
+  // initializers hold the arena's bits
+  for (const param_info& p : m.parameters()) {
+    const auto& v = m[p.layer].params()[p.index].value;
+    REQUIRE(r.raw.count(p.name) == 1);
+    const auto& raw = r.raw.at(p.name);
+    REQUIRE(raw.size() == v.size() * 4);
+    CHECK(std::memcmp(raw.data(), v.data(), raw.size()) == 0);
+  }
+}
+
+TEST_CASE("save_onnx: a graph (Sum of three with broadcasting, Concat, residual Add, Flatten before Gemm, Identity last)") {
+  graph<float> m = graph_model();
+  onnx_options o;
+  o.opset = 17;
+  const onnx_read r = read_onnx(model_to_onnx(m, o));
+  CHECK(r.ir == 8);
+  CHECK(r.opset == 17);
+  CHECK(ops(r) == std::vector<std::string>{"Conv", "BatchNormalization", "Relu", "Conv", "Conv", "GlobalAveragePool",
+                                           "Sum", "Concat", "Conv", "Add", "Flatten", "Gemm", "Identity"});
+  CHECK(r.nodes[6].in == std::vector<std::string>{"4.conv2d", "5.conv2d", "6.global_avg_pool"});
+  CHECK(r.nodes[7].in == std::vector<std::string>{"7.add", "3.relu"});
+  CHECK(r.nodes[7].attrs.at("axis").i == 1);
+  CHECK(r.nodes[9].in == std::vector<std::string>{"9.conv2d", "8.concat"});
+  CHECK(r.nodes[10].out == std::vector<std::string>{"11.linear.flatten"});
+  CHECK(r.shapes.at("11.linear.flatten") == "N,972");
+  CHECK(r.nodes[11].in[0] == "11.linear.flatten");
+  CHECK(r.nodes[12].out == std::vector<std::string>{"output"});
+  CHECK(r.shapes.at("6.global_avg_pool") == "N,6,1,1");
+  CHECK(r.meta.empty());
+}
+
+TEST_CASE("save_onnx: ceil mode written so that every consumer gets housenet's output size") {
+  const onnx_read c = read_onnx(model_to_onnx(ceil_corner_model()));
+  CHECK(c.nodes[1].attrs.at("ceil_mode").i == 0);  // the same windows in floor mode
+  CHECK(c.nodes[1].attrs.at("pads").ints == std::vector<std::int64_t>{1, 1, 1, 1});
+  CHECK(c.shapes.at("2.max_pool2d") == "N,2,5,5");
+  CHECK(c.nodes[2].attrs.at("ceil_mode").i == 0);
+  CHECK(c.shapes.at("3.avg_pool2d") == "N,2,3,3");
+  const onnx_read x = read_onnx(model_to_onnx(ceil_mixed_model()));
+  CHECK(x.nodes[1].attrs.at("ceil_mode").i == 0);
+  CHECK(x.nodes[1].attrs.at("pads").ints == std::vector<std::int64_t>{2, 2, 3, 2});  // H's end pad grown
+  CHECK(x.shapes.at("2.max_pool2d") == "N,2,4,3");
+  CHECK(x.nodes[2].attrs.at("ceil_mode").i == 0);
+  CHECK(x.shapes.at("4.avg_pool2d") == "N,2,2,2");
+  const onnx_read a = read_onnx(model_to_onnx(chain_model()));
+  CHECK(a.nodes[3].attrs.at("ceil_mode").i == 1);  // 13 x 11 -> 7 x 6: ceil mode needed, the plain formula agrees
+  CHECK(a.nodes[6].attrs.at("ceil_mode").i == 1);  // 7 x 6 -> 4 x 4: W needs it, H the same either way
+  CHECK(a.shapes.at("4.max_pool2d") == "N,8,7,6");
+  // average pooling counting the padding cannot take the grown end pad
+  graph<float> bad;
+  bad.add<avg_pool2d<float>>(4, 3, 2, true, true);
+  bad.add<flatten<float>>();
+  bad.setup(shape{1, 1, 8, 7});
+  CHECK(error_of([&] { model_to_onnx(bad); }) ==
+        "save_onnx: avg_pool2d #1: ceil mode with count_include_pad on a 8x7 input has no exact ONNX form "
+        "(one dimension needs ceil mode, the other drops its last window)");
+}
+
+TEST_CASE("save_onnx: errors") {
+  graph<float> unset;
+  unset.add<relu<float>>();
+  CHECK(error_of([&] { model_to_onnx(unset); }) == "save_onnx: the model is not set up");
+  graph<float> m = chain_model();
+  onnx_options o;
+  o.opset = 12;
+  CHECK(error_of([&] { model_to_onnx(m, o); }) == "save_onnx: opset 12 not supported (11, 13 or 17)");
+  o.opset = 13;
+  o.labels = {"a", "b\nc"};
+  CHECK(error_of([&] { model_to_onnx(m, o); }) == "save_onnx: label 2 contains a newline");
+  housenet_test::scratch_dir dir("onnx");
+  CHECK(contains(error_of([&] { save_onnx(m, dir("no/such/dir/m.onnx")); }), "no/such/dir/m.onnx: cannot create"));
+  CHECK(housenet_test::list_dir(dir.str()).empty());
+}
+
+// ---- the oracles ------------------------------------------------------------------------------------
+TEST_CASE("save_onnx: onnx.checker.check_model(full_check=True) accepts every export, opsets 11, 13, 17" *
+          doctest::test_suite("python-onnx")) {
+  if (!python_onnx_available()) {
+    housenet_test::skip("Debian's python3-onnx is not installed (/usr/bin/python3 -c 'import onnx')");
+    return;
+  }
+  housenet_test::scratch_dir dir("onnx");
+  for_each_export([&](std::size_t, const graph<float>& m, int opset) {
+    onnx_options o;
+    o.opset = opset;
+    save_onnx(m, dir("m.onnx"), o);
+    CHECK(onnx_check(dir("m.onnx")) == "");
+  });
+}
+
+TEST_CASE("save_onnx: ONNX Runtime runs every export and matches housenet within 1e-5 of max |output|" *
+          doctest::test_suite("onnxruntime")) {
+  if (!onnxruntime_available()) {
+    housenet_test::skip("onnxruntime-node is not installed (cd <source> && npm install --ignore-scripts onnxruntime-node)");
+    return;
+  }
+  housenet_test::scratch_dir dir("onnx");
+  for_each_export([&](std::size_t k, const graph<float>& m, int opset) {
+    onnx_options o;
+    o.opset = opset;
+    save_onnx(m, dir("m.onnx"), o);
+    const tensor<float> x = random_input(m.input_shape().with_n(3), 10 + k);
+    const tensor<float> want = m.predict(x);
+    const tensor<float> got = run_onnxruntime(dir("m.onnx"), x, dir);
+    REQUIRE(got.shape() == want.shape());
+    const deviation d = compare(want.data(), got.data(), want.size());
+    MESSAGE("model ", k, " opset ", opset, ": max |diff| ", d.diff, " of max |output| ", d.scale);
+    CHECK(d.scale > 0);
+    CHECK(d.diff <= 1e-5f * d.scale);
+  });
+}
+
+TEST_CASE("save_onnx: the default model (data/houses.hsnt) in ONNX Runtime: same labels, logits within 1e-5 of max |logit|" *
+          doctest::test_suite("onnxruntime")) {
+  if (!onnxruntime_available()) {
+    housenet_test::skip("onnxruntime-node is not installed (cd <source> && npm install --ignore-scripts onnxruntime-node)");
+    return;
+  }
+  housenet_test::scratch_dir dir("onnx");
+  const loaded_model<float> m = load_model<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
+  onnx_options o;
+  o.labels = m.info.labels;
+  save_onnx(m.model, dir("houses.onnx"), o);
+  const tensor<float> x = random_input(m.model.input_shape().with_n(8), 21);
+  const tensor<float> want = m.model.predict(x);
+  const tensor<float> got = run_onnxruntime(dir("houses.onnx"), x, dir);
+  REQUIRE(got.shape() == want.shape());
+  const std::size_t k = want.shape()[1];
+  const deviation d = compare(want.data(), got.data(), want.size());
+  for (std::size_t n = 0; n < want.shape()[0]; ++n)
+    CHECK(std::max_element(want.data() + n * k, want.data() + (n + 1) * k) - (want.data() + n * k) ==
+          std::max_element(got.data() + n * k, got.data() + (n + 1) * k) - (got.data() + n * k));
+  MESSAGE("houses.hsnt: max |diff| ", d.diff, " of max |logit| ", d.scale);
+  CHECK(d.scale > 0);
+  CHECK(d.diff <= 1e-5f * d.scale);
+}
+
+// ---- import -------------------------------------------------------------------------------------------
+TEST_CASE("load_onnx: housenet's exports read back run bit-identical to the original, opsets 11/13/17") {
+  housenet_test::scratch_dir dir("onnx");
+  for_each_export([&](std::size_t k, const graph<float>& m, int opset) {
+    onnx_options o;
+    o.opset = opset;
+    for (std::size_t c = 0; c < m.output_shape().sample_size(); ++c) o.labels.push_back("c" + std::to_string(c));
+    save_onnx(m, dir("m.onnx"), o);
+    const loaded_onnx<float> r = load_onnx<float>(dir("m.onnx"));
+    CHECK(r.labels == o.labels);
+    CHECK(r.opset == opset);
+    CHECK(r.producer == "housenet");
+    CHECK(r.model.input_shape() == m.input_shape());
+    const tensor<float> x = random_input(m.input_shape().with_n(3), 30 + k);
+    CHECK(housenet_test::same_bits(r.model.predict(x), m.predict(x)));
+    // exported again: the same ops (import drops the Identity a trailing dropout became)
+    std::vector<std::string> first = ops(read_onnx(model_to_onnx(m, o)));
+    first.erase(std::remove(first.begin(), first.end(), "Identity"), first.end());
+    CHECK(ops(read_onnx(model_to_onnx(r.model, o))) == first);
+  });
+}
+
+TEST_CASE("load_onnx: the default model (data/houses.hsnt) exported and read back: bit-identical logits") {
+  const loaded_model<float> m = load_model<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
+  onnx_options o;
+  o.labels = m.info.labels;
+  const std::vector<std::uint8_t> b = model_to_onnx(m.model, o);
+  const loaded_onnx<float> r = onnx_from_bytes<float>(b.data(), b.size(), "houses.onnx");
+  CHECK(r.labels == m.info.labels);
+  const tensor<float> x = random_input(m.model.input_shape().with_n(4), 40);
+  CHECK(housenet_test::same_bits(r.model.predict(x), m.model.predict(x)));
+  CHECK(r.model.num_params() == m.model.num_params());
+}
+
+TEST_CASE("load_onnx: every truncation of a file is one error, never a crash or a half model") {
+  const std::vector<std::uint8_t> b = model_to_onnx(ceil_corner_model());
+  std::size_t errors = 0;
+  for (std::size_t n = 0; n < b.size(); ++n) {
+    const std::string e = error_of([&] { onnx_from_bytes<float>(b.data(), n, "cut.onnx"); });
+    CHECK_MESSAGE(housenet_test::starts_with(e, "cut.onnx: "), "cut at ", n, ": '", e, "'");
+    errors += !e.empty();
+  }
+  CHECK(errors == b.size());
+}
+
+namespace {
+// A one-node model around the given node (input "x" N x 2 x 4 x 4), for the import's errors.
+std::vector<std::uint8_t> one_node_model(protobuf::message node, protobuf::message* init = nullptr,
+                                         std::int64_t opset = 13) {
+  protobuf::message g;
+  g.child(1, std::move(node)).bytes(2, "g");
+  if (init) g.child(5, std::move(*init));
+  g.child(11, detail::onnx_value_info("x", shape{1, 2, 4, 4}, "N"));
+  g.child(12, detail::onnx_value_info("y", shape{1, 2, 4, 4}, "N"));
+  protobuf::message op;
+  op.bytes(1, "").int64(2, opset);
+  protobuf::message m;
+  m.int64(1, 7).child(7, std::move(g)).child(8, std::move(op));
+  return m.to_bytes();
+}
+std::string import_error(const std::vector<std::uint8_t>& b) {
+  return error_of([&] { onnx_from_bytes<float>(b.data(), b.size(), "m.onnx"); });
+}
+}  // namespace
+
+TEST_CASE("load_onnx: errors name the file, the node and its op") {
+  using detail::onnx_node;
+  CHECK(import_error({}) == "m.onnx: not an ONNX file (empty)");
+  CHECK(import_error(one_node_model(onnx_node("Softmax", "sm").in("x").out("y").build())) ==
+        "m.onnx: node 'sm' (Softmax): op not supported (supported: Conv, BatchNormalization, Relu, LeakyRelu, "
+        "Sigmoid, Tanh, MaxPool, AveragePool, GlobalAveragePool, Gemm, Flatten, Dropout, Identity, Add, Sum, Concat)");
+  CHECK(import_error(one_node_model(onnx_node("Relu", "r").in("x").out("y").build(), nullptr, 18)) ==
+        "m.onnx: ONNX opset 18 not supported (this build reads 1..17 of the default domain)");
+  CHECK(import_error(one_node_model(onnx_node("Relu", "r").in("z").out("y").build())) ==
+        "m.onnx: node 'r' (Relu): reads 'z', which is not the graph's input or an earlier node's output");
+  CHECK(import_error(one_node_model(onnx_node("Conv", "c").in("x").in("w").out("y").build())) ==
+        "m.onnx: node 'c' (Conv): input 2 'w' must be an initializer (a constant)");
+  CHECK(import_error(one_node_model(
+            onnx_node("MaxPool", "p").in("x").out("y").ints_attr("kernel_shape", {2, 3}).build())) ==
+        "m.onnx: node 'p' (MaxPool): attribute 'kernel_shape' 2,3: housenet's layers need the same value in both dimensions");
+  CHECK(import_error(one_node_model(onnx_node("Conv", "c").in("x").in("w").out("y")
+                                        .ints_attr("pads", {1, 0, 1, 0}).build())) ==
+        "m.onnx: node 'c' (Conv): input 2 'w' must be an initializer (a constant)");
+  // an initializer whose bytes do not match its dims
+  protobuf::message w;
+  const float vals[3] = {1, 2, 3};
+  w.int64(1, 2).int64(1, 2).int64(1, 1).int64(1, 1).varint(2, 1).bytes(8, "w").bytes_view(9, vals, 12);
+  CHECK(import_error(one_node_model(onnx_node("Conv", "c").in("x").in("w").out("y").build(), &w)) ==
+        "m.onnx: node 'c' (Conv): initializer 'w': 12 bytes of data for 4 float32 values");
+  protobuf::message ext;
+  ext.int64(1, 1).varint(2, 1).bytes(8, "w").varint(14, 1);
+  CHECK(import_error(one_node_model(onnx_node("Relu", "r").in("x").out("y").build(), &ext)) ==
+        "m.onnx: initializer 'w': external data is not supported (save the model with its weights inside)");
+  CHECK(contains(error_of([] { load_onnx<float>("/nonexistent/m.onnx"); }), "/nonexistent/m.onnx"));
+}
+
+TEST_CASE("load_onnx: PyTorch's exports (tests/data/onnx) match PyTorch's outputs within 1e-5 of max |output|") {
+  const std::string dir = std::string(HOUSENET_SOURCE_DIR) + "/tests/data/onnx/";
+  std::ifstream manifest(dir + "MANIFEST");
+  REQUIRE(manifest.good());
+  std::string name, in_dims, out_dims;
+  int opset = 0, cases = 0;
+  const auto dims = [](const std::string& s) {
+    std::vector<std::size_t> d;
+    std::size_t v = 0;
+    for (char c : s + "x") {
+      if (c == 'x') {
+        d.push_back(v);
+        v = 0;
+      } else {
+        v = v * 10 + std::size_t(c - '0');
+      }
+    }
+    return d;
+  };
+  while (manifest >> name >> opset >> in_dims >> out_dims) {
+    INFO(name);
+    ++cases;
+    const loaded_onnx<float> r = load_onnx<float>(dir + name + ".onnx");
+    CHECK(r.opset == opset);
+    CHECK(r.producer == "pytorch");
+    const std::vector<std::size_t> di = dims(in_dims), dout = dims(out_dims);
+    REQUIRE(di.size() == 4);
+    tensor<float> x(shape{di[0], di[1], di[2], di[3]});
+    const std::vector<std::uint8_t> xb = housenet_test::read_bytes(dir + name + ".input.bin");
+    REQUIRE(xb.size() == x.size() * 4);
+    std::memcpy(x.data(), xb.data(), xb.size());
+    const tensor<float> y = r.model.predict(x);
+    REQUIRE(y.shape() == shape{dout[0], dout[1]});
+    const std::vector<std::uint8_t> yb = housenet_test::read_bytes(dir + name + ".output.bin");
+    REQUIRE(yb.size() == y.size() * 4);
+    std::vector<float> want(y.size());
+    std::memcpy(want.data(), yb.data(), yb.size());
+    const deviation d = compare(want.data(), y.data(), y.size());
+    MESSAGE(name, ": max |diff| ", d.diff, " of max |output| ", d.scale);
+    CHECK(d.scale > 0);
+    CHECK(d.diff <= 1e-5f * d.scale);
+  }
+  CHECK(cases == 4);
+}
+
+TEST_CASE("load_onnx: ONNX's own node test cases (tests/data/onnx/node): each matches ONNX's expected output or is refused by design") {
+  // Refused on purpose, each for a documented limit (docs/onnx.md); every other case must load
+  // and match ONNX's expected output.
+  const std::map<std::string, std::string> refused = {
+      {"test_conv_with_strides_and_asymmetric_padding", "pads must be the same on every side"},
+      {"test_conv_with_autopad_same", "auto_pad"},
+      {"test_leakyrelu_example", "rank 2 to 4"},
+      {"test_sigmoid_example", "rank 2 to 4"},
+      {"test_tanh_example", "rank 2 to 4"},
+      {"test_dropout_default_old", "rank 2 to 4"},
+      {"test_maxpool_2d_precomputed_same_upper", "auto_pad"},
+      {"test_averagepool_2d_precomputed_same_upper", "auto_pad"},
+      {"test_maxpool_1d_default", "2-D only"},
+      {"test_averagepool_1d_default", "2-D only"},
+      {"test_maxpool_2d_dilations", "dilations other than 1"},
+      {"test_gemm_default_scalar_bias", "broadcast C is not supported"},
+      {"test_gemm_default_single_elem_vector_bias", "broadcast C is not supported"},
+      {"test_gemm_default_matrix_bias", "broadcast C is not supported"},
+      {"test_gemm_transposeA", "transA 1"},
+      {"test_gemm_all_attributes", "transA 1"},
+      {"test_flatten_axis0", "axis 0 is not supported"},
+      {"test_flatten_axis2", "axis 2 is not supported"},
+      {"test_flatten_axis3", "axis 3 is not supported"},
+      {"test_flatten_negative_axis4", "axis -4 is not supported"},
+      {"test_flatten_negative_axis2", "axis -2 is not supported"},
+      {"test_flatten_negative_axis1", "axis -1 is not supported"},
+      {"test_dropout_default", "must be the last layer's output"},  // no layer at all: a model needs one
+      {"test_dropout_random_old", "must be the last layer's output"},
+      {"test_identity", "must be the last layer's output"},
+  };
+  const std::string dir = std::string(HOUSENET_SOURCE_DIR) + "/tests/data/onnx/node/";
+  std::ifstream manifest(dir + "MANIFEST");
+  REQUIRE(manifest.good());
+  std::string name, in_dims, out_dims;
+  std::size_t matched = 0, refusals = 0;
+  float worst = 0;
+  while (manifest >> name >> in_dims >> out_dims) {
+    INFO(name);
+    const std::string path = dir + name + ".onnx";
+    const auto r = refused.find(name);
+    if (r != refused.end()) {
+      const std::string e = error_of([&] { load_onnx<float>(path); });
+      CHECK(housenet_test::starts_with(e, path + ": "));
+      CHECK_MESSAGE(contains(e, r->second), e);
+      ++refusals;
+      continue;
+    }
+    const loaded_onnx<float> m = load_onnx<float>(path);
+    std::vector<std::size_t> d;
+    std::size_t v = 0;
+    for (char c : in_dims + "x") {
+      if (c == 'x') {
+        d.push_back(v);
+        v = 0;
+      } else {
+        v = v * 10 + std::size_t(c - '0');
+      }
+    }
+    REQUIRE(d.size() >= 2);
+    shape s = d.size() == 2 ? shape{d[0], d[1]} : d.size() == 3 ? shape{d[0], d[1], d[2]} : shape{d[0], d[1], d[2], d[3]};
+    tensor<float> x(s);
+    const std::vector<std::uint8_t> xb = housenet_test::read_bytes(dir + name + ".input.bin");
+    REQUIRE(xb.size() == x.size() * 4);
+    std::memcpy(x.data(), xb.data(), xb.size());
+    const tensor<float> y = m.model.predict(x);
+    std::string got_dims;
+    for (std::size_t i = 0; i < y.shape().rank(); ++i) got_dims += (i ? "x" : "") + std::to_string(y.shape()[i]);
+    CHECK(got_dims == out_dims);
+    const std::vector<std::uint8_t> yb = housenet_test::read_bytes(dir + name + ".output.bin");
+    REQUIRE(yb.size() == y.size() * 4);
+    std::vector<float> want(y.size());
+    std::memcpy(want.data(), yb.data(), yb.size());
+    const deviation dv = compare(want.data(), y.data(), y.size());
+    CHECK(dv.diff <= 1e-5f * dv.scale);
+    worst = std::max(worst, dv.scale > 0 ? dv.diff / dv.scale : dv.diff);
+    ++matched;
+  }
+  MESSAGE(matched, " cases matched (worst |diff| / max |output| ", worst, "), ", refusals, " refused");
+  CHECK(refusals == refused.size());
+  CHECK(matched == 29);
+}
