@@ -5,7 +5,8 @@
 #   scripts/build-wasm.sh [BUILD_DIR] [extra cmake -D options...]     (default BUILD_DIR: build-wasm)
 #   ctest --test-dir build-wasm --output-on-failure                 the test suites under node
 #   the page: BUILD_DIR/web/ (serve it as static files)
-#   HOUSENET_WASM_TARGETS="housenet_web test_gemm ..."   only these targets (default: all)
+#   scripts/build-wasm.sh build-wasm -DHOUSENET_WASM_PROGRAMS=test_gemm,test_number   the page and
+#                                    only these test programs (tests/wasm.cmake; default: all)
 #
 # Needs emscripten (emcmake, em++), node, stb's and doctest's headers (Debian: emscripten nodejs
 # libstb-dev doctest-dev). Exits 77 when emcmake is missing (ctest reports the test as skipped).
@@ -19,5 +20,4 @@ command -v emcmake >/dev/null 2>&1 || { echo "build-wasm: skipped: emcmake not f
 jobs=${HOUSENET_WASM_JOBS:-2}
 emcmake cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DHOUSENET_WERROR=ON \
   -DHOUSENET_BUILD_EXAMPLES=OFF -DHOUSENET_INSTALL=OFF "$@" >/dev/null
-read -r -a targets <<< "${HOUSENET_WASM_TARGETS:-}"
-cmake --build "$dir" -j"$jobs" ${targets[@]:+--target "${targets[@]}"}
+cmake --build "$dir" -j"$jobs"
