@@ -5,6 +5,8 @@
 #   scripts/build-wasm.sh [BUILD_DIR] [extra cmake -D options...]     (default BUILD_DIR: build-wasm)
 #   ctest --test-dir build-wasm --output-on-failure                 the test suites under node
 #   the page: BUILD_DIR/web/ (serve it as static files)
+#   scripts/build-wasm.sh build-wasm -DHOUSENET_WASM_PROGRAMS=test_gemm,test_number   the page and
+#                                    only these test programs (tests/wasm.cmake; default: all)
 #
 # Needs emscripten (emcmake, em++), node, stb's and doctest's headers (Debian: emscripten nodejs
 # libstb-dev doctest-dev). Exits 77 when emcmake is missing (ctest reports the test as skipped).

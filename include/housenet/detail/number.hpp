@@ -40,6 +40,8 @@ HOUSENET_BEGIN_NAMESPACE
 
 namespace detail {
 
+inline bool parse_double(const char* first, const char* last, double& v);
+
 inline bool parse_real(const std::string& s, double& v) {
   if (s.empty() || s.size() > 64) return false;
   if (s == "inf" || s == "+inf") return v = HUGE_VAL, true;
@@ -50,13 +52,11 @@ inline bool parse_real(const std::string& s, double& v) {
   for (char c : s)
     if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'))
       return false;
-  std::istringstream is(s);
-  is.imbue(std::locale::classic());
-  double r = 0;
-  is >> r;
-  if (is.fail() || !is.eof()) return false;   // nothing read, out of range, or characters left
-  v = r;
-  return true;
+  // parse_double's reading (not an istream's: libc++'s, emscripten's, fails on some subnormals),
+  // after an optional '+'
+  const char* first = s.data();
+  if (s[0] == '+' && s.size() > 1 && s[1] != '+' && s[1] != '-') ++first;
+  return parse_double(first, s.data() + s.size(), v);
 }
 
 // The shortest of [min_digits, max_digits] significant digits that reads back as v (as a T).

@@ -226,9 +226,9 @@ class layer_registry {
 template <class T>
 const layer_registry<T>& builtin_layers() {
   static const layer_registry<T> registry = [] {
-    const std::size_t big = std::size_t(1) << 20;
+    constexpr std::size_t big = std::size_t(1) << 20;
     layer_registry<T> r;
-    r.template add<conv2d<T>>([big](int, config_reader& c) {
+    r.template add<conv2d<T>>([](int, config_reader& c) {
       const std::size_t k = c.size("out_channels", 1, big), ks = c.size("kernel", 1, 4096);
       const std::size_t s = c.size("stride", 1, 4096), p = c.size("padding", 0, 4096);
       const bool b = c.boolean("bias");
@@ -236,7 +236,7 @@ const layer_registry<T>& builtin_layers() {
       const std::size_t dil = c.size_or("dilation", 1, 1, 4096), g = c.size_or("groups", 1, 1, big);
       return std::make_unique<conv2d<T>>(k, ks, s, p, b, ik, dil, g);
     });
-    r.template add<linear<T>>([big](int, config_reader& c) {
+    r.template add<linear<T>>([](int, config_reader& c) {
       const std::size_t o = c.size("out_features", 1, big);
       const bool b = c.boolean("bias");
       const init_kind ik = parse_init_kind(c.str("init"));
