@@ -14,4 +14,6 @@
 #include "optim.hpp"
 #include "networks.hpp"
 #include "model_io.hpp"
+#include "ensemble_io.hpp"
+#include "predict.hpp"
 #include "testing.hpp"

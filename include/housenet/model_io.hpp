@@ -71,6 +71,7 @@ HOUSENET_BEGIN_NAMESPACE
 constexpr std::uint32_t model_format_version = 1;
 constexpr std::uint32_t model_format_min_version = 1;
 constexpr std::uint32_t model_flag_checkpoint = 1u;  // flags bit 0: a training checkpoint
+constexpr std::uint32_t model_flag_ensemble = 2u;    // flags bit 1: an ensemble (ensemble_io.hpp)
 
 // What a file says besides the parameters.
 struct model_info {
@@ -432,6 +433,8 @@ decoded<T> decode(const std::uint8_t* data, std::size_t size, const std::string&
                      : std::to_string(model_format_min_version) + "-" + std::to_string(model_format_version),
                  ")");
   const std::uint32_t flags = r.u32();
+  HOUSENET_CHECK(flags != model_flag_ensemble, f, ": an ensemble of models, not one model (read it with "
+                 "load_ensemble, housenet/ensemble_io.hpp)");
   HOUSENET_CHECK((flags & ~model_flag_checkpoint) == 0, f, ": unknown flags 0x", std::hex, flags,
                  " (this build knows 0x1: checkpoint)");
   const std::uint64_t header_bytes = r.u64();
