@@ -7,6 +7,7 @@
 //   housenet sort   photo.jpg -m my.hsnt      boxes, labels, probabilities, an annotated copy
 //   housenet detect photo.jpg                 the face detector alone
 //   housenet info   my.hsnt                   what a model file holds
+//   housenet ensemble a.hsnt b.hsnt -o e.hsnt several models as one (the mean of their probabilities)
 //
 // The subcommands other than train live in app/commands.hpp; the helpers (command line, data
 // set folders, JSON, learning curves, atomic files) in app/*.hpp. Every failure is one line on
@@ -278,6 +279,7 @@ static const char* usage =
     "  train DATA -o M     train a network on DATA/<class>/<face image>\n"
     "  eval DATA -m M      accuracy, balanced accuracy, confusion matrix\n"
     "  info MODEL          architecture, classes, parameters\n"
+    "  ensemble M... -o E  several models as one ensemble file\n"
     "  --version           the version\n";
 
 int main(int argc, char** argv) {
@@ -294,6 +296,7 @@ int main(int argc, char** argv) {
     if (cmd == "crop") return app::cmd_crop(argc, argv);
     if (cmd == "eval") return app::cmd_eval(argc, argv);
     if (cmd == "info") return app::cmd_info(argc, argv);
+    if (cmd == "ensemble") return app::cmd_ensemble(argc, argv);
     std::fprintf(stderr, "housenet: %s (see 'housenet --help')\n",
                  cmd.empty() ? "no command given" : ("unknown command '" + cmd + "'").c_str());
     return 2;

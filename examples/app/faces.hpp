@@ -9,7 +9,8 @@
 //   softmax_cross_entropy(...)             per-class weighted, numerically stable (log-sum-exp)
 //   evaluate(net, images, data, indices)   eval-mode loss, error rate and predictions
 //   summarize(result, data, indices)       accuracy, balanced accuracy, per-class, confusion matrix
-//   eval_json(summary, classes)            the one JSON line of `eval --json` (and MODEL.test.json)
+//   eval_json(summary, classes)            the one JSON line of `eval --json` (and MODEL.test.json;
+//                                          "ece" and "identities" when measured: eval only)
 #pragma once
 
 #include <algorithm>
@@ -161,16 +162,6 @@ inline batch_stats softmax_cross_entropy(const housenet::tensor<float>& logits, 
   return st;
 }
 
-// Softmax of one row of logits.
-inline std::vector<double> softmax(const float* z, std::size_t k) {
-  const float mx = *std::max_element(z, z + k);
-  std::vector<double> p(k);
-  double sum = 0;
-  for (std::size_t j = 0; j < k; ++j) sum += p[j] = std::exp(double(z[j] - mx));
-  for (auto& v : p) v /= sum;
-  return p;
-}
-
 struct eval_result {
   double loss = 0, error = 0;
   double balanced_accuracy = 0;  // mean over the classes present of the per-class accuracy
@@ -232,6 +223,8 @@ struct eval_summary {
   std::vector<std::size_t> per_class_images;
   double accuracy = 0, balanced_accuracy = 0, loss = 0;
   std::size_t images = 0;
+  double ece = -1;  // expected calibration error (eval); < 0: not measured (train's MODEL.test.json)
+  std::size_t identities = 0, identities_one_label = 0;  // identities with 2+ images (eval)
 };
 
 // r: evaluate(net, images, data, indices) of the same indices.
@@ -272,7 +265,10 @@ inline std::string eval_json(const eval_summary& s, const std::vector<std::strin
   }
   j.end_array().key("classes").begin_array();
   for (const auto& c : classes) j.value(c);
-  j.end_array().field("images", s.images).field("loss", s.loss).end_object();
+  j.end_array().field("images", s.images).field("loss", s.loss);
+  if (s.ece >= 0) j.field("ece", s.ece);
+  if (s.identities) j.key("identities").begin_object().field("one_label", s.identities_one_label).field("of", s.identities).end_object();
+  j.end_object();
   return j.str();
 }
 
