@@ -300,13 +300,19 @@ inline int cmd_eval(int argc, char** argv) {
   r.identities = agree.first;
   r.identities_one_label = agree.second;
   if (cli.has("predictions")) {
+    const auto field = [](const std::string& v) {  // RFC 4180: quoted when it holds , " or a newline
+      if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+      std::string q = "\"";
+      for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return q + "\"";
+    };
     std::string csv = "file,identity,true,predicted";
-    for (const auto& c : data.classes) csv += "," + c;
+    for (const auto& c : data.classes) csv += "," + field(c);
     csv += "\n";
     for (std::size_t i = 0; i < all.size(); ++i) {
       const sample& smp = data.samples[all[i]];
-      csv += smp.path.string() + "," + smp.identity + "," + data.classes[std::size_t(smp.label)] + "," +
-             data.classes[predicted[i]];
+      csv += field(smp.path.string()) + "," + field(smp.identity) + "," + field(data.classes[std::size_t(smp.label)]) +
+             "," + field(data.classes[predicted[i]]);
       for (std::size_t c = 0; c < k; ++c) csv += "," + json_number(double(probs.data()[i * k + c]));
       csv += "\n";
     }
