@@ -89,6 +89,25 @@ std::vector<std::uint8_t> rewrite_header(const std::vector<std::uint8_t>& file, 
   return w.bytes();
 }
 
+// An ensemble file assembled by hand from member files (any bytes), per docs/model-format.md.
+std::vector<std::uint8_t> container(const std::vector<std::vector<std::uint8_t>>& members) {
+  detail::byte_writer p;
+  for (const auto& f : members) {
+    p.u64(f.size());
+    p.raw(f.data(), f.size());
+  }
+  const std::string h = detail::ensemble_header(members.size(), p.size() + 4);
+  detail::byte_writer w;
+  w.str("HSNT");
+  w.u32(1);
+  w.u32(model_flag_ensemble);
+  w.u64(h.size());
+  w.str(h);
+  w.raw(p.bytes().data(), p.size());
+  w.u32(detail::crc32(w.bytes().data(), w.size()));
+  return w.bytes();
+}
+
 std::vector<std::uint8_t> read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   REQUIRE_MESSAGE(f.good(), "cannot open " << path);
@@ -377,24 +396,7 @@ TEST_CASE("ensemble file: a valid container with a wrong header or members gives
   // members that do not belong together
   const auto pair_of = [](sequential<float> a, sequential<float> c, const std::vector<std::string>& la,
                           const std::vector<std::string>& lc) {
-    const std::vector<std::uint8_t> fa = model_to_bytes(a, la), fc = model_to_bytes(c, lc);
-    std::vector<std::uint8_t> payload;
-    for (const auto* f : {&fa, &fc}) {
-      detail::byte_writer w;
-      w.u64(f->size());
-      w.raw(f->data(), f->size());
-      payload.insert(payload.end(), w.bytes().begin(), w.bytes().end());
-    }
-    const std::string h = detail::ensemble_header(2, payload.size() + 4);
-    detail::byte_writer w;
-    w.str("HSNT");
-    w.u32(1);
-    w.u32(model_flag_ensemble);
-    w.u64(h.size());
-    w.str(h);
-    w.raw(payload.data(), payload.size());
-    w.u32(detail::crc32(w.bytes().data(), w.size()));
-    return w.bytes();
+    return container({model_to_bytes(a, la), model_to_bytes(c, lc)});
   };
   CHECK(error_of(pair_of(tiny(1), tiny(2, 4), labels3, {"a", "b", "c", "d"})) ==
         "e.hsnt: member 2 has 4 classes, member 1 has 3");
@@ -414,20 +416,8 @@ TEST_CASE("ensemble file: a valid container with a wrong header or members gives
   {  // a checkpoint as a member
     sequential<float> net = tiny(1);
     sgd<float> opt;
-    const std::vector<std::uint8_t> ck = checkpoint_to_bytes(net, opt, labels3, checkpoint_state{});
-    detail::byte_writer p;
-    p.u64(ck.size());
-    p.raw(ck.data(), ck.size());
-    const std::string h = detail::ensemble_header(1, p.size() + 4);
-    detail::byte_writer w;
-    w.str("HSNT");
-    w.u32(1);
-    w.u32(model_flag_ensemble);
-    w.u64(h.size());
-    w.str(h);
-    w.raw(p.bytes().data(), p.size());
-    w.u32(detail::crc32(w.bytes().data(), w.size()));
-    CHECK(error_of(w.bytes()) == "e.hsnt: member 1 of 1: a training checkpoint, not a model");
+    CHECK(error_of(container({checkpoint_to_bytes(net, opt, labels3, checkpoint_state{})})) ==
+          "e.hsnt: member 1 of 1: a training checkpoint, not a model");
   }
 }
 

@@ -40,17 +40,22 @@ struct predict_options {
   bool flip = false;  // test-time flip: mean over the image and its horizontal mirror
 };
 
+namespace detail {
+// d = the rows of w elements of s (size elements in all), each reversed.
+template <class T>
+void mirror_rows(const T* s, T* d, std::size_t size, std::size_t w) {
+  for (std::size_t r = 0; r < size / w; ++r, s += w, d += w)
+    for (std::size_t i = 0; i < w; ++i) d[i] = s[w - 1 - i];
+}
+}  // namespace detail
+
 template <class T>
 void mirror_horizontal(const tensor<T>& x, tensor<T>& out) {
   HOUSENET_CHECK(&x != &out, "predict: mirror_horizontal(): output and input are the same tensor");
   HOUSENET_CHECK(x.shape().rank() == 4, "predict: cannot mirror ", x.shape().str(),
                  " (an N x C x H x W image batch is needed)");
   out.resize(x.shape());
-  const std::size_t w = x.shape().w(), rows = x.size() / (w ? w : 1);
-  const T* s = x.data();
-  T* d = out.data();
-  for (std::size_t r = 0; r < rows; ++r, s += w, d += w)
-    for (std::size_t i = 0; i < w; ++i) d[i] = s[w - 1 - i];
+  if (x.size()) detail::mirror_rows(x.data(), out.data(), x.size(), x.shape().w());
 }
 
 template <class T>
@@ -90,11 +95,9 @@ void mean_probabilities(const sequential<T>* const* members, std::size_t count, 
   if (opt.flip) {
     HOUSENET_CHECK(x.shape().rank() == 4 && n >= 1, "predict: flip needs an N x C x H x W input, got ",
                    x.shape().str());
-    tensor<T> mirrored;
-    mirror_horizontal(x, mirrored);
     both.resize(x.shape().with_n(2 * n));
     std::copy_n(x.data(), x.size(), both.data());
-    std::copy_n(mirrored.data(), mirrored.size(), both.data() + x.size());
+    detail::mirror_rows(x.data(), both.data() + x.size(), x.size(), x.shape().w());
   }
   const tensor<T>& in = opt.flip ? both : x;
   const std::size_t views = opt.flip ? 2 : 1;
