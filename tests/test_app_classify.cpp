@@ -124,7 +124,7 @@ TEST_CASE("score and expected_calibration_error: hand-computed figures") {
   const app::eval_result r = app::score(p, d, all);
   CHECK(r.predicted == std::vector<int>{0, 0, 1, 1});
   CHECK(r.error == doctest::Approx(0.25));
-  CHECK(r.balanced_accuracy == doctest::Approx((2.0 / 3.0 + 1.0) / 2));
+  CHECK(app::summarize(r, d, all).balanced_accuracy == doctest::Approx((2.0 / 3.0 + 1.0) / 2));
   CHECK(r.loss == doctest::Approx(-(std::log(0.9) + std::log(0.8) + std::log(0.3) + std::log(0.6)) / 4).epsilon(1e-6));
   // 15 bins: 0.9 (correct) -> bin 13, 0.8 (correct) -> bin 12, 0.7 (wrong) -> bin 10, 0.6 (correct) -> bin 9
   const std::vector<int> truth{0, 0, 0, 1};

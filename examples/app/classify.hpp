@@ -12,7 +12,12 @@
 //                                 scaled by 0.97 / 1.03 about its centre (clamped to the image)
 //   image_probabilities(m, images, indices, opt)   the same for whole images that are faces (the
 //                                 crops of a data set: load_faces), in batches of 32; no jitter
-//   score(probs, data, indices)   eval_result from probabilities: argmax, mean -log p(true class)
+//   photo_probabilities(m, det, data, indices, opt)  the same for the photos of a data set: the
+//                                 largest face of each (as `crop --largest` crops it); photos
+//                                 that cannot be read or have no face are warned about and
+//                                 removed from indices
+//   score(probs, data, indices)   eval_result from probabilities: argmax, mean -log p(true class),
+//                                 error rate (summarize() gives the rest)
 //   expected_calibration_error(probs, truth, bins)   sum over bins of the top probability of
 //                                 (share of rows) * |accuracy - mean top probability|
 //   label_of(probs row)           the first most probable class
@@ -28,6 +33,7 @@
 #include <housenet/vision.hpp>
 
 #include "cli.hpp"
+#include "detector.hpp"
 #include "faces.hpp"
 #include "models.hpp"
 
@@ -117,14 +123,51 @@ inline housenet::tensor<float> image_probabilities(const loaded_model& m, const 
   return probs;
 }
 
+inline housenet::tensor<float> photo_probabilities(const loaded_model& m, const face_detector& det,
+                                                   const dataset_index& data, std::vector<std::size_t>& indices,
+                                                   const prediction_options& opt) {
+  const std::size_t k = m.classes.size();
+  std::vector<float> rows;
+  std::vector<std::size_t> kept;
+  std::size_t unreadable = 0, no_face = 0;
+  for (std::size_t i : indices) {
+    housenet::image img;
+    try {
+      img = housenet::load(data.samples[i].path.string());
+    } catch (const housenet::error& e) {
+      std::fprintf(stderr, "housenet eval: skipping: %s\n", e.what());
+      ++unreadable;
+      continue;
+    }
+    const std::vector<housenet::rect> faces = det.detect(img);
+    if (faces.empty()) {
+      ++no_face;
+      continue;
+    }
+    const housenet::rect largest = *std::max_element(faces.begin(), faces.end(), [](const auto& a, const auto& b) {
+      return double(a.width) * a.height < double(b.width) * b.height;  // the first of equals
+    });
+    const housenet::tensor<float> p = face_probabilities(m, img, {largest}, opt);
+    rows.insert(rows.end(), p.data(), p.data() + k);
+    kept.push_back(i);
+  }
+  if (unreadable || no_face)
+    std::fprintf(stderr, "housenet eval: %zu unreadable photo%s and %zu without a face left out\n", unreadable,
+                 unreadable == 1 ? "" : "s", no_face);
+  if (kept.empty()) throw app_error("eval --detect: no face found in any photo");
+  indices = kept;
+  housenet::tensor<float> probs(housenet::shape{kept.size(), k});
+  std::copy(rows.begin(), rows.end(), probs.data());
+  return probs;
+}
+
 // The eval figures of probabilities: predicted = argmax, loss = mean -log p(true class) (p at
-// least 1e-12), error, balanced accuracy over the classes present.
+// least 1e-12), error. (summarize() adds the balanced accuracy and the rest.)
 inline eval_result score(const housenet::tensor<float>& probs, const dataset_index& data,
                          const std::vector<std::size_t>& indices) {
   eval_result r;
   if (indices.empty()) return r;
   const std::size_t k = data.classes.size();
-  std::vector<std::size_t> hit(k, 0), total(k, 0);
   double loss = 0;
   std::size_t errors = 0;
   for (std::size_t i = 0; i < indices.size(); ++i) {
@@ -133,13 +176,7 @@ inline eval_result score(const housenet::tensor<float>& probs, const dataset_ind
     r.predicted.push_back(int(best));
     loss -= std::log(std::max(double(p[t]), 1e-12));
     errors += best != t;
-    ++total[t];
-    hit[t] += best == t;
   }
-  std::size_t present = 0;
-  for (std::size_t c = 0; c < k; ++c)
-    if (total[c]) r.balanced_accuracy += double(hit[c]) / double(total[c]), ++present;
-  if (present) r.balanced_accuracy /= double(present);
   r.loss = loss / double(indices.size());
   r.error = double(errors) / double(indices.size());
   return r;

@@ -231,13 +231,14 @@ inline int cmd_crop(int argc, char** argv) {
 
 // ---- housenet eval -----------------------------------------------------------------------------
 inline int cmd_eval(int argc, char** argv) {
-  arg_parser cli("eval", "housenet eval DATA_DIR -m MODEL [--json] [--folds N --fold K] [--predictions CSV]\n"
+  arg_parser cli("eval", "housenet eval DATA_DIR -m MODEL [--json] [--detect] [--folds N --fold K] [--predictions CSV]\n"
                  "       housenet eval DIR --stability [-m MODEL] [--crops] [--largest] [--json] [detector options]",
                  "Scores MODEL on DATA_DIR/<class>/<face image> (the class folders must be the model's\n"
                  "classes): accuracy, balanced accuracy (the mean of the per-class accuracies, which an\n"
                  "always-the-largest-class guess cannot inflate), per-class accuracy, confusion matrix, the\n"
                  "expected calibration error and how many identities (<identity>__<n> names) get one label.\n"
-                 "Faces are classified as `sort` does (test-time flip unless --no-flip; an ensemble file's mean).\n"
+                 "Faces are classified as `sort` does (test-time flip unless --no-flip; an ensemble file's mean);\n"
+                 "--detect: DATA_DIR holds photos, and the largest face of each is scored (--jitter allowed).\n"
                  "--folds N --fold K [--split --seed]: only the test side of train's split with those options.\n"
                  "--stability: for the photos under DIR, the share of faces whose label survives mirroring,\n"
                  "a +-5% shift or scale of the box and JPEG re-encoding at quality 75, and of identities\n"
@@ -248,7 +249,8 @@ inline int cmd_eval(int argc, char** argv) {
       .option("fold", "K", "", "with --folds: the fold (1-based)")
       .option("split", "random|group", "random", "with --folds: as train's --split")
       .option("seed", "N", "1", "with --folds: as train's --seed")
-      .option("predictions", "CSV", "", "write file,identity,true,predicted,<probability of each class> per image");
+      .option("predictions", "CSV", "", "write file,identity,true,predicted,<probability of each class> per image")
+      .flag("detect", "the images are photos: score the largest face the detector finds in each, as sort does");
   add_prediction_options(cli);
   add_stability_options(cli);
   add_detector_options(cli);  // (with --stability) and --threads
@@ -264,11 +266,15 @@ inline int cmd_eval(int argc, char** argv) {
     std::cout << (cli.has("json") ? stability_json(s, cli.has("crops")) + "\n" : stability_text(s, cli.has("crops")));
     return 0;
   }
-  if (popt.jitter) cli.fail("--jitter needs --stability (a crop has no pixels around the face to jitter into)");
+  const bool photos = cli.has("detect");
+  if (popt.jitter && !photos)
+    cli.fail("--jitter needs --detect or --stability (a crop has no pixels around the face to jitter into)");
   if (cli.has("folds") != cli.has("fold")) cli.fail("--folds and --fold go together");
   dataset_index data = scan_dataset(cli.args()[0]);
-  // Each image decoded once; each unreadable file: one warning, then left out.
-  const housenet::tensor<float> images = load_faces(data, m.input_shape(), "eval");
+  // Each image decoded once; each unreadable file: one warning, then left out (with --detect:
+  // when it is scored).
+  housenet::tensor<float> images;
+  if (!photos) images = load_faces(data, m.input_shape(), "eval");
   if (data.classes != m.classes) {
     std::string a, b;
     for (const auto& c : data.classes) a += (a.empty() ? "" : ",") + c;
@@ -284,7 +290,8 @@ inline int cmd_eval(int argc, char** argv) {
                      std::uint64_t(cli.get_int("seed", 0, 0x7fffffffffffffffL)))
               .test;
   const std::size_t k = data.classes.size();
-  const housenet::tensor<float> probs = image_probabilities(m, images, all, popt);
+  const housenet::tensor<float> probs = photos ? photo_probabilities(m, make_detector(cli), data, all, popt)
+                                               : image_probabilities(m, images, all, popt);
   const eval_result er = score(probs, data, all);
   eval_summary r = summarize(er, data, all);
   std::vector<int> truth;
