@@ -12,6 +12,8 @@
 //   docs/performance.md run with --benchmark_repetitions=3 and take each case's best run.
 #include <benchmark/benchmark.h>
 
+#include "bench_main.hpp"
+
 #include <housenet/detail/im2col.hpp>
 #include <housenet/detail/kernels.hpp>
 #include <housenet/detail/reference.hpp>
@@ -449,11 +451,7 @@ bool validate() {
 }
 
 // ---- registration ------------------------------------------------------------------------------------
-void add(const std::string& name, std::function<void(benchmark::State&)> fn) {
-  benchmark::RegisterBenchmark(name.c_str(), [fn](benchmark::State& s) { fn(s); })
-      ->UseRealTime()
-      ->Unit(benchmark::kMillisecond);
-}
+using bench::add;
 
 void register_all() {
   std::vector<std::string> impls = {"housenet", "openblas", "reference"};
@@ -497,17 +495,7 @@ void register_all() {
 
 int main(int argc, char** argv) {
   bool skip_validation = false;
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--skip_validation") == 0)
-      skip_validation = true;
-    else
-      args.push_back(argv[i]);
-    if (std::strncmp(argv[i], "--benchmark_list_tests", 22) == 0) skip_validation = true;
-  }
-  int n = int(args.size());
-  benchmark::Initialize(&n, args.data());
-  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+  if (!bench::init(argc, argv, skip_validation)) return 1;
   std::fprintf(stderr, "housenet isa: %s (best %s), pool threads: %d\n", isa_name(active_isa()),
                isa_name(best_isa()), num_threads());
 #if HOUSENET_BENCH_OPENBLAS

@@ -47,7 +47,7 @@ hn::detect_options sort_options() {  // housenet sort's defaults
 struct fixture {
   hn::image photo;
   hn::cascade detector;
-  app::loaded_model all, first;
+  app::model_file all, first;
 };
 
 const fixture& get() {
@@ -85,7 +85,7 @@ void bm_detect(benchmark::State& st) {
 
 void bm_classify(benchmark::State& st) {
   const fixture& f = get();
-  const app::loaded_model& m = st.range(0) ? f.all : f.first;
+  const app::model_file& m = st.range(0) ? f.all : f.first;
   app::prediction_options o;
   o.flip = st.range(1) != 0;
   const std::vector<hn::rect> faces = detect(f);
@@ -96,7 +96,7 @@ void bm_classify(benchmark::State& st) {
 
 void bm_sort(benchmark::State& st) {
   const fixture& f = get();
-  const app::loaded_model& m = st.range(0) ? f.all : f.first;
+  const app::model_file& m = st.range(0) ? f.all : f.first;
   app::prediction_options o;
   o.flip = st.range(1) != 0;
   std::size_t n = 0;

@@ -1,12 +1,13 @@
-// libFuzzer target: the model-file loaders (housenet/model_io.hpp, housenet/ensemble_io.hpp,
-// in-memory API).
+// libFuzzer target: the model-file readers (housenet/model_io/format.hpp's decode, through the
+// in-memory API of model_io/model_file.hpp and model_io/checkpoint.hpp, and ensemble_io.hpp).
 // Each input is tried twice: as given, and with its trailing CRC-32 recomputed, so the fuzzer
 // also reaches the header, architecture and record checks behind the checksum. Any input must
 // give a model (or checkpoint, or ensemble) or one housenet::error; a small loaded model is then
 // run once.
 #include <housenet/detail/crc32.hpp>
 #include <housenet/ensemble_io.hpp>
-#include <housenet/model_io.hpp>
+#include <housenet/model_io/checkpoint.hpp>
+#include <housenet/model_io/model_file.hpp>
 #include <housenet/optim.hpp>
 
 #include <cstddef>

@@ -117,6 +117,21 @@ int main(int argc, char** argv) {
     two.push_back(std::move(lin2));
     put(out + "/model/linear_ensemble.hsnt", hn::ensemble_to_bytes(two, {"a", "b"}), 0);
   }
+  {  // issue 14's kinds: dilated, grouped and depthwise convolutions, average pooling, activations
+    hn::sequential<float> net;
+    net.add<hn::conv2d<float>>(4, 3, 1, 2, false, hn::init_kind::he, 2);
+    net.add<hn::batch_norm2d<float>>();
+    net.add<hn::leaky_relu<float>>(0.1);
+    net.add<hn::conv2d<float>>(4, 3, 1, 1, true, hn::init_kind::lecun, 1, 2);
+    net.add<hn::conv2d<float>>(4, 3, 1, 1, true, hn::init_kind::lecun, 1, 4);
+    net.add<hn::tanh_layer<float>>();
+    net.add<hn::avg_pool2d<float>>(2, 2, 1, true, false);
+    net.add<hn::sigmoid<float>>();
+    net.add<hn::global_avg_pool<float>>();
+    net.add<hn::linear<float>>(3);
+    net.setup(hn::shape{1, 1, 6, 5}, 7);
+    put(out + "/model/tiny_issue14.hsnt", hn::model_to_bytes(net, {"red", "green", "blue"}), 0);
+  }
 
   // ---- images
   hn::image rgb(7, 5, 3), gray(6, 4, 1);

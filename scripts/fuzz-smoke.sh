@@ -5,8 +5,8 @@
 #   scripts/fuzz-smoke.sh [SECONDS] [BUILD_DIR] [TARGET...]
 #
 # BUILD_DIR (default build-fuzz) keeps the growing corpora in BUILD_DIR/corpus/<target>; the
-# seeds (fuzz/seeds, the repository's cascade files, and model/image files made by make_seeds)
-# are copied in each time. Crash inputs land in BUILD_DIR/artifacts/. Needs clang and
+# seeds (fuzz/seeds, the repository's cascade files, tests/data/idx, and model/image files made
+# by make_seeds) are copied in each time. Crash inputs land in BUILD_DIR/artifacts/. Needs clang and
 # libclang-rt (Debian: clang-14 libclang-rt-14-dev) and libstb-dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ SECONDS_PER_TARGET=${1:-30}
 B=${2:-build-fuzz}
 shift $(( $# > 2 ? 2 : $# ))
 TARGETS=("$@")
-[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(cascade model image dataset)
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(cascade model image dataset idx)
 
 CXX_FUZZ=${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14 || true)}
 CC_FUZZ=${CC_FUZZ:-$(command -v clang || command -v clang-14 || true)}
@@ -32,6 +32,7 @@ for t in "${TARGETS[@]}"; do mkdir -p "$B/corpus/$t"; done
 [[ -d $B/corpus/model ]] && cp "$B"/seeds/model/* "$B/corpus/model/"
 [[ -d $B/corpus/image ]] && cp "$B"/seeds/image/* tests/data/plates_gray.png "$B/corpus/image/"
 [[ -d $B/corpus/dataset ]] && cp fuzz/seeds/dataset/* "$B/corpus/dataset/"
+[[ -d $B/corpus/idx ]] && cp tests/data/idx/*-ubyte tests/data/idx/*.gz tests/data/idx/float-idx1 "$B/corpus/idx/"
 
 status=0
 for t in "${TARGETS[@]}"; do

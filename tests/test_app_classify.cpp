@@ -29,8 +29,8 @@ hn::sequential<float> tiny(std::uint64_t seed) {
   return n;
 }
 
-app::loaded_model two_members() {
-  app::loaded_model m;
+app::model_file two_members() {
+  app::model_file m;
   m.members.push_back(tiny(1));
   m.members.push_back(tiny(2));
   m.is_ensemble = true;
@@ -47,7 +47,7 @@ hn::image picture(int w, int h) {
 }
 
 // The faces' probabilities computed the long way: each crop alone, mean over views.
-std::vector<double> long_way(const app::loaded_model& m, const hn::image& img, const std::vector<hn::rect>& crops,
+std::vector<double> long_way(const app::model_file& m, const hn::image& img, const std::vector<hn::rect>& crops,
                              bool flip) {
   const hn::shape in = m.input_shape();
   std::vector<double> mean(3, 0.0);
@@ -69,7 +69,7 @@ std::vector<double> long_way(const app::loaded_model& m, const hn::image& img, c
 }  // namespace
 
 TEST_CASE("face_probabilities: the mean over members, mirror and jitter boxes, as defined") {
-  const app::loaded_model m = two_members();
+  const app::model_file m = two_members();
   const hn::image img = picture(90, 70);
   const std::vector<hn::rect> boxes{{10, 8, 40, 40}, {55, 30, 30, 36}};
   for (const bool flip : {false, true})
@@ -99,7 +99,7 @@ TEST_CASE("face_probabilities: the mean over members, mirror and jitter boxes, a
 }
 
 TEST_CASE("face_probabilities with flip: a mirrored photo gives its faces the same probabilities") {
-  const app::loaded_model m = two_members();
+  const app::model_file m = two_members();
   const hn::image img = picture(64, 48), mirrored = hn::mirror_horizontal(img);
   const hn::rect r{6, 4, 36, 36}, mr{64 - 6 - 36, 4, 36, 36};
   const hn::tensor<float> a = app::face_probabilities(m, img, {r}, app::prediction_options{});

@@ -1,9 +1,12 @@
 // Unit tests of the housenet app's helpers (examples/app/*.hpp) that need no image or model:
-// command line, JSON, data set folders and splits, augmentation, learning curves, atomic files.
+// command line (parser, --help, the command table and exit statuses), JSON, data set folders and
+// splits, augmentation, learning curves, atomic files.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <new>
 #include <fstream>
 #include <set>
 #include <string>
@@ -14,6 +17,7 @@
 #include "../examples/app/files.hpp"
 #include "../examples/app/json.hpp"
 #include "../examples/app/report.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -38,13 +42,6 @@ app::arg_parser make_parser() {
   return cli;
 }
 
-std::filesystem::path temp_dir(const std::string& name) {
-  const auto d = std::filesystem::temp_directory_path() / ("housenet_test_app_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
-}
-
 void touch(const std::filesystem::path& p) { std::ofstream(p) << "x"; }
 
 }  // namespace
@@ -60,7 +57,19 @@ TEST_CASE("arg_parser: options, flags, positionals, defaults") {
   CHECK(cli.has("augment"));
   CHECK(cli.get_double("lr", -1, 1) == doctest::Approx(-0.5));
   CHECK(cli.get_choice("split", {"random", "group"}) == "random");
-  CHECK_FALSE(cli.help_requested());
+}
+
+TEST_CASE("arg_parser: integers are 64-bit wherever long is not (train --seed on wasm32)") {
+  auto cli = make_parser();
+  argv_builder a({"housenet", "train", "data", "--epochs", "9223372036854775807", "--lr", "-9223372036854775808"});
+  cli.parse(a.argc(), a.argv(), 2);
+  CHECK(cli.get_int("epochs", 0, INT64_MAX) == INT64_MAX);
+  CHECK(cli.get_int("lr", INT64_MIN, 0) == INT64_MIN);
+  CHECK_THROWS_WITH_AS(cli.get_int("epochs", 0, INT64_MAX - 1), doctest::Contains("is out of range"), app::usage_error);
+  argv_builder b({"housenet", "train", "data", "--epochs", "9223372036854775808"});
+  auto cli2 = make_parser();
+  cli2.parse(b.argc(), b.argv(), 2);
+  CHECK_THROWS_WITH_AS(cli2.get_int("epochs", 0, INT64_MAX), doctest::Contains("is not an integer"), app::usage_error);
 }
 
 TEST_CASE("arg_parser: every mistake is a usage_error naming the command") {
@@ -82,11 +91,76 @@ TEST_CASE("arg_parser: every mistake is a usage_error naming the command") {
   CHECK_THROWS_WITH_AS(cli.get_int("epochs", 1, 10), doctest::Contains("train: --epochs: 'x' is not an integer"),
                        app::usage_error);
   CHECK_THROWS_AS(cli.get_choice("split", {"random", "group"}), app::usage_error);
-  argv_builder h({"housenet", "train", "--help"});
+}
+
+TEST_CASE("arg_parser: --help stops the parse with the command's help, wherever it is") {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"housenet", "train", "--help"},                  // no positional needed
+           {"housenet", "train", "d", "--epochs", "x", "-h"},  // values not checked
+           {"housenet", "train", "a", "b", "--help", "--nope"}}) {
+    auto cli = make_parser();
+    argv_builder h(args);
+    std::string text;
+    try {
+      cli.parse(h.argc(), h.argv(), 2);
+    } catch (const app::help_request& r) {
+      text = r.text;
+    }
+    CHECK(text.find("usage: housenet train DATA -o MODEL\n") == 0);
+    CHECK(text.find("  -h, --help ") != std::string::npos);
+  }
+  auto cli = make_parser();
+  argv_builder after_dashes({"housenet", "train", "--", "--help"});  // a file named --help
+  cli.parse(after_dashes.argc(), after_dashes.argv(), 2);
+  CHECK(cli.args() == std::vector<std::string>{"--help"});
   auto cli2 = make_parser();
-  cli2.parse(h.argc(), h.argv(), 2);
-  CHECK(cli2.help_requested());
-  CHECK(cli2.help().find("usage: housenet train") == 0);
+  argv_builder unknown_first({"housenet", "train", "d", "--nope", "--help"});  // left to right
+  CHECK_THROWS_AS(cli2.parse(unknown_first.argc(), unknown_first.argv(), 2), app::usage_error);
+}
+
+namespace {
+int returns_7(int, char**) { return 7; }
+int asks_for_help(int argc, char** argv) {
+  app::arg_parser cli("help-me", "housenet help-me", "test");
+  cli.parse(argc, argv, 2);
+  return 5;
+}
+int usage_mistake(int, char**) { throw app::usage_error("bad: option"); }
+int fails(int, char**) { throw app::app_error("broken"); }
+int runs_out_of_memory(int, char**) { throw std::bad_alloc(); }
+}  // namespace
+
+TEST_CASE("command table: the overview lists it, the dispatch runs it, exceptions become exit statuses") {
+  const std::vector<app::command> table = {
+      {"seven", "seven ARGS", "returns 7", returns_7},
+      {"help-me", "help-me", "parses --help", asks_for_help},
+      {"usage", "usage X", "a command-line mistake", usage_mistake},
+      {"fails", "fails", "a failure", fails},
+      {"a-rather-long-name", "a-rather-long-name X", "longer than the column", runs_out_of_memory},
+  };
+  CHECK(app::overview(table) ==
+        "usage: housenet <command> [options]   (housenet <command> --help for each)\n"
+        "\n"
+        "  seven ARGS          returns 7\n"
+        "  help-me             parses --help\n"
+        "  usage X             a command-line mistake\n"
+        "  fails               a failure\n"
+        "  a-rather-long-name X longer than the column\n"
+        "  --version           the version\n");
+  const auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "housenet");
+    argv_builder a(args);
+    return app::run_command_line(table, a.argc(), a.argv(), "1.2.3");
+  };
+  CHECK(run({"seven", "x"}) == 7);
+  CHECK(run({"help-me"}) == 5);
+  CHECK(run({"help-me", "--help"}) == 0);
+  CHECK(run({"usage"}) == 2);
+  CHECK(run({"fails"}) == 1);
+  CHECK(run({"a-rather-long-name"}) == 1);
+  CHECK(run({"nope"}) == 2);
+  CHECK(run({}) == 2);
+  for (const char* h : {"--help", "-h", "help", "--version", "version"}) CHECK(run({h}) == 0);
 }
 
 TEST_CASE("json_writer: escaping, separators, numbers") {
@@ -99,7 +173,8 @@ TEST_CASE("json_writer: escaping, separators, numbers") {
 }
 
 TEST_CASE("scan_dataset: classes sorted, identities, errors") {
-  const auto d = temp_dir("scan");
+  const housenet_test::scratch_dir tmp("app-helpers");
+  const auto d = tmp.path();
   std::filesystem::create_directories(d / "b");
   std::filesystem::create_directories(d / "a");
   std::filesystem::create_directories(d / ".hidden");
@@ -166,7 +241,8 @@ TEST_CASE("learning curves: csv rows and an svg") {
 }
 
 TEST_CASE("write_file_atomic: replaces, leaves no temp file") {
-  const auto d = temp_dir("atomic");
+  const housenet_test::scratch_dir tmp("app-helpers");
+  const auto d = tmp.path();
   const auto f = (d / "x.txt").string();
   app::write_file_atomic(f, "one");
   app::write_file_atomic(f, "two");

@@ -18,24 +18,13 @@
 #include "../examples/app/checkpoint.hpp"
 #include "../examples/app/dataset.hpp"
 #include "../examples/app/faces.hpp"
+#include "support.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct scratch {
-  fs::path dir;
-  explicit scratch(const std::string& name)
-      : dir(fs::temp_directory_path() / ("housenet_test_app_train_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~scratch() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string operator()(const std::string& rel) const { return (dir / rel).string(); }
-};
+using scratch = housenet_test::scratch_dir;
 
 housenet::image solid(int w, int h, std::uint8_t v) {
   housenet::image img(w, h, 3);
@@ -47,27 +36,21 @@ housenet::image solid(int w, int h, std::uint8_t v) {
 
 void write_text(const std::string& path, const std::string& s) { std::ofstream(path, std::ios::binary) << s; }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+// The app's errors are std::exceptions of its own type as well as housenet::errors.
+std::string error_of(const std::function<void()>& f) { return housenet_test::error_of<std::exception>(f); }
 
 }  // namespace
 
 TEST_CASE("load_faces: one tensor of the readable images; unreadable ones left out, order and labels kept") {
-  scratch d("load");
-  fs::create_directories(d.dir / "a");
-  fs::create_directories(d.dir / "b");
+  scratch d("app-train");
+  fs::create_directories(d.path() / "a");
+  fs::create_directories(d.path() / "b");
   housenet::save(solid(20, 16, 10), d("a/a1.png"));
   write_text(d("a/a2.png"), "not an image");
   housenet::save(solid(30, 30, 100), d("a/a3.png"));
   write_text(d("b/b1.png"), "");
   housenet::save(solid(12, 40, 200), d("b/b2.png"));
-  app::dataset_index data = app::scan_dataset(d.dir);
+  app::dataset_index data = app::scan_dataset(d.path());
   REQUIRE(data.samples.size() == 5);
   const housenet::shape in{1, 3, 8, 8};
   const housenet::tensor<float> t = app::load_faces(data, in, "test");
@@ -88,10 +71,10 @@ TEST_CASE("load_faces: one tensor of the readable images; unreadable ones left o
   }
 
   // Nothing readable: one clear error.
-  scratch e("none");
-  fs::create_directories(e.dir / "a");
+  scratch e("app-train");
+  fs::create_directories(e.path() / "a");
   write_text(e("a/x.png"), "nope");
-  app::dataset_index bad = app::scan_dataset(e.dir);
+  app::dataset_index bad = app::scan_dataset(e.path());
   CHECK(error_of([&] { app::load_faces(bad, in, "test"); }) == "no readable image in the class folders");
 }
 
@@ -114,7 +97,7 @@ TEST_CASE("summarize + eval_json: the one line of eval --json and MODEL.test.jso
 }
 
 TEST_CASE("load_checkpoint: a hand-edited field is one clear error naming the file and the field") {
-  scratch d("ckpt");
+  scratch d("app-train");
   const std::string path = d("m.hsnt.ckpt");
   app::train_options o;
   o.arch = "small";
@@ -132,12 +115,12 @@ TEST_CASE("load_checkpoint: a hand-edited field is one clear error naming the fi
   st.best_epoch = 1;
   st.best_error = 0.5;
   st.rows.push_back(app::epoch_row{1, 0.7, 0.4, 0.8, 0.5, 1.5, 0.5});
-  app::save_checkpoint(path, o, net, *optim, classes, st);
+  app::save_training_checkpoint(path, o, net, *optim, classes, st);
 
   {  // as written: loads
     housenet::sequential<float> n2 = app::make_network(o.arch, classes.size(), 2);
     auto opt2 = app::make_optimizer(o);
-    const app::train_state back = app::load_checkpoint(path, o, n2, *opt2);
+    const app::train_state back = app::load_training_checkpoint(path, o, n2, *opt2);
     CHECK(back.batch == 3);
     CHECK(back.loss_sum == 1.25);
     CHECK(back.best_epoch == 1);
@@ -155,7 +138,7 @@ TEST_CASE("load_checkpoint: a hand-edited field is one clear error naming the fi
     housenet::save_checkpoint(out, c.model, *opt2, classes, c.state);
     housenet::sequential<float> n2 = app::make_network(o.arch, classes.size(), 2);
     auto opt3 = app::make_optimizer(o);
-    return error_of([&] { app::load_checkpoint(out, o, n2, *opt3); });
+    return error_of([&] { app::load_training_checkpoint(out, o, n2, *opt3); });
   };
   const std::string f = d("edited.ckpt");
   CHECK(edited("batch_in_epoch", "12x") == "checkpoint: " + f + ": field 'batch_in_epoch' is not a number ('12x')");

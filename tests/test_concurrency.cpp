@@ -4,6 +4,8 @@
 // when the numbers happen to agree.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/cascade.hpp>
 #include <housenet/layers.hpp>
 #include <housenet/loss.hpp>
@@ -19,6 +21,7 @@
 #include <vector>
 
 using namespace housenet;
+using housenet_test::same_bits;
 
 namespace {
 
@@ -67,15 +70,11 @@ std::vector<tensor<float>> inputs(std::size_t count) {
   return xs;
 }
 
-bool same_bits(const tensor<float>& a, const tensor<float>& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
 }  // namespace
 
 TEST_CASE("concurrency: predict on one const model from several threads == serial") {
+  const housenet_test::settings_guard restore;
   const std::vector<tensor<float>> xs = inputs(12);
-  const conv_algorithm algo = get_conv_algorithm();
   // Winograd: the threads share conv2d's kept weight transform, made by the first of them
   for (const conv_algorithm a : {conv_algorithm::automatic, conv_algorithm::winograd})
   for (int pool : {1, 2}) {
@@ -110,8 +109,6 @@ TEST_CASE("concurrency: predict on one const model from several threads == seria
     CHECK(mismatches.load() == 0);
     CHECK(errors.load() == 0);
   }
-  set_conv_algorithm(algo);
-  set_num_threads(2);
 }
 
 TEST_CASE("concurrency: detect_multi_scale on one const cascade from several threads == serial") {

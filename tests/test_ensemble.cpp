@@ -14,16 +14,17 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <filesystem>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
+#include "support.hpp"
+
 using namespace housenet;
+using housenet_test::read_bytes;
+using housenet_test::same_bits;
 
 namespace {
 
@@ -52,22 +53,13 @@ tensor<float> input(std::size_t n, std::uint64_t seed, std::size_t c = 2, std::s
   return x;
 }
 
-bool same_bits(const tensor<float>& a, const tensor<float>& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
 bool same_arena(const sequential<float>& a, const sequential<float>& b) {
   return a.arena_size() == b.arena_size() &&
          std::memcmp(a.values().data(), b.values().data(), a.arena_size() * sizeof(float)) == 0;
 }
 
 std::string error_of(const std::vector<std::uint8_t>& bytes, const std::string& name = "e.hsnt") {
-  try {
-    ensemble_from_bytes<float>(bytes.data(), bytes.size(), name);
-  } catch (const error& e) {
-    return e.what();
-  }
-  return "";
+  return housenet_test::error_of([&] { ensemble_from_bytes<float>(bytes.data(), bytes.size(), name); });
 }
 
 // Rebuilds an ensemble file with one header substring replaced (fixing header_bytes,
@@ -106,12 +98,6 @@ std::vector<std::uint8_t> container(const std::vector<std::vector<std::uint8_t>>
   w.raw(p.bytes().data(), p.size());
   w.u32(detail::crc32(w.bytes().data(), w.size()));
   return w.bytes();
-}
-
-std::vector<std::uint8_t> read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE_MESSAGE(f.good(), "cannot open " << path);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 
 const std::vector<std::string> labels3 = {"gryffindor", "hufflepuff", "ravenclaw"};
@@ -267,14 +253,11 @@ TEST_CASE("ensemble file: save -> load is bitwise; the writer streams what ensem
   CHECK(e.header[3] == std::pair<std::string, std::string>{"combine", "mean_probabilities"});
   CHECK(ensemble_to_bytes(e.members, e.info.labels) == b);  // re-encoding gives the same bytes
 
-  char dir_template[] = "/tmp/housenet_ensemble_XXXXXX";
-  REQUIRE(::mkdtemp(dir_template) != nullptr);
-  const std::string dir = dir_template, path = dir + "/e.hsnt";
-  save_ensemble(members, labels3, path);
-  CHECK(read_bytes(path) == b);
-  CHECK(load_ensemble<float>(path).members.size() == 3);
-  std::remove(path.c_str());
-  CHECK(::rmdir(dir.c_str()) == 0);  // nothing else was left behind
+  const housenet_test::scratch_dir dir("ensemble");
+  save_ensemble(members, labels3, dir("e.hsnt"));
+  CHECK(read_bytes(dir("e.hsnt")) == b);
+  CHECK(load_ensemble<float>(dir("e.hsnt")).members.size() == 3);
+  CHECK(housenet_test::list_dir(dir.str()) == std::vector<std::string>{"e.hsnt"});  // nothing else left behind
 
   // the flag is all that tells the container apart; single models are still written as before
   CHECK(b[8] == model_flag_ensemble);
@@ -315,7 +298,7 @@ TEST_CASE("ensemble file: the fixture written by Python from the format document
   CHECK(e.info.housenet_version == "fixture");
   tensor<float> x(shape{1, 1, 2, 3});
   for (std::size_t i = 0; i < 6; ++i) x.data()[i] = float(0.1 * double(i) - 0.2);
-  std::ifstream f(dir + "ensemble_linear2.expected");
+  std::istringstream f(housenet_test::read_file(dir + "ensemble_linear2.expected"));
   std::string line;
   int rows = 0;
   while (std::getline(f, line)) {

@@ -3,6 +3,8 @@
 // Each TEST_CASE names its row of docs/errors.md.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/cascade.hpp>
 #include <housenet/image.hpp>
 #include <housenet/layers.hpp>
@@ -26,45 +28,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh folder for this test program; the tests name files relative to it.
-struct scratch_dir {
-  fs::path dir;
-  scratch_dir() {
-    dir = fs::temp_directory_path() / ("housenet-test-errors-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::permissions(dir / "ro", fs::perms::owner_all, ec);
-    fs::remove_all(dir, ec);
-  }
-  std::string operator()(const std::string& name) const { return (dir / name).string(); }
-};
-
-void write(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-template <class Byte>
-void write(const std::string& path, const std::vector<Byte>& b) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-}
-std::string read(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
-// The housenet::error message of f(), or "" when it does not throw; one line always.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    const std::string m = e.what();
-    CHECK(m.find('\n') == std::string::npos);
-    return m;
-  }
-  return "";
-}
+using housenet_test::error_of;
+using scratch_dir = housenet_test::scratch_dir;
 
 image noise(int w, int h, int c) {
   image img(w, h, c);
@@ -101,22 +66,22 @@ const std::string source_dir = HOUSENET_SOURCE_DIR;
 }  // namespace
 
 TEST_CASE("errors.md: empty file (image, model, cascade)") {
-  scratch_dir d;
-  write(d("empty.jpg"), "");
-  write(d("empty.hsnt"), "");
-  write(d("empty.xml"), "");
+  const scratch_dir d("errors");
+  housenet_test::write_file(d("empty.jpg"), "");
+  housenet_test::write_file(d("empty.hsnt"), "");
+  housenet_test::write_file(d("empty.xml"), "");
   CHECK(error_of([&] { load(d("empty.jpg")); }) == "image: cannot read '" + d("empty.jpg") + "': empty file");
   CHECK(error_of([&] { load_model(d("empty.hsnt")); }) == d("empty.hsnt") + ": not a housenet model file (empty)");
   CHECK(error_of([&] { cascade::load(d("empty.xml")); }) == "cascade: " + d("empty.xml") + ":1: empty file");
 }
 
 TEST_CASE("errors.md: truncated PNG and JPEG") {
-  scratch_dir d;
+  const scratch_dir d("errors");
   const image img = noise(64, 48, 3);
   const std::vector<unsigned char> png = encode(img, "png"), jpg = encode(img, "jpg");
-  write(d("half.png"), std::vector<unsigned char>(png.begin(), png.begin() + std::ptrdiff_t(png.size() / 2)));
-  write(d("half.jpg"), std::vector<unsigned char>(jpg.begin(), jpg.begin() + std::ptrdiff_t(jpg.size() / 2)));
-  write(d("head.jpg"), std::vector<unsigned char>(jpg.begin(), jpg.begin() + 100));
+  housenet_test::write_file(d("half.png"), std::vector<unsigned char>(png.begin(), png.begin() + std::ptrdiff_t(png.size() / 2)));
+  housenet_test::write_file(d("half.jpg"), std::vector<unsigned char>(jpg.begin(), jpg.begin() + std::ptrdiff_t(jpg.size() / 2)));
+  housenet_test::write_file(d("head.jpg"), std::vector<unsigned char>(jpg.begin(), jpg.begin() + 100));
   CHECK(error_of([&] { load(d("half.png")); }) ==
         "image: cannot read '" + d("half.png") + "': outofdata (corrupt or truncated file)");
   CHECK(error_of([&] { load(d("half.jpg")); }) ==
@@ -127,9 +92,9 @@ TEST_CASE("errors.md: truncated PNG and JPEG") {
 }
 
 TEST_CASE("errors.md: an image header claiming 100000x100000 (or more pixels than the limit)") {
-  scratch_dir d;
-  write(d("huge.png"), png_header(100000, 100000, 2));
-  write(d("big.png"), png_header(20000, 20000, 0));
+  const scratch_dir d("errors");
+  housenet_test::write_file(d("huge.png"), png_header(100000, 100000, 2));
+  housenet_test::write_file(d("big.png"), png_header(20000, 20000, 0));
   CHECK(error_of([&] { load(d("huge.png")); }) ==
         "image: cannot read '" + d("huge.png") + "': 100000x100000 pixels exceeds the limit of 100000000 pixels");
   CHECK(error_of([&] { load(d("big.png")); }) ==
@@ -137,15 +102,15 @@ TEST_CASE("errors.md: an image header claiming 100000x100000 (or more pixels tha
 }
 
 TEST_CASE("errors.md: a text file named .jpg") {
-  scratch_dir d;
-  write(d("notes.jpg"), "these are my notes, not a photo\n");
+  const scratch_dir d("errors");
+  housenet_test::write_file(d("notes.jpg"), "these are my notes, not a photo\n");
   CHECK(error_of([&] { load(d("notes.jpg")); }) ==
         "image: cannot read '" + d("notes.jpg") +
             "': unknown image type (not a JPEG, PNG, BMP, GIF or PGM/PPM file)");
 }
 
 TEST_CASE("errors.md: a cascade with a wrong featureType") {
-  const std::string xml = read(source_dir + "/fuzz/seeds/cascade/mini_haar.xml");
+  const std::string xml = housenet_test::read_file(source_dir + "/fuzz/seeds/cascade/mini_haar.xml");
   REQUIRE(!xml.empty());
   std::string bad = xml;
   bad.replace(bad.find("HAAR"), 4, "HOG");
@@ -154,7 +119,7 @@ TEST_CASE("errors.md: a cascade with a wrong featureType") {
 }
 
 TEST_CASE("errors.md: a cascade cut in half") {
-  const std::string xml = read(source_dir + "/data/haarcascade_frontalface_default.xml");
+  const std::string xml = housenet_test::read_file(source_dir + "/data/haarcascade_frontalface_default.xml");
   REQUIRE(xml.size() > 1000);
   const std::string half = xml.substr(0, xml.size() / 2);
   const std::string m = error_of([&] { cascade::from_string(half, "half.xml"); });
@@ -166,19 +131,19 @@ TEST_CASE("errors.md: a cascade cut in half") {
 }
 
 TEST_CASE("errors.md: a model of another format version") {
-  scratch_dir d;
+  const scratch_dir d("errors");
   std::vector<std::uint8_t> b = model_to_bytes(tiny_model(), {"a", "b", "c"});
   b[4] = 2;  // format_version (u32 at byte 4)
-  write(d("v2.hsnt"), b);
+  housenet_test::write_file(d("v2.hsnt"), b);
   CHECK(error_of([&] { load_model(d("v2.hsnt")); }) ==
         d("v2.hsnt") + ": format version 2 not supported (this build reads 1)");
 }
 
 TEST_CASE("errors.md: a model with a flipped byte") {
-  scratch_dir d;
+  const scratch_dir d("errors");
   std::vector<std::uint8_t> b = model_to_bytes(tiny_model(), {"a", "b", "c"});
   b[b.size() - 40] ^= 0x01;  // a weight
-  write(d("flipped.hsnt"), b);
+  housenet_test::write_file(d("flipped.hsnt"), b);
   CHECK(error_of([&] { load_model(d("flipped.hsnt")); }) == d("flipped.hsnt") + ": checksum mismatch (file damaged?)");
   // Every single flipped bit anywhere is an error, never a wrong model.
   const std::vector<std::uint8_t> good = model_to_bytes(tiny_model(), {"a", "b", "c"});
@@ -192,16 +157,16 @@ TEST_CASE("errors.md: a model with a flipped byte") {
 }
 
 TEST_CASE("errors.md: a truncated model") {
-  scratch_dir d;
+  const scratch_dir d("errors");
   const std::vector<std::uint8_t> b = model_to_bytes(tiny_model(), {"a", "b", "c"});
-  write(d("cut.hsnt"), std::vector<std::uint8_t>(b.begin(), b.end() - 100));
+  housenet_test::write_file(d("cut.hsnt"), std::vector<std::uint8_t>(b.begin(), b.end() - 100));
   CHECK(error_of([&] { load_model(d("cut.hsnt")); }) ==
         d("cut.hsnt") + ": truncated at byte " + std::to_string(b.size() - 100) + " (the header announces " +
             std::to_string(b.size()) + " bytes)");
 }
 
 TEST_CASE("errors.md: a missing output directory") {
-  scratch_dir d;
+  const scratch_dir d("errors");
   const std::string m = d("no/such/dir/m.hsnt");
   CHECK(error_of([&] { save_model(tiny_model(), {}, m); }) ==
         m + ": cannot create a temporary file next to it: No such file or directory");
@@ -211,7 +176,7 @@ TEST_CASE("errors.md: a missing output directory") {
 }
 
 TEST_CASE("errors.md: a read-only output path") {
-  scratch_dir d;
+  const scratch_dir d("errors");
   // As root, permissions do not stop writes: use a folder of a read-only file system instead.
   std::string dir = d("ro");
   fs::create_directories(dir);

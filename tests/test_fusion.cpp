@@ -4,7 +4,10 @@
 // threads; and its gradient against central finite differences in double.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/housenet.hpp>
+#include <housenet/testing.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -13,6 +16,7 @@
 #include <vector>
 
 using namespace housenet;
+using housenet_test::same_bits;
 
 namespace {
 
@@ -46,15 +50,6 @@ sequential<T> block_net(const geometry& g, bool fusion) {
   fill("running_mean", -0.2, 0.2, false);
   fill("running_var", 0.5, 1.5, false);
   return net;
-}
-
-template <class T>
-bool same_bits(const T* a, const T* b, std::size_t n) {
-  return n == 0 || std::memcmp(a, b, n * sizeof(T)) == 0;
-}
-template <class A, class B>
-bool same_bits(const A& a, const B& b) {
-  return a.size() == b.size() && same_bits(a.data(), b.data(), a.size());
 }
 
 // Inputs with ties: a third of them from a small set of values (equal maxima in a window, and
@@ -135,7 +130,7 @@ TEST_CASE_TEMPLATE("relu -> batch norm -> max pool fused: the same bits as the l
 }
 
 TEST_CASE("fused block: the same bits with 1 and 2 threads, and as the layers with 1 thread") {
-  const int threads = num_threads();
+  const housenet_test::settings_guard restore;
   const geometry g{3, 7, 15, 13, 3, 3, 0, true};
   std::vector<std::vector<float>> outs, grads;
   for (int t : {1, 2, 1}) {
@@ -152,7 +147,6 @@ TEST_CASE("fused block: the same bits with 1 and 2 threads, and as the layers wi
     grads.emplace_back(dx.begin(), dx.end());
     grads.back().insert(grads.back().end(), net.grads().begin(), net.grads().end());
   }
-  set_num_threads(threads);
   CHECK(outs[0] == outs[1]);
   CHECK(grads[0] == grads[1]);
   CHECK(outs[0] == outs[2]);
@@ -230,4 +224,65 @@ TEST_CASE("fusion applies to a relu -> batch_norm2d -> max_pool2d run only") {
   net.forward(x);
   net.set_fusion(false);
   CHECK_THROWS_WITH_AS(net.backward(d), doctest::Contains("without a forward"), housenet::error);
+}
+
+TEST_CASE("plan_chain: every layer once, in order; a fused run only on the exact layer classes") {
+  // a batch_norm2d subclass that changes the forward is a different layer: never fused
+  struct custom_bn : batch_norm2d<float> {
+    void do_forward(const tensor<float>& x, tensor<float>& y, const context& ctx) override {
+      batch_norm2d<float>::do_forward(x, y, ctx);
+    }
+  };
+  sequential<float> net;
+  net.add<conv2d<float>>(3, 3);
+  net.add<relu<float>>();
+  net.add<batch_norm2d<float>>();
+  net.add<max_pool2d<float>>(2, 2);
+  net.add<relu<float>>();
+  net.add<custom_bn>();
+  net.add<max_pool2d<float>>(2, 2);
+  net.add<linear<float>>(2);
+  net.setup(shape{1, 2, 14, 14}, 1);
+  std::vector<layer<float>*> chain;
+  for (std::size_t i = 0; i < net.size(); ++i) chain.push_back(&net[i]);
+  for (bool fuse : {true, false}) {
+    CAPTURE(fuse);
+    const auto plan = plan_chain(chain, fuse);
+    std::vector<std::size_t> sizes;
+    std::size_t next = 0;
+    for (const auto& b : plan) {
+      CHECK(b->first() == next);
+      next = b->last() + 1;
+      sizes.push_back(b->size());
+    }
+    CHECK(next == chain.size());
+    CHECK(sizes == (fuse ? std::vector<std::size_t>{1, 3, 1, 1, 1, 1} : std::vector<std::size_t>(8, 1)));
+  }
+  // the model runs the same plan: the first run's relu output is never written, the second's is
+  tensor<float> x(shape{2, 2, 14, 14});
+  prng r(2);
+  for (auto& v : x) v = float(r.uniform(-1.0, 1.0));
+  net.forward(x);
+  CHECK(net.output(1).empty());
+  CHECK(!net.output(4).empty());
+}
+
+TEST_CASE("batch_norm2d: named parameters are params() 0..3, and need binding") {
+  batch_norm2d<float> bn;
+  CHECK_THROWS_WITH_AS(bn.gamma(), "batch_norm2d: parameters not bound (call setup, then bind)", housenet::error);
+  bn.setup(shape{1, 3, 4, 4});
+  CHECK_THROWS_WITH_AS(bn.running_var(), "batch_norm2d: parameters not bound (call setup, then bind)",
+                       housenet::error);
+  testing::param_store<float> ps;
+  ps.bind(bn);
+  prng r(1);
+  bn.init(r);
+  const std::vector<param<float>*> named{&bn.gamma(), &bn.beta(), &bn.running_mean(), &bn.running_var()};
+  const char* names[] = {"gamma", "beta", "running_mean", "running_var"};
+  for (std::size_t k = 0; k < 4; ++k) {
+    CHECK(named[k] == &bn.params()[k]);
+    CHECK(named[k]->spec.name == names[k]);
+  }
+  CHECK(bn.gamma().value[2] == 1.0f);
+  CHECK(bn.running_var().value[0] == 1.0f);
 }

@@ -2,7 +2,7 @@
 // shapes, for every SIMD path this CPU supports, and its determinism across thread counts.
 #include <doctest/doctest.h>
 
-#include "random_data.hpp"
+#include "support.hpp"
 
 #include <housenet/detail/reference.hpp>
 #include <housenet/gemm.hpp>
@@ -67,34 +67,56 @@ std::vector<T> check_case(const shape_case& s, std::size_t threads, const char* 
 
 std::vector<isa> supported_isas() {
   std::vector<isa> v;
-  for (isa i : {isa::scalar, isa::avx2, isa::avx512})
+  for (isa i : {isa::scalar, isa::avx2, isa::avx512, isa::simd128})
     if (isa_supported(i)) v.push_back(i);
   return v;
 }
 
-struct isa_restore {
-  isa saved = active_isa();
-  ~isa_restore() { set_isa(saved); }
-};
 
 }  // namespace
 
 TEST_CASE("simd: isa detection and forcing") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   CHECK(isa_supported(isa::scalar));
   CHECK(isa_supported(best_isa()));
   CHECK(isa_supported(active_isa()));
   CHECK(std::string(isa_name(isa::avx512)) == "avx512");
   CHECK(std::string(isa_name(isa::avx2)) == "avx2");
   CHECK(std::string(isa_name(isa::scalar)) == "scalar");
+  CHECK(std::string(isa_name(isa::simd128)) == "simd128");
   set_isa(isa::scalar);
   CHECK(active_isa() == isa::scalar);
-  for (isa i : {isa::avx2, isa::avx512})
+  for (isa i : {isa::avx2, isa::avx512, isa::simd128})
     if (!isa_supported(i)) CHECK_THROWS_AS(set_isa(i), housenet::error);
+  // WebAssembly: SIMD128 exactly when the build has it, and then it is the best
+  CHECK(isa_supported(isa::simd128) == bool(HOUSENET_WASM_SIMD128));
+  if (HOUSENET_WASM_SIMD128) CHECK(best_isa() == isa::simd128);
+}
+
+// SIMD128 has no fused multiply-add: its kernels round each product, then add, in the scalar
+// kernels' order, with the scalar path's K blocks, so every product gives the scalar bits.
+TEST_CASE("sgemm: the simd128 path gives the scalar path's bits" * doctest::skip(!HOUSENET_WASM_SIMD128)) {
+  const housenet_test::settings_guard restore;
+  const shape_case cases[] = {
+      {false, false, 17, 129, 7, 0, 0, 0, 1.0, 0.0},   {true, false, 17, 129, 300, 3, 0, 5, 1.0, 0.0},
+      {false, true, 129, 17, 33, 0, 2, 0, 0.5, 1.0},   {true, true, 7, 129, 17, 1, 1, 1, -2.0, 0.25},
+      {false, true, 1, 1000, 129, 0, 3, 0, 1.0, 1.0},  {false, true, 3, 77, 1001, 5, 0, 2, 1.5, -1.0},
+      {false, false, 250, 70, 777, 1, 1, 1, 1.0, 0.5}, {false, true, 32, 1000, 801, 1, 2, 3, 1.0, 1.0},
+  };
+  for (const auto& s : cases) {
+    CAPTURE(s.m);
+    CAPTURE(s.n);
+    CAPTURE(s.k);
+    set_isa(isa::scalar);
+    const auto want = check_case<float>(s, 1, "scalar");
+    set_isa(isa::simd128);
+    const auto got = check_case<float>(s, 1, "simd128");
+    CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+  }
 }
 
 TEST_CASE("sgemm: every odd shape, every ISA path, against the reference") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   const std::size_t sizes[] = {1, 7, 17, 129};
   for (isa path : supported_isas()) {
     set_isa(path);
@@ -117,7 +139,7 @@ TEST_CASE("sgemm: every odd shape, every ISA path, against the reference") {
 }
 
 TEST_CASE("sgemm: blocking edges (several KC, MC and NC blocks)") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa path : supported_isas()) {
     set_isa(path);
     CAPTURE(isa_name(path));
@@ -131,7 +153,7 @@ TEST_CASE("sgemm: blocking edges (several KC, MC and NC blocks)") {
 
 TEST_CASE("sgemm: short products (a fully connected layer at batch 5..32) on every path") {
   // m <= 32 with B^T: C^T from B's rows in place; m <= 36 without: B read in place by the kernel
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa path : supported_isas()) {
     set_isa(path);
     CAPTURE(isa_name(path));
@@ -150,7 +172,7 @@ TEST_CASE("sgemm: short products (a fully connected layer at batch 5..32) on eve
 
 TEST_CASE("sgemm: the short-product paths give the bits of the packed path (alpha 1, beta 0 or 1)") {
   // The first rows of a 48-row product (packed path) vs the same rows alone (in-place paths).
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa path : supported_isas()) {
     set_isa(path);
     CAPTURE(isa_name(path));
@@ -176,7 +198,7 @@ TEST_CASE("sgemm: the short-product paths give the bits of the packed path (alph
 }
 
 TEST_CASE("sgemm: a pre-packed A (gemm_pack_a) gives the bits of the plain call") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa path : supported_isas()) {
     set_isa(path);
     CAPTURE(isa_name(path));
@@ -211,8 +233,7 @@ TEST_CASE("dgemm: odd shapes against the reference") {
 }
 
 TEST_CASE("sgemm: deterministic across runs and thread counts") {
-  isa_restore restore;
-  const int saved_threads = num_threads();
+  const housenet_test::settings_guard restore;
   const shape_case cases[] = {
       {false, false, 200, 150, 400, 0, 0, 0, 1.0, 0.0},   // split over M
       {false, true, 24, 700, 300, 0, 0, 0, 1.0, 1.0},     // split over N
@@ -231,7 +252,6 @@ TEST_CASE("sgemm: deterministic across runs and thread counts") {
       CHECK(one == two_a);  // tiles never depend on the split: identical bits
     }
   }
-  set_num_threads(saved_threads);
 }
 
 TEST_CASE("sgemm: public API and argument checks") {

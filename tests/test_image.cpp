@@ -2,6 +2,8 @@
 // resize, drawing at any size, to_tensor, and bad files.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/vision.hpp>
 
 #include <stb_image_write.h>
@@ -9,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -18,46 +19,12 @@
 #include <vector>
 
 namespace hn = housenet;
+using housenet_test::contains;
+using housenet_test::error_of;
+using housenet_test::list_dir;
+using housenet_test::write_file;
 
 namespace {
-
-std::string temp_dir() {
-  static std::string dir;
-  if (dir.empty()) {
-    char tmpl[] = "/tmp/housenet-test-image-XXXXXX";
-    const char* d = ::mkdtemp(tmpl);
-    REQUIRE(d != nullptr);
-    dir = d;
-  }
-  return dir;
-}
-
-std::vector<std::string> list_dir(const std::string& d) {
-  std::vector<std::string> out;
-  DIR* dp = ::opendir(d.c_str());
-  if (!dp) return out;
-  while (dirent* e = ::readdir(dp))
-    if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) out.push_back(e->d_name);
-  ::closedir(dp);
-  return out;
-}
-
-void write_file(const std::string& path, const std::vector<unsigned char>& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const hn::error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("NOT a housenet::error: ") + e.what();
-  }
-  return "no error";
-}
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 hn::image pattern(int w, int h, int c) {
   hn::image img(w, h, c);
@@ -131,8 +98,8 @@ bool near(hn::colour a, hn::colour b) {
 }  // namespace
 
 TEST_CASE("image: PNG round trips (RGB and gray), atomically written") {
-  const std::string dir = temp_dir() + "/png";
-  ::mkdir(dir.c_str(), 0700);
+  const housenet_test::scratch_dir tmp("image");
+  const std::string dir = tmp.str();
   for (int c : {1, 3}) {
     const hn::image img = pattern(37, 23, c);
     const std::string path = dir + "/p" + std::to_string(c) + ".png";
@@ -144,15 +111,16 @@ TEST_CASE("image: PNG round trips (RGB and gray), atomically written") {
   }
   const auto files = list_dir(dir);
   CHECK(files.size() == 2);  // no temporary files left behind
-  CHECK(has(error_of([&] { hn::save(pattern(4, 4, 3), dir + "/no/such/dir/x.png"); }), "image: cannot write"));
-  CHECK(has(error_of([&] { hn::save(pattern(4, 4, 3), dir + "/x.tiff"); }), "unknown format"));
-  CHECK(has(error_of([&] { hn::save(hn::image(), dir + "/x.png"); }), "empty image"));
+  CHECK(contains(error_of([&] { hn::save(pattern(4, 4, 3), dir + "/no/such/dir/x.png"); }), "image: cannot write"));
+  CHECK(contains(error_of([&] { hn::save(pattern(4, 4, 3), dir + "/x.tiff"); }), "unknown format"));
+  CHECK(contains(error_of([&] { hn::save(hn::image(), dir + "/x.png"); }), "empty image"));
   CHECK(list_dir(dir).size() == 2);
 }
 
 TEST_CASE("image: JPEG round trip is close") {
   const hn::image img = quadrants();
-  const std::string path = temp_dir() + "/q.jpg";
+  const housenet_test::scratch_dir tmp("image");
+  const std::string path = tmp("q.jpg");
   hn::save(img, path, 95);
   const hn::image back = hn::load(path);
   REQUIRE(back.width() == 64);
@@ -279,8 +247,8 @@ TEST_CASE("image: crop is clamped; resize") {
   const hn::image neg = hn::crop(img, hn::rect{-5, -5, 8, 8});
   CHECK(neg.width() == 3);
   CHECK(neg.at(0, 0) == img.at(0, 0));
-  CHECK(has(error_of([&] { hn::crop(img, hn::rect{30, 0, 5, 5}); }), "outside the 20x10 image"));
-  CHECK(has(error_of([&] { hn::crop(img, hn::rect{2, 2, 0, 5}); }), "image: crop"));
+  CHECK(contains(error_of([&] { hn::crop(img, hn::rect{30, 0, 5, 5}); }), "outside the 20x10 image"));
+  CHECK(contains(error_of([&] { hn::crop(img, hn::rect{2, 2, 0, 5}); }), "image: crop"));
 
   const hn::image flat(33, 17, 3, 77);
   for (auto f : {hn::resize_filter::area, hn::resize_filter::bilinear}) {
@@ -299,8 +267,8 @@ TEST_CASE("image: crop is clamped; resize") {
   const hn::image half = hn::resize(cb, 4, 4);
   for (int y = 0; y < 4; ++y)
     for (int x = 0; x < 4; ++x) CHECK(std::abs(int(half.at(x, y)) - 100) <= 1);
-  CHECK(has(error_of([&] { hn::resize(cb, 0, 4); }), "image: resize"));
-  CHECK(has(error_of([&] { hn::resize(hn::image(), 4, 4); }), "empty image"));
+  CHECK(contains(error_of([&] { hn::resize(cb, 0, 4); }), "image: resize"));
+  CHECK(contains(error_of([&] { hn::resize(hn::image(), 4, 4); }), "empty image"));
 }
 
 TEST_CASE("image: drawing never leaves the image and scales with its size") {
@@ -358,26 +326,27 @@ TEST_CASE("image: to_tensor gives 1 x C x H x W in [0, 1], R G B planes") {
       for (int x = 0; x < 5; ++x) CHECK(t(0, std::size_t(k), std::size_t(y), std::size_t(x)) == float(img.at(x, y, k)) / 255.0f);
   hn::to_tensor(pattern(2, 2, 1), t);
   CHECK(t.shape() == hn::shape{1, 1, 2, 2});
-  CHECK(has(error_of([&] { hn::to_tensor(hn::image(), t); }), "image: to_tensor"));
+  CHECK(contains(error_of([&] { hn::to_tensor(hn::image(), t); }), "image: to_tensor"));
 }
 
 TEST_CASE("image: bad files are one clear error") {
-  const std::string d = temp_dir();
-  CHECK(has(error_of([&] { hn::load(d + "/missing.jpg"); }), "image: cannot read '" + d + "/missing.jpg': cannot open"));
+  const housenet_test::scratch_dir tmp("image");
+  const std::string d = tmp.str();
+  CHECK(contains(error_of([&] { hn::load(d + "/missing.jpg"); }), "image: cannot read '" + d + "/missing.jpg': cannot open"));
   write_file(d + "/empty.jpg", {});
-  CHECK(has(error_of([&] { hn::load(d + "/empty.jpg"); }), "image: cannot read '" + d + "/empty.jpg': empty file"));
+  CHECK(contains(error_of([&] { hn::load(d + "/empty.jpg"); }), "image: cannot read '" + d + "/empty.jpg': empty file"));
   const std::string text = "this is not an image, just some text\n";
   write_file(d + "/text.jpg", std::vector<unsigned char>(text.begin(), text.end()));
   const std::string e = error_of([&] { hn::load(d + "/text.jpg"); });
-  CHECK(has(e, "image: cannot read '" + d + "/text.jpg': "));
-  CHECK(has(e, "not a JPEG, PNG"));
+  CHECK(contains(e, "image: cannot read '" + d + "/text.jpg': "));
+  CHECK(contains(e, "not a JPEG, PNG"));
 
   const std::vector<unsigned char> jpeg = hn::encode(pattern(64, 48, 3), "jpg");
   const std::vector<unsigned char> png = hn::encode(pattern(64, 48, 3), "png");
   for (const auto* bytes : {&jpeg, &png}) {
     const std::string et = error_of([&] { hn::load_from_memory(bytes->data(), bytes->size() / 2, "half"); });
-    CHECK(has(et, "image: cannot read 'half': "));
-    CHECK(has(et, "corrupt or truncated"));
+    CHECK(contains(et, "image: cannot read 'half': "));
+    CHECK(contains(et, "corrupt or truncated"));
   }
 
   // A JPEG whose frame header claims 65535 x 65535 pixels (the most 16-bit JPEG sizes can say;
@@ -389,7 +358,7 @@ TEST_CASE("image: bad files are one clear error") {
   REQUIRE(sof + 9 < big.size());
   big[sof + 5] = big[sof + 6] = big[sof + 7] = big[sof + 8] = 0xFF;  // height, width
   const std::string eb = error_of([&] { hn::load_from_memory(big.data(), big.size(), "huge.jpg"); });
-  CHECK(has(eb, "image: cannot read 'huge.jpg': 65535x65535 pixels exceeds the limit of 100000000 pixels"));
+  CHECK(contains(eb, "image: cannot read 'huge.jpg': 65535x65535 pixels exceeds the limit of 100000000 pixels"));
 
   // A PNG whose header claims 100000 x 100000 pixels (PNG sizes are 32-bit).
   std::vector<unsigned char> bigpng = png;
@@ -397,16 +366,17 @@ TEST_CASE("image: bad files are one clear error") {
   std::memcpy(&bigpng[16], dim, 4);
   std::memcpy(&bigpng[20], dim, 4);
   const std::string ep = error_of([&] { hn::load_from_memory(bigpng.data(), bigpng.size(), "huge.png"); });
-  CHECK(has(ep, "image: cannot read 'huge.png': "));
-  CHECK(has(ep, "image: cannot read 'huge.png': 100000x100000 pixels exceeds the limit of 100000000 pixels"));
+  CHECK(contains(ep, "image: cannot read 'huge.png': "));
+  CHECK(contains(ep, "image: cannot read 'huge.png': 100000x100000 pixels exceeds the limit of 100000000 pixels"));
 
   // a 0x0 image cannot be made bigger than the limit either
-  CHECK(has(error_of([] { hn::image(20000, 20000, 3); }), "exceeds the limit"));
-  CHECK(has(error_of([] { hn::image(2, 2, 4); }), "channels must be 1 or 3"));
+  CHECK(contains(error_of([] { hn::image(20000, 20000, 3); }), "exceeds the limit"));
+  CHECK(contains(error_of([] { hn::image(2, 2, 4); }), "channels must be 1 or 3"));
 }
 
 TEST_CASE("image: a failed save says why (strerror of the failing call)") {
-  const std::string d = temp_dir();
+  const housenet_test::scratch_dir tmp("image");
+  const std::string d = tmp.str();
   const hn::image img = pattern(4, 4, 3);
   const std::string missing = d + "/no/such/dir/x.png";
   const std::string e = error_of([&] { hn::save(img, missing); });
@@ -418,7 +388,7 @@ TEST_CASE("image: a failed save says why (strerror of the failing call)") {
   REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
   const std::string er = error_of([&] { hn::save(img, dir); });
   CHECK(er.rfind("image: cannot write '" + dir + "': cannot rename " + dir + ".tmp-", 0) == 0);
-  CHECK(has(er, " to it: Is a directory"));
+  CHECK(contains(er, " to it: Is a directory"));
   for (const auto& f : list_dir(d)) CHECK(f.find(".tmp-") == std::string::npos);
   // A read-only place (as root, permissions do not stop writes: /proc does).
   std::string ro = d + "/ro";
@@ -449,14 +419,14 @@ TEST_CASE("image: a JPEG or PNG cut inside its header is called a corrupt or tru
   CHECK(error_of([&] { hn::load_from_memory(png.data(), 33, "ihdr.png"); }) ==
         "image: cannot read 'ihdr.png': decoding failed (corrupt or truncated file)");
   // Cut in their data, they still say what stb_image found (docs/errors.md rows 4, 5).
-  CHECK(has(error_of([&] { hn::load_from_memory(png.data(), png.size() / 2, "half.png"); }),
+  CHECK(contains(error_of([&] { hn::load_from_memory(png.data(), png.size() / 2, "half.png"); }),
             "outofdata (corrupt or truncated file)"));
   // A JPEG cut in its scan data where stb_image's decoder sets no reason: not the PNG probe's
   // stale "bad png sig".
   const std::string e300 = error_of([&] { hn::load_from_memory(jpeg.data(), 300, "cut.jpg"); });
   CHECK(e300.rfind("image: cannot read 'cut.jpg': ", 0) == 0);
-  CHECK(has(e300, "(corrupt or truncated file)"));
-  CHECK(!has(e300, "png"));
+  CHECK(contains(e300, "(corrupt or truncated file)"));
+  CHECK(!contains(e300, "png"));
   // Named .jpg, but a PNG: read as what it is.
   CHECK(hn::load_from_memory(png.data(), png.size(), "really-a-png.jpg") == pattern(64, 48, 3));
 }
@@ -489,7 +459,7 @@ TEST_CASE("image: formats stb_image knows but the contract does not list are ref
         "image: cannot read 'x.pic': unsupported format PIC" + tail);
   // ASCII PGM/PPM (P2/P3) is not read by stb_image: unknown, as before.
   const std::string p3 = "P3\n1 1\n255\n1 2 3\n";
-  CHECK(has(error_of([&] { hn::load_from_memory(reinterpret_cast<const unsigned char*>(p3.data()), p3.size(), "x.ppm"); }),
+  CHECK(contains(error_of([&] { hn::load_from_memory(reinterpret_cast<const unsigned char*>(p3.data()), p3.size(), "x.ppm"); }),
             "unknown image type (not a JPEG, PNG, BMP, GIF or PGM/PPM file)"));
   // The sniffer on the formats that are read (their loading is tested above).
   const std::vector<unsigned char> jpeg = hn::encode(img, "jpg"), png = hn::encode(img, "png");

@@ -2,7 +2,7 @@
 // its _reference on odd shapes, in float and double, on every SIMD path, 1 and 2 threads.
 #include <doctest/doctest.h>
 
-#include "random_data.hpp"
+#include "support.hpp"
 
 #include <housenet/detail/im2col.hpp>
 #include <housenet/detail/kernels.hpp>
@@ -118,25 +118,28 @@ const conv_dims conv_cases[] = {
     conv_dims::make(1, 17, 32, 32, 13, 3, 3, 1, 0),  // large packed B: the other GEMM loop order
     conv_dims::make(3, 3, 9, 40, 7, 3, 3, 1, 0),     // 38-wide rows, 7 output channels, 27 taps
     conv_dims::make(2, 3, 30, 30, 9, 7, 7, 1, 0),    // conv1-like with 24-wide rows
+    // + dilation, groups
+    conv_dims::make(2, 3, 11, 9, 4, 3, 3, 1, 2, 2),       // dilation 2
+    conv_dims::make(2, 3, 12, 10, 5, 3, 2, 2, 3, 3),      // dilation 3, stride 2, rectangular kernel
+    conv_dims::make(3, 2, 4, 4, 3, 2, 2, 1, 1, 2),        // dilation on tiny maps: several images per GEMM
+    conv_dims::make(2, 6, 9, 7, 9, 3, 3, 2, 1, 2, 3),     // 3 groups of 2 -> 3, dilation 2
+    conv_dims::make(1, 6, 7, 7, 6, 1, 1, 1, 0, 1, 2),     // grouped pointwise
+    conv_dims::make(3, 8, 10, 9, 8, 3, 3, 1, 1, 1, 8),    // depthwise
+    conv_dims::make(2, 5, 11, 12, 10, 3, 3, 2, 1, 1, 5),  // depthwise, 2 outputs per channel, stride 2
+    conv_dims::make(2, 4, 9, 9, 4, 5, 5, 1, 4, 2, 4),     // depthwise 5x5, dilation 2
+    conv_dims::make(2, 4, 6, 21, 4, 3, 3, 1, 1, 1, 4),    // depthwise, 21-wide rows (vector body + tail)
+    conv_dims::make(2, 3, 5, 5, 3, 3, 3, 3, 2, 1, 3),     // depthwise, stride 3 past the padding
 };
 
 const linear_dims linear_cases[] = {
     {1, 1, 1}, {1, 129, 17}, {2, 17, 7}, {3, 7, 129}, {4, 70, 33}, {5, 129, 130}, {7, 1, 5}, {33, 40, 3},
 };
 
-struct isa_restore {
-  isa saved = active_isa();
-  int threads = num_threads();
-  ~isa_restore() {
-    set_isa(saved);
-    set_num_threads(threads);
-  }
-};
 
 }  // namespace
 
 TEST_CASE("kernels: conv2d float vs reference, every ISA, 1 and 2 threads") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa path : {isa::scalar, isa::avx2, isa::avx512}) {
     if (!isa_supported(path)) continue;
     set_isa(path);
@@ -151,7 +154,7 @@ TEST_CASE("kernels: conv2d float vs reference, every ISA, 1 and 2 threads") {
 }
 
 TEST_CASE("kernels: conv2d double vs reference") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (int t : {1, 2}) {
     set_num_threads(t);
     for (const auto& d : conv_cases) check_conv<double>(d, true);
@@ -160,7 +163,7 @@ TEST_CASE("kernels: conv2d double vs reference") {
 }
 
 TEST_CASE("kernels: linear float and double vs reference") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa path : {isa::scalar, isa::avx2, isa::avx512}) {
     if (!isa_supported(path)) continue;
     set_isa(path);
@@ -177,7 +180,7 @@ TEST_CASE("kernels: linear float and double vs reference") {
 }
 
 TEST_CASE("kernels: deterministic for a given thread count") {
-  isa_restore restore;
+  const housenet_test::settings_guard restore;
   const conv_dims d = conv_dims::make(6, 5, 9, 9, 7, 3, 3, 1, 1);
   const std::size_t xs = d.n * d.c * d.h * d.w, ws = d.k * d.c * 9, ys = d.n * d.k * d.oh * d.ow;
   const auto x = random_vec<float>(xs, 21);
@@ -197,25 +200,87 @@ TEST_CASE("kernels: deterministic for a given thread count") {
   CHECK(mismatches(a, c, d.n * d.oh * d.ow) == 0);
 }
 
+TEST_CASE("grouped convolutions: group g has the bits of the convolution of its channels alone") {
+  const housenet_test::settings_guard restore;
+  // 2 groups of 64 -> 64 at 3x3 stride 1: a group is Winograd's when forced, im2col + GEMM otherwise
+  for (conv_algorithm a : {conv_algorithm::automatic, conv_algorithm::winograd}) {
+    set_conv_algorithm(a);
+    for (const conv_dims& d : {conv_dims::make(2, 128, 6, 7, 128, 3, 3, 1, 1, 1, 2),
+                               conv_dims::make(3, 6, 9, 7, 9, 3, 3, 2, 1, 2, 3)}) {
+      CAPTURE(d.groups);
+      const conv_dims g = detail::conv_groups<float>::group_dims(d);
+      const std::size_t hw = d.h * d.w, ohw = d.oh * d.ow, wg = g.k * g.c * 9;
+      const auto x = random_vec<float>(d.n * d.c * hw, 51), w = random_vec<float>(d.k * g.c * 9, 52);
+      const auto b = random_vec<float>(d.k, 53), dy = random_vec<float>(d.n * d.k * ohw, 54);
+      std::vector<float> y(d.n * d.k * ohw), dx(d.n * d.c * hw), dw(w.size(), 0.0f), db(d.k, 0.0f);
+      detail::conv2d_forward(d, x.data(), w.data(), b.data(), y.data());
+      detail::conv2d_backward_data(d, dy.data(), w.data(), dx.data());
+      detail::conv2d_backward_weights(d, x.data(), dy.data(), dw.data(), db.data());
+      bool same = true;
+      for (std::size_t gi = 0; gi < d.groups; ++gi) {
+        std::vector<float> xg(d.n * g.c * hw), dyg(d.n * g.k * ohw), yg(dyg.size()), dxg(xg.size());
+        std::vector<float> dwg(wg, 0.0f), dbg(g.k, 0.0f);
+        detail::copy_channels(d.n, hw, g.c, x.data(), d.c, gi * g.c, xg.data(), g.c, 0);
+        detail::copy_channels(d.n, ohw, g.k, dy.data(), d.k, gi * g.k, dyg.data(), g.k, 0);
+        detail::conv2d_forward(g, xg.data(), w.data() + gi * wg, b.data() + gi * g.k, yg.data());
+        detail::conv2d_backward_data(g, dyg.data(), w.data() + gi * wg, dxg.data());
+        detail::conv2d_backward_weights(g, xg.data(), dyg.data(), dwg.data(), dbg.data());
+        for (std::size_t n = 0; n < d.n; ++n) {
+          for (std::size_t i = 0; i < g.k * ohw; ++i)
+            same = same && y[(n * d.k + gi * g.k) * ohw + i] == yg[n * g.k * ohw + i];
+          for (std::size_t i = 0; i < g.c * hw; ++i)
+            same = same && dx[(n * d.c + gi * g.c) * hw + i] == dxg[n * g.c * hw + i];
+        }
+        for (std::size_t i = 0; i < wg; ++i) same = same && dw[gi * wg + i] == dwg[i];
+        for (std::size_t i = 0; i < g.k; ++i) same = same && db[gi * g.k + i] == dbg[i];
+      }
+      CHECK(same);
+    }
+  }
+}
+
+TEST_CASE("depthwise convolution: the same bits for 1 and 2 threads") {
+  const housenet_test::settings_guard restore;
+  const conv_dims d = conv_dims::make(5, 6, 9, 11, 12, 3, 3, 1, 1, 1, 6);
+  const std::size_t xs = d.n * d.c * d.h * d.w, ys = d.n * d.k * d.oh * d.ow;
+  const auto x = random_vec<float>(xs, 61), w = random_vec<float>(d.k * 9, 62), dy = random_vec<float>(ys, 63);
+  auto run = [&] {
+    std::vector<float> y(ys), dx(xs), dw(d.k * 9, 0.5f), db(d.k, 0.25f);
+    detail::conv2d_forward(d, x.data(), w.data(), db.data(), y.data());
+    detail::conv2d_backward_data(d, dy.data(), w.data(), dx.data());
+    detail::conv2d_backward_weights(d, x.data(), dy.data(), dw.data(), db.data());
+    y.insert(y.end(), dx.begin(), dx.end());
+    y.insert(y.end(), dw.begin(), dw.end());
+    y.insert(y.end(), db.begin(), db.end());
+    return y;
+  };
+  set_num_threads(1);
+  const auto a = run();
+  set_num_threads(2);
+  CHECK(a == run());
+}
+
 TEST_CASE("im2col / col2im are adjoint") {
   // <im2col(x), c> == <x, col2im(c)> for random x, c
-  const conv_dims d = conv_dims::make(1, 3, 7, 6, 1, 3, 2, 2, 1);
-  const std::size_t rows = d.c * d.kh * d.kw, cols = d.oh * d.ow, xs = d.c * d.h * d.w;
-  const auto x = random_vec<double>(xs, 31);
-  const auto c = random_vec<double>(rows * cols, 32);
-  std::vector<double> col(rows * cols), back(xs, 0.0);
-  detail::im2col(d, x.data(), col.data(), cols);
-  detail::col2im(d, c.data(), cols, back.data());
-  double lhs = 0, rhs = 0;
-  for (std::size_t i = 0; i < col.size(); ++i) lhs += col[i] * c[i];
-  for (std::size_t i = 0; i < xs; ++i) rhs += x[i] * back[i];
-  CHECK(lhs == doctest::Approx(rhs).epsilon(1e-12));
+  for (const conv_dims& d : {conv_dims::make(1, 3, 7, 6, 1, 3, 2, 2, 1), conv_dims::make(1, 2, 9, 8, 1, 3, 3, 2, 2, 2)}) {
+    const std::size_t rows = d.c * d.kh * d.kw, cols = d.oh * d.ow, xs = d.c * d.h * d.w;
+    const auto x = random_vec<double>(xs, 31);
+    const auto c = random_vec<double>(rows * cols, 32);
+    std::vector<double> col(rows * cols), back(xs, 0.0);
+    detail::im2col(d, x.data(), col.data(), cols);
+    detail::col2im(d, c.data(), cols, back.data());
+    double lhs = 0, rhs = 0;
+    for (std::size_t i = 0; i < col.size(); ++i) lhs += col[i] * c[i];
+    for (std::size_t i = 0; i < xs; ++i) rhs += x[i] * back[i];
+    CHECK(lhs == doctest::Approx(rhs).epsilon(1e-12));
+  }
 }
 
 TEST_CASE("im2col_pack: every packed panel equals the stored col matrix") {
   // several images side by side, panels crossing output rows and images, stride, padding
   for (const conv_dims& d : {conv_dims::make(3, 2, 7, 6, 1, 3, 2, 2, 1), conv_dims::make(2, 3, 9, 5, 1, 3, 3, 1, 0),
-                             conv_dims::make(4, 1, 3, 3, 1, 3, 3, 1, 1), conv_dims::make(2, 2, 20, 20, 1, 7, 7, 1, 0)}) {
+                             conv_dims::make(4, 1, 3, 3, 1, 3, 3, 1, 1), conv_dims::make(2, 2, 20, 20, 1, 7, 7, 1, 0),
+                             conv_dims::make(3, 2, 9, 8, 1, 3, 3, 1, 2, 2)}) {
     const std::size_t rows = d.c * d.kh * d.kw, ohw = d.oh * d.ow, n0 = 1, g = d.n - 1, cols = g * ohw;
     const auto x = random_vec<float>(d.n * d.c * d.h * d.w, 41);
     std::vector<float> col(rows * cols);

@@ -4,6 +4,8 @@
 // each must load and be exactly A or B, never a damaged or half-written file.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/layers.hpp>
 #include <housenet/model_io.hpp>
 #include <housenet/optim.hpp>
@@ -53,9 +55,8 @@ void sleep_us(long us) {
 }  // namespace
 
 TEST_CASE("kill -9 during save: the model file is the old or the new one, never damaged") {
-  const fs::path dir = fs::temp_directory_path() / ("housenet-test-kill-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const housenet_test::scratch_dir tmp("kill-save");
+  const fs::path dir = tmp.path();
   const std::string path = (dir / "m.hsnt").string(), ckpt = (dir / "m.ckpt").string();
   const sequential<float> a = model(1), b = model(2);
   const std::vector<std::string> labels = {"gryffindor", "hufflepuff", "ravenclaw", "slytherin"};
@@ -105,6 +106,4 @@ TEST_CASE("kill -9 during save: the model file is the old or the new one, never 
   MESSAGE("after " << rounds << " kills: " << seen_a << " x model A, " << seen_b << " x model B; one save ~"
                    << save_us << " us");
   // Killed temporary files (<name>.tmp-XXXXXX) may remain; the model files themselves are whole.
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }

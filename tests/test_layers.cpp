@@ -2,9 +2,12 @@
 // hand-computed forward per layer, shape errors, and config round trips through make_layer.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/layers.hpp>
 #include <housenet/loss.hpp>
 #include <housenet/parallel.hpp>
+#include <housenet/sequential.hpp>
 #include <housenet/testing.hpp>
 
 #include <atomic>
@@ -46,20 +49,14 @@ using housenet::testing::check_layer;
 using housenet::testing::check_options;
 using housenet::testing::check_result;
 using housenet::testing::param_store;
+using housenet_test::error_of;
+using housenet_test::set_values;
+using housenet_test::starts_with;
+using housenet_test::tensor_of;
 
 namespace {
 
 const shape odd_in{2, 3, 7, 5};
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
 void require_ok(const check_result& r) {
   INFO(r.message);
@@ -67,20 +64,6 @@ void require_ok(const check_result& r) {
   CHECK(r.ok);
   CHECK(r.checked > 0);
   CHECK(r.message.empty());
-}
-
-template <class T>
-tensor<T> make(const shape& s, std::vector<double> v) {
-  REQUIRE(v.size() == s.size());
-  tensor<T> t(s);
-  for (std::size_t i = 0; i < v.size(); ++i) t[i] = static_cast<T>(v[i]);
-  return t;
-}
-
-template <class T>
-void set(tensor<T>& t, std::vector<double> v) {
-  REQUIRE(v.size() == t.size());
-  for (std::size_t i = 0; i < v.size(); ++i) t[i] = static_cast<T>(v[i]);
 }
 
 // Every layer kind with its odd-shape configuration (the checker's cases).
@@ -99,6 +82,19 @@ std::vector<std::unique_ptr<layer<double>>> all_layers() {
   v.push_back(std::make_unique<linear<double>>(4));
   v.push_back(std::make_unique<linear<double>>(3, false, init_kind::he));
   v.push_back(std::make_unique<flatten<double>>());
+  // issue 14's layers
+  v.push_back(std::make_unique<leaky_relu<double>>(0.1));
+  v.push_back(std::make_unique<leaky_relu<double>>(-0.75));
+  v.push_back(std::make_unique<sigmoid<double>>());
+  v.push_back(std::make_unique<tanh_layer<double>>());
+  v.push_back(std::make_unique<avg_pool2d<double>>(3, 2, 1, true, true));
+  v.push_back(std::make_unique<avg_pool2d<double>>(3, 2, 1, true, false));
+  v.push_back(std::make_unique<avg_pool2d<double>>(2, 3, 1, true, false));  // k < s
+  v.push_back(std::make_unique<avg_pool2d<double>>(2, 2));                   // floor: last row and column left out
+  v.push_back(std::make_unique<global_avg_pool<double>>());
+  v.push_back(std::make_unique<conv2d<double>>(4, 3, 1, 2, true, init_kind::lecun, 2));           // dilation 2
+  v.push_back(std::make_unique<conv2d<double>>(6, 3, 2, 1, true, init_kind::lecun, 1, 3));        // depthwise, x2
+  v.push_back(std::make_unique<conv2d<double>>(3, 3, 1, 1, false, init_kind::he, 2, 3));          // depthwise, dilated
   return v;
 }
 
@@ -113,6 +109,26 @@ TEST_CASE("check_layer: every layer, 2x3x7x5, train and eval") {
     INFO(l->kind(), " ", cfg);
     require_ok(check_layer(*l, odd_in, 7));
   }
+}
+
+TEST_CASE("check_layer: rank-2 inputs (element-wise layers)") {
+  leaky_relu<double> lr(0.2);
+  require_ok(check_layer(lr, shape{3, 6}, 21));
+  sigmoid<double> sg;
+  require_ok(check_layer(sg, shape{3, 6}, 22));
+  tanh_layer<double> th;
+  require_ok(check_layer(th, shape{3, 6}, 23));
+}
+
+TEST_CASE("check_layer: conv2d with groups of several channels, dilation, stride") {
+  conv2d<double> g2(4, 3, 1, 1, true, init_kind::lecun, 1, 2);  // 2 groups of 3 -> 2
+  require_ok(check_layer(g2, shape{2, 6, 5, 4}, 31));
+  conv2d<double> g3(9, 3, 2, 2, true, init_kind::lecun, 2, 3);  // 3 groups of 2 -> 3, dilation 2, stride 2
+  require_ok(check_layer(g3, shape{2, 6, 7, 6}, 32));
+  conv2d<double> dw(2, 5, 3, 2, true, init_kind::lecun, 1, 2);  // depthwise 5x5, stride 3
+  require_ok(check_layer(dw, shape{1, 2, 8, 9}, 33));
+  conv2d<double> d1(2, 2, 1, 0, true, init_kind::lecun, 3);  // dilation 3, no padding
+  require_ok(check_layer(d1, shape{2, 2, 6, 5}, 34));
 }
 
 TEST_CASE("check_layer: rank-2 inputs (batch_norm2d, linear, relu, dropout)") {
@@ -143,27 +159,22 @@ TEST_CASE("check_layer: conv2d and pooling at more odd shapes") {
 TEST_CASE("check_layer catches broken layers") {
   // A layer whose backward assigns the parameter gradient instead of adding to it.
   struct bad_scale : layer<double> {
-    std::string kind() const override { return "bad_scale"; }
-    shape setup(const shape& in) override {
-      in_ = in.with_n(1);
-      out_ = in_;
-      return in;
-    }
+    bad_scale() : layer<double>("bad_scale") {}
     std::vector<param_spec> param_specs() const override { return {{"s", shape{1}, false, true}}; }
-    void forward(const tensor<double>& x, tensor<double>& y, const context&) override { infer(x, y); }
-    void infer(const tensor<double>& x, tensor<double>& y) const override {
+    shape do_setup(const shape& in) override { return in; }
+    void do_infer(const tensor<double>& x, tensor<double>& y) const override {
       y.resize(x.shape());
-      for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] * params_[0].value[0];
+      for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] * params()[0].value[0];
     }
-    void backward(const tensor<double>& x, const tensor<double>&, const tensor<double>& dy,
-                  tensor<double>& dx) override {
+    void do_backward(const tensor<double>& x, const tensor<double>&, const tensor<double>& dy,
+                     tensor<double>& dx) override {
       dx.resize(x.shape());
       double s = 0;
       for (std::size_t i = 0; i < x.size(); ++i) {
-        if (i != 1) dx[i] = dy[i] * params_[0].value[0];  // dx[1] never written
+        if (i != 1) dx[i] = dy[i] * params()[0].value[0];  // dx[1] never written
         s += dy[i] * x[i];
       }
-      params_[0].grad[0] = s;  // assigns: wrong
+      params()[0].grad[0] = s;  // assigns: wrong
     }
   } bad;
   const check_result r = check_layer<double>(bad, shape{2, 3}, 1);
@@ -172,10 +183,67 @@ TEST_CASE("check_layer catches broken layers") {
   CHECK(r.max_abs_error > 1e-3);
 }
 
+// A layer with two inputs, through layer<T>'s several-input entry points and hooks (the base of
+// add and concat): y = s * x1 + x2 * x2, elementwise, with one scalar parameter s.
+struct scaled_sum : multi_input_layer<double> {
+  bool forget_dx2 = false;  // a broken backward: never writes the second input's gradient
+  scaled_sum() : multi_input_layer<double>("scaled_sum", 2, 2) {}
+  std::vector<param_spec> param_specs() const override { return {{"s", shape{1}, false, true}}; }
+  shape do_setup_many(const std::vector<shape>& in) override {
+    HOUSENET_CHECK(in[0] == in[1], name(), ": inputs ", in[0].str(), " and ", in[1].str(), " differ");
+    return in[0];
+  }
+  void do_init(prng&) override { params()[0].value[0] = 0.5; }
+  void do_infer_many(layer_inputs<double> x, tensor<double>& y) const override {
+    y.resize(x[0].shape());
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] = params()[0].value[0] * x[0][i] + x[1][i] * x[1][i];
+  }
+  void do_backward_many(layer_inputs<double> x, const tensor<double>&, const tensor<double>& dy,
+                        layer_input_grads<double> dx) override {
+    dx[0].resize(x[0].shape());
+    dx[1].resize(x[1].shape());
+    double ds = 0;
+    for (std::size_t i = 0; i < dy.size(); ++i) {
+      dx[0][i] = params()[0].value[0] * dy[i];
+      if (!forget_dx2) dx[1][i] = 2 * x[1][i] * dy[i];
+      ds += dy[i] * x[0][i];
+    }
+    params()[0].grad[0] += ds;
+  }
+};
+
+TEST_CASE("a layer with two inputs: check_layer over both, the base's checks name the input") {
+  const shape s{2, 3, 4, 5};
+  scaled_sum l;
+  const check_result r = check_layer<double>(l, {s, s}, 3);
+  require_ok(r);
+  CHECK(r.checked == 2 * (2 * s.size() + 1));  // train and eval: both inputs and s
+  scaled_sum broken;
+  broken.forget_dx2 = true;
+  const check_result b = check_layer<double>(broken, {s, s}, 3);
+  CHECK_FALSE(b.ok);
+  CHECK(b.message.find("dx#2[0] not written") != std::string::npos);
+
+  scaled_sum m;
+  CHECK(error_of([&] { m.setup(s); }) == "scaled_sum: 1 input, it takes 2");
+  m.setup({s, s});
+  param_store<double> ps;
+  ps.bind(m);
+  tensor<double> a(s, 1.0), wrong(shape{2, 3, 4, 6}, 1.0), y;
+  const tensor<double>* two[] = {&a, &wrong};
+  CHECK(error_of([&] { m.forward(layer_inputs<double>(two, 2), y, {}); }) ==
+        "scaled_sum: input #2 2x3x4x6, expected Nx3x4x5");
+  CHECK(error_of([&] { m.forward(a, y, {}); }) == "scaled_sum: forward() with 1 inputs, set up for 2");
+  // a chain gives each layer one input
+  sequential<double> net;
+  net.add<scaled_sum>();
+  CHECK(error_of([&] { net.setup(s); }) == "scaled_sum #1: 1 input, it takes 2");
+}
+
 TEST_CASE("check_layer catches an eval forward that updates batch-norm running statistics") {
   struct always_train : batch_norm2d<double> {
-    void forward(const tensor<double>& x, tensor<double>& y, const context&) override {
-      batch_norm2d<double>::forward(x, y, context{});  // ignores the mode
+    void do_forward(const tensor<double>& x, tensor<double>& y, const context&) override {
+      batch_norm2d<double>::do_forward(x, y, context{});  // ignores the mode
     }
   } l;
   check_options o;
@@ -185,14 +253,20 @@ TEST_CASE("check_layer catches an eval forward that updates batch-norm running s
   CHECK(r.message.find("(eval)") != std::string::npos);
 }
 
-TEST_CASE("batch_norm2d, max_pool2d, dropout: the same bits with 1 and 2 threads") {
+TEST_CASE("batch_norm2d, pooling, dropout, activations, depthwise conv2d: the same bits with 1 and 2 threads") {
   const shape s{3, 5, 11, 13};
   std::vector<std::unique_ptr<layer<float>>> ls;
   ls.push_back(std::make_unique<batch_norm2d<float>>());
   ls.push_back(std::make_unique<max_pool2d<float>>(3, 2, 1, true));
   ls.push_back(std::make_unique<dropout<float>>(0.3, 5));
   ls.push_back(std::make_unique<relu<float>>());
-  const int threads = num_threads();
+  ls.push_back(std::make_unique<leaky_relu<float>>(0.1));
+  ls.push_back(std::make_unique<sigmoid<float>>());
+  ls.push_back(std::make_unique<tanh_layer<float>>());
+  ls.push_back(std::make_unique<avg_pool2d<float>>(3, 2, 1, true, false));
+  ls.push_back(std::make_unique<global_avg_pool<float>>());
+  ls.push_back(std::make_unique<conv2d<float>>(10, 3, 1, 1, true, init_kind::lecun, 2, 5));  // depthwise
+  const housenet_test::settings_guard restore;
   for (auto& l : ls) {
     INFO(l->kind());
     const shape out = l->setup(s);
@@ -226,20 +300,19 @@ TEST_CASE("batch_norm2d, max_pool2d, dropout: the same bits with 1 and 2 threads
     CHECK(same);
     CHECK(grads[0] == grads[1]);
   }
-  set_num_threads(threads);
 }
 
 // ---- hand-computed forwards ------------------------------------------------------------------
 
 TEST_CASE_TEMPLATE("conv2d: hand-computed 3x3 input, 2x2 kernel", T, float, double) {
-  tensor<T> x = make<T>(shape{1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}), y;
+  tensor<T> x = tensor_of<T>(shape{1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}), y;
   SUBCASE("stride 1, no padding") {
     conv2d<T> c(1, 2);
     CHECK(c.setup(x.shape()) == (shape{1, 1, 2, 2}));
     param_store<T> ps;
     ps.bind(c);
-    set(ps.value(0), {1, 2, 3, 4});
-    set(ps.value(1), {0.5});
+    set_values(ps.value(0), {1, 2, 3, 4});
+    set_values(ps.value(1), {0.5});
     c.forward(x, y, {});
     // y[0,0] = 1*1 + 2*2 + 3*4 + 4*5 + 0.5, and so on
     CHECK(y[0] == doctest::Approx(37.5));
@@ -252,8 +325,8 @@ TEST_CASE_TEMPLATE("conv2d: hand-computed 3x3 input, 2x2 kernel", T, float, doub
     CHECK(c.setup(x.shape()) == (shape{1, 1, 2, 2}));
     param_store<T> ps;
     ps.bind(c);
-    set(ps.value(0), {1, 2, 3, 4});
-    set(ps.value(1), {0.5});
+    set_values(ps.value(0), {1, 2, 3, 4});
+    set_values(ps.value(1), {0.5});
     c.forward(x, y, {});
     CHECK(y[0] == doctest::Approx(4 * 1 + 0.5));          // only w[1][1] * x[0][0]
     CHECK(y[1] == doctest::Approx(3 * 2 + 4 * 3 + 0.5));  // w[1][0] x[0][1] + w[1][1] x[0][2]
@@ -265,17 +338,17 @@ TEST_CASE_TEMPLATE("conv2d: hand-computed 3x3 input, 2x2 kernel", T, float, doub
 TEST_CASE_TEMPLATE("linear: hand-computed, flattening a 4-D input", T, float, double) {
   linear<T> fc(2);
   // [1, 3, 1, 1] is read as 3 features
-  tensor<T> x = make<T>(shape{1, 3, 1, 1}, {1, 2, 3}), y, dx;
+  tensor<T> x = tensor_of<T>(shape{1, 3, 1, 1}, {1, 2, 3}), y, dx;
   CHECK(fc.setup(x.shape()) == (shape{1, 2}));
   param_store<T> ps;
   ps.bind(fc);
-  set(ps.value(0), {1, 0, -1, 2, 1, 0});
-  set(ps.value(1), {0.5, -1});
+  set_values(ps.value(0), {1, 0, -1, 2, 1, 0});
+  set_values(ps.value(1), {0.5, -1});
   fc.forward(x, y, {});
   REQUIRE(y.shape() == (shape{1, 2}));
   CHECK(y[0] == doctest::Approx(1 - 3 + 0.5));
   CHECK(y[1] == doctest::Approx(2 + 2 - 1));
-  tensor<T> dy = make<T>(shape{1, 2}, {1, 10});
+  tensor<T> dy = tensor_of<T>(shape{1, 2}, {1, 10});
   fc.backward(x, y, dy, dx);
   REQUIRE(dx.shape() == x.shape());
   CHECK(dx[0] == doctest::Approx(1 + 20));  // dy W
@@ -287,14 +360,14 @@ TEST_CASE_TEMPLATE("linear: hand-computed, flattening a 4-D input", T, float, do
 
 TEST_CASE_TEMPLATE("relu: hand-computed, gradient 0 at 0", T, float, double) {
   relu<T> r;
-  tensor<T> x = make<T>(shape{1, 4}, {-1, 0, 2, -0.0}), y, dx;
+  tensor<T> x = tensor_of<T>(shape{1, 4}, {-1, 0, 2, -0.0}), y, dx;
   r.setup(x.shape());
   r.forward(x, y, {});
   CHECK(y[0] == 0);
   CHECK(y[1] == 0);
   CHECK(y[2] == 2);
   CHECK(y[3] == 0);
-  tensor<T> dy = make<T>(shape{1, 4}, {1, 1, 1, 1});
+  tensor<T> dy = tensor_of<T>(shape{1, 4}, {1, 1, 1, 1});
   r.backward(x, y, dy, dx);
   CHECK(dx[0] == 0);
   CHECK(dx[1] == 0);
@@ -305,7 +378,7 @@ TEST_CASE_TEMPLATE("relu: hand-computed, gradient 0 at 0", T, float, double) {
 TEST_CASE_TEMPLATE("batch_norm2d: hand-computed train and eval", T, float, double) {
   batch_norm2d<T> bn;  // decay 0.9, eps 2e-5
   // 2 samples, 1 channel, 1x2: values 1, 2 | 3, 6 -> mean 3, biased var 14/4 = 3.5
-  tensor<T> x = make<T>(shape{2, 1, 1, 2}, {1, 2, 3, 6}), y, y2;
+  tensor<T> x = tensor_of<T>(shape{2, 1, 1, 2}, {1, 2, 3, 6}), y, y2;
   bn.setup(x.shape());
   param_store<T> ps;
   ps.bind(bn);
@@ -317,8 +390,8 @@ TEST_CASE_TEMPLATE("batch_norm2d: hand-computed train and eval", T, float, doubl
   CHECK(ps.value(3)[0] == 1);  // running var
   CHECK_FALSE(ps.spec(2).trainable);
   CHECK_FALSE(ps.spec(0).decay);
-  set(ps.value(0), {2});
-  set(ps.value(1), {1});
+  set_values(ps.value(0), {2});
+  set_values(ps.value(1), {1});
   bn.forward(x, y, {});
   const double sd = std::sqrt(3.5 + 2e-5);
   const double xs[] = {1, 2, 3, 6};
@@ -421,7 +494,7 @@ TEST_CASE_TEMPLATE("max_pool2d: every geometry equals the row-major scan, ties a
 TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties", T, float, double) {
   SUBCASE("3x3 / 2, ceil: 4x5 -> 2x2 with partial windows") {
     max_pool2d<T> p(3, 2, 0, true);
-    tensor<T> x = make<T>(shape{1, 1, 4, 5}, {1, 2, 3, 4, 5,  //
+    tensor<T> x = tensor_of<T>(shape{1, 1, 4, 5}, {1, 2, 3, 4, 5,  //
                                               6, 0, 0, 0, 0,  //
                                               0, 0, 9, 0, 7,  //
                                               0, 8, 0, 0, 0}),
@@ -433,7 +506,7 @@ TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties
     CHECK(y[1] == 9);  // rows 0-2, cols 2-4: 9 (row 2 col 2) is before 7
     CHECK(y[2] == 9);  // rows 2-3, cols 0-2
     CHECK(y[3] == 9);  // rows 2-3, cols 2-4
-    tensor<T> dy = make<T>(shape{1, 1, 2, 2}, {1, 10, 100, 1000});
+    tensor<T> dy = tensor_of<T>(shape{1, 1, 2, 2}, {1, 10, 100, 1000});
     p.backward(x, y, dy, dx);
     CHECK(dx[2 * 5 + 2] == 1111);  // every window's gradient goes to the single 9
     double sum = 0;
@@ -442,14 +515,14 @@ TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties
   }
   SUBCASE("ties: the first maximum in row-major order gets the gradient") {
     max_pool2d<T> p(2, 2);
-    tensor<T> x = make<T>(shape{1, 1, 2, 4}, {1, 3, 3, 2,  //
+    tensor<T> x = tensor_of<T>(shape{1, 1, 2, 4}, {1, 3, 3, 2,  //
                                               3, 0, 2, 3}),
               y, dx;
     p.setup(x.shape());
     p.forward(x, y, {});
     CHECK(y[0] == 3);
     CHECK(y[1] == 3);
-    tensor<T> dy = make<T>(shape{1, 1, 1, 2}, {5, 7});
+    tensor<T> dy = tensor_of<T>(shape{1, 1, 1, 2}, {5, 7});
     p.backward(x, y, dy, dx);
     const double want[] = {0, 5, 7, 0, 0, 0, 0, 0};
     for (int i = 0; i < 8; ++i) CHECK(dx[i] == want[i]);
@@ -467,7 +540,7 @@ TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties
     CHECK(blog.out_size(28) == 10);
     max_pool2d<T> blog3(2, 2, 0, true);
     CHECK(blog3.out_size(8) == 4);
-    tensor<T> x = make<T>(shape{1, 1, 1, 5}, {-1, -2, -3, -4, -5}), y;
+    tensor<T> x = tensor_of<T>(shape{1, 1, 1, 5}, {-1, -2, -3, -4, -5}), y;
     max_pool2d<T> pp(3, 2, 1, false);  // (5 + 2 - 3)/2 + 1 = 3
     CHECK(pp.setup(x.shape()) == (shape{1, 1, 1, 3}));
     pp.forward(x, y, {});
@@ -475,6 +548,55 @@ TEST_CASE_TEMPLATE("max_pool2d: hand-computed ceil mode, partial window and ties
     CHECK(y[1] == -2);
     CHECK(y[2] == -4);
   }
+}
+
+// The mask formula of dropout.hpp's header, in 64-bit arithmetic: the masks are the same on
+// every platform (a 32-bit size_t included), so a run resumed elsewhere repeats them.
+TEST_CASE("dropout: the masks follow the documented formula, whatever the width of size_t") {
+  const auto mix64 = [](std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  const auto fmix32 = [](std::uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    return h ^ (h >> 16);
+  };
+  const std::uint64_t seed = 0x0123456789ABCDEFull, step = 77;
+  const double ratio = 0.3;
+  const std::uint32_t threshold = std::uint32_t(ratio * 4294967296.0);
+  const auto kept = [&](std::uint64_t i) {
+    const std::uint64_t z = mix64(mix64(seed ^ 0xD6E8FEB86659FD93ull) + step);
+    const auto key = std::uint32_t(mix64(z + (i >> 32) * 0x9E3779B97F4A7C15ull) >> 32);
+    return fmix32(std::uint32_t(i) * 0x9E3779B9u + key) >= threshold;
+  };
+  dropout<float> d(ratio, seed);
+  const shape s{3, 70001};  // more than one parallel block (elementwise cuts from 65536)
+  d.setup(s);
+  tensor<float> x(s, 1.0f), y;
+  context ctx;
+  ctx.step = step;
+  const housenet_test::settings_guard restore;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    d.forward(x, y, ctx);
+    std::size_t wrong = 0, dropped = 0;
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the mask
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      wrong += (y[i] != 0) != kept(i) || (y[i] != 0) != d.kept(step, i);
+      dropped += y[i] == 0;
+      h = (h ^ std::uint64_t(y[i] != 0)) * 1099511628211ull;
+    }
+    CHECK(wrong == 0);
+    CHECK(dropped == 62565);   // the same on every platform and thread count...
+    CHECK(h == 0x7e73e73bfe255961ull);  // ... and so is the mask itself
+  }
+  if (sizeof(std::size_t) == 8)  // elements past 2^32 take the next key
+    for (std::uint64_t i : {std::uint64_t(1) << 32, (std::uint64_t(1) << 32) + 12345, std::uint64_t(5) << 33})
+      CHECK(d.kept(step, std::size_t(i)) == kept(i));
 }
 
 TEST_CASE_TEMPLATE("dropout: inverted scaling, deterministic masks, eval identity", T, float, double) {
@@ -541,6 +663,203 @@ TEST_CASE("flatten: layout c*H*W + y*W + x") {
   CHECK(dx[17] == 17.0f);
 }
 
+TEST_CASE_TEMPLATE("leaky_relu, sigmoid, tanh: hand-computed", T, float, double) {
+  tensor<T> x = tensor_of<T>(shape{1, 4}, {-2, 0, 3, -0.5}), y, dx;
+  const tensor<T> ones(shape{1, 4}, T(1));
+  leaky_relu<T> lr(0.1);
+  lr.setup(x.shape());
+  lr.forward(x, y, {});
+  CHECK(y[0] == doctest::Approx(-0.2));
+  CHECK(y[1] == 0);
+  CHECK(y[2] == 3);
+  CHECK(y[3] == doctest::Approx(-0.05));
+  lr.backward(x, y, ones, dx);
+  CHECK(dx[0] == doctest::Approx(0.1));
+  CHECK(dx[1] == doctest::Approx(0.1));  // the slope at exactly 0 is the negative one (PyTorch's)
+  CHECK(dx[2] == 1);
+  CHECK(dx[3] == doctest::Approx(0.1));
+  CHECK(leaky_relu<T>().negative_slope() == 0.01);  // PyTorch's default
+
+  tensor<T> s = tensor_of<T>(shape{1, 4}, {0, std::log(3.0), 100, -100});
+  sigmoid<T> sg;
+  sg.setup(s.shape());
+  sg.forward(s, y, {});
+  CHECK(y[0] == T(0.5));
+  CHECK(y[1] == doctest::Approx(0.75));
+  CHECK(y[2] == T(1));
+  CHECK(y[3] >= T(0));
+  CHECK(y[3] < T(1e-40));
+  sg.backward(s, y, ones, dx);
+  CHECK(dx[0] == T(0.25));
+  CHECK(dx[1] == doctest::Approx(0.1875));  // y (1 - y)
+
+  tensor<T> t = tensor_of<T>(shape{1, 4}, {0, std::atanh(0.5), -30, 30});
+  tanh_layer<T> th;
+  CHECK(th.kind() == "tanh");
+  th.setup(t.shape());
+  th.forward(t, y, {});
+  CHECK(y[0] == 0);
+  CHECK(y[1] == doctest::Approx(0.5));
+  CHECK(y[2] == T(-1));
+  CHECK(y[3] == T(1));
+  th.backward(t, y, ones, dx);
+  CHECK(dx[0] == 1);
+  CHECK(dx[1] == doctest::Approx(0.75));  // 1 - y^2
+  CHECK(dx[3] == 0);
+}
+
+TEST_CASE_TEMPLATE("avg_pool2d: hand-computed divisors (padding counted or not, the ceil-mode overhang)", T,
+                   float, double) {
+  tensor<T> x = tensor_of<T>(shape{1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}), y, dx;
+  for (bool include : {true, false}) {
+    CAPTURE(include);
+    avg_pool2d<T> p(2, 2, 1, false, include);  // windows: rows {-1, 0} and {1, 2}, likewise columns
+    CHECK(p.setup(x.shape()) == (shape{1, 1, 2, 2}));
+    p.forward(x, y, {});
+    CHECK(y[0] == doctest::Approx(include ? 1.0 / 4 : 1.0));
+    CHECK(y[1] == doctest::Approx(include ? 5.0 / 4 : 5.0 / 2));
+    CHECK(y[2] == doctest::Approx(include ? 11.0 / 4 : 11.0 / 2));
+    CHECK(y[3] == doctest::Approx(7));
+    tensor<T> dy = tensor_of<T>(shape{1, 1, 2, 2}, {4, 8, 12, 16});
+    p.backward(x, y, dy, dx);
+    CHECK(dx[0] == doctest::Approx(include ? 1 : 4));          // x[0][0]: the first window only
+    CHECK(dx[1] == doctest::Approx(include ? 2 : 4));          // x[0][1]: the second window
+    CHECK(dx[4] == doctest::Approx(4));                        // x[1][1]: the last window (4 elements)
+    CHECK(dx[3] == doctest::Approx(include ? 3 : 6));          // x[1][0]: the third window
+  }
+  // ceil mode: 5 columns, k = s = 2 -> 3 windows; the last one [4, 6) runs past the input and is
+  // cut there, padding or not: its divisor is 2 (rows) x 1 in both modes, as PyTorch's
+  tensor<T> z = tensor_of<T>(shape{1, 1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  for (bool include : {true, false}) {
+    avg_pool2d<T> p(2, 2, 0, true, include);
+    CHECK(p.setup(z.shape()) == (shape{1, 1, 1, 3}));
+    p.forward(z, y, {});
+    CHECK(y[0] == doctest::Approx((1 + 2 + 6 + 7) / 4.0));
+    CHECK(y[2] == doctest::Approx((5 + 10) / 2.0));
+  }
+  avg_pool2d<T> q(3, 1, 1);  // 3x3 / 1, padding 1 (Inception's): same size
+  CHECK(q.setup(shape{2, 3, 7, 5}) == (shape{2, 3, 7, 5}));
+}
+
+TEST_CASE_TEMPLATE("avg_pool2d: every geometry equals PyTorch's loop (its divisor rule, row-major sums)", T,
+                   float, double) {
+  // The plain loop of PyTorch's CPU kernel (aten/src/ATen/native/cpu/AvgPoolKernel.cpp), in double.
+  struct geo {
+    std::size_t k, s, p;
+  };
+  for (const geo& q : {geo{2, 2, 0}, geo{3, 2, 1}, geo{2, 3, 1}, geo{3, 1, 1}, geo{5, 3, 2}, geo{4, 4, 2}, geo{1, 2, 0}})
+    for (bool ceil_mode : {false, true})
+      for (bool include : {false, true})
+        for (std::size_t w : {std::size_t(7), std::size_t(23)}) {
+          CAPTURE(q.k);
+          CAPTURE(q.s);
+          CAPTURE(q.p);
+          CAPTURE(ceil_mode);
+          CAPTURE(include);
+          CAPTURE(w);
+          const std::size_t h = 9;
+          avg_pool2d<T> pool(q.k, q.s, q.p, ceil_mode, include);
+          tensor<T> x(shape{2, 3, h, w}), y, dx;
+          prng g(q.k * 7 + q.s * 3 + w + (ceil_mode ? 1 : 0) + (include ? 2 : 0));
+          for (auto& v : x) v = T(g.uniform(-1, 1));
+          const shape ys = pool.setup(x.shape());
+          pool.forward(x, y, {});
+          tensor<T> dy(ys);
+          for (auto& v : dy) v = T(g.uniform(-1, 1));
+          pool.backward(x, y, dy, dx);
+          std::vector<double> want_dx(x.size(), 0.0);
+          double err_y = 0, err_dx = 0;
+          const auto P = std::ptrdiff_t(q.p), S = std::ptrdiff_t(q.s), K = std::ptrdiff_t(q.k);
+          for (std::size_t pl = 0; pl < 6; ++pl)
+            for (std::size_t oy = 0; oy < ys.h(); ++oy)
+              for (std::size_t ox = 0; ox < ys.w(); ++ox) {
+                std::ptrdiff_t h0 = std::ptrdiff_t(oy) * S - P, w0 = std::ptrdiff_t(ox) * S - P;
+                std::ptrdiff_t h1 = std::min(h0 + K, std::ptrdiff_t(h) + P), w1 = std::min(w0 + K, std::ptrdiff_t(w) + P);
+                const std::ptrdiff_t pool_size = (h1 - h0) * (w1 - w0);
+                h0 = std::max<std::ptrdiff_t>(h0, 0), w0 = std::max<std::ptrdiff_t>(w0, 0);
+                h1 = std::min(h1, std::ptrdiff_t(h)), w1 = std::min(w1, std::ptrdiff_t(w));
+                const double div = double(include ? pool_size : (h1 - h0) * (w1 - w0));
+                double sum = 0;
+                for (std::ptrdiff_t iy = h0; iy < h1; ++iy)
+                  for (std::ptrdiff_t ix = w0; ix < w1; ++ix) sum += double(x[pl * h * w + std::size_t(iy) * w + std::size_t(ix)]);
+                const std::size_t o = (pl * ys.h() + oy) * ys.w() + ox;
+                err_y = std::max(err_y, std::fabs(double(y[o]) - sum / div));
+                for (std::ptrdiff_t iy = h0; iy < h1; ++iy)
+                  for (std::ptrdiff_t ix = w0; ix < w1; ++ix) want_dx[pl * h * w + std::size_t(iy) * w + std::size_t(ix)] += double(dy[o]) / div;
+              }
+          for (std::size_t i = 0; i < x.size(); ++i) err_dx = std::max(err_dx, std::fabs(double(dx[i]) - want_dx[i]));
+          const double tol = sizeof(T) == 4 ? 1e-6 : 1e-14;  // values and sums of order 1
+          CHECK(err_y <= tol);
+          CHECK(err_dx <= tol);
+        }
+}
+
+TEST_CASE_TEMPLATE("global_avg_pool: hand-computed, composes with flatten and linear", T, float, double) {
+  tensor<T> x(shape{2, 2, 2, 3}), y, dx;
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = T(i);
+  global_avg_pool<T> g;
+  CHECK(g.setup(x.shape()) == (shape{2, 2, 1, 1}));
+  g.forward(x, y, {});
+  for (std::size_t p = 0; p < 4; ++p) CHECK(y[p] == doctest::Approx(6.0 * double(p) + 2.5));
+  tensor<T> dy = tensor_of<T>(shape{2, 2, 1, 1}, {6, 12, 18, 24});
+  g.backward(x, y, dy, dx);
+  for (std::size_t i = 0; i < x.size(); ++i) CHECK(dx[i] == doctest::Approx(double(i / 6 + 1)));
+  flatten<T> f;
+  CHECK(f.setup(y.shape()) == (shape{2, 2}));
+  linear<T> fc(3);
+  CHECK(fc.setup(y.shape()) == (shape{2, 3}));
+  conv2d<T> pw(4, 1);  // a 1x1 convolution may follow too (squeeze-and-excitation)
+  CHECK(pw.setup(y.shape()) == (shape{2, 4, 1, 1}));
+}
+
+TEST_CASE_TEMPLATE("conv2d: hand-computed dilation and depthwise", T, float, double) {
+  tensor<T> x(shape{1, 1, 5, 5}), y;
+  for (std::size_t i = 0; i < 25; ++i) x[i] = T(i + 1);
+  conv2d<T> dil(1, 2, 1, 0, false, init_kind::lecun, 2);  // taps (0,0) (0,2) (2,0) (2,2)
+  CHECK(dil.setup(x.shape()) == (shape{1, 1, 3, 3}));
+  param_store<T> ps;
+  ps.bind(dil);
+  set_values(ps.value(0), {1, 2, 3, 4});
+  dil.forward(x, y, {});
+  CHECK(y[0] == doctest::Approx(1 * 1 + 2 * 3 + 3 * 11 + 4 * 13));
+  CHECK(y[8] == doctest::Approx(1 * 13 + 2 * 15 + 3 * 23 + 4 * 25));
+  // depthwise: 2 channels, each with its own 2x2 kernel; 2 outputs per channel in groups of 2
+  tensor<T> z = tensor_of<T>(shape{1, 2, 2, 2}, {1, 2, 3, 4, 10, 20, 30, 40});
+  conv2d<T> dw(4, 2, 1, 0, true, init_kind::lecun, 1, 2);
+  CHECK(dw.setup(z.shape()) == (shape{1, 4, 1, 1}));
+  param_store<T> pd;
+  pd.bind(dw);
+  CHECK(pd.value(0).shape() == (shape{4, 1, 2, 2}));
+  set_values(pd.value(0), {1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1});
+  set_values(pd.value(1), {0.5, 0, 0, 0});
+  dw.forward(z, y, {});
+  CHECK(y[0] == doctest::Approx(1.5));  // channel 0: x[0][0] + bias
+  CHECK(y[1] == doctest::Approx(4));    // channel 0: x[1][1]
+  CHECK(y[2] == doctest::Approx(30));   // channel 1: first row
+  CHECK(y[3] == doctest::Approx(70));   // channel 1: second row
+}
+
+TEST_CASE("conv2d: dilation and groups stay out of the config (and the model file) when 1") {
+  const layer_config plain = conv2d<float>(8, 3, 1, 1).config();
+  CHECK(plain.size() == 6);  // the version-1 keys: files written before groups and dilation
+  auto old = make_layer<float>("conv2d", 1, plain);
+  CHECK(static_cast<conv2d<float>&>(*old).groups() == 1);
+  CHECK(static_cast<conv2d<float>&>(*old).dilation() == 1);
+  CHECK(old->config() == plain);
+  const conv2d<float> g(8, 3, 1, 1, true, init_kind::lecun, 2, 4);
+  const layer_config c = g.config();
+  REQUIRE(c.size() == 8);
+  CHECK(c[6] == std::make_pair(std::string("dilation"), std::string("2")));
+  CHECK(c[7] == std::make_pair(std::string("groups"), std::string("4")));
+  auto back = make_layer<float>("conv2d", 1, c);
+  CHECK(back->config() == c);
+  CHECK(back->setup(shape{1, 8, 9, 9}) == (shape{1, 8, 7, 7}));  // 9 + 2 - 2*(3 - 1) - 1 + 1
+  // the weight is [K, C/G, k, k]; He / LeCun fan-in is C/G*k*k
+  testing::param_store<float> ps;
+  ps.bind(*back);
+  CHECK(ps.value(0).shape() == (shape{8, 2, 3, 3}));
+}
+
 // ---- no allocation after the first batch ------------------------------------------------------
 
 TEST_CASE("forward, infer and backward allocate nothing after the first batch") {
@@ -553,6 +872,12 @@ TEST_CASE("forward, infer and backward allocate nothing after the first batch") 
   ls.push_back(std::make_unique<flatten<float>>());
   ls.push_back(std::make_unique<linear<float>>(5));
   ls.push_back(std::make_unique<conv2d<float>>(4, 3, 2, 1));
+  ls.push_back(std::make_unique<conv2d<float>>(6, 3, 1, 2, true, init_kind::lecun, 2, 3));  // depthwise
+  ls.push_back(std::make_unique<leaky_relu<float>>());
+  ls.push_back(std::make_unique<sigmoid<float>>());
+  ls.push_back(std::make_unique<tanh_layer<float>>());
+  ls.push_back(std::make_unique<avg_pool2d<float>>(2, 2, 1, true));
+  ls.push_back(std::make_unique<global_avg_pool<float>>());
   for (auto& l : ls) {
     INFO(l->kind());
     const shape out = l->setup(s);
@@ -611,6 +936,19 @@ TEST_CASE("setup rejects inputs a layer cannot take") {
   conv2d<float> c(4, 5);
   CHECK(starts_with(error_of([&] { c.setup(shape{1, 3, 4, 9}); }), "conv2d: input 1x3x4x9 is smaller"));
   CHECK(starts_with(error_of([&] { c.setup(shape{1, 12}); }), "conv2d: input 1x12, expected rank 4"));
+  conv2d<float> g(4, 3, 1, 1, true, init_kind::lecun, 1, 2);
+  CHECK(error_of([&] { g.setup(shape{1, 3, 8, 8}); }) ==
+        "conv2d: input 1x3x8x8: 3 channels are not a multiple of groups 2");
+  conv2d<float> d(4, 3, 1, 0, true, init_kind::lecun, 3);
+  CHECK(error_of([&] { d.setup(shape{1, 3, 6, 9}); }) ==
+        "conv2d: input 1x3x6x9 is smaller than the kernel 3 (dilation 3: spans 7) (padding 0)");
+  CHECK_THROWS_AS(conv2d<float>(4, 3, 1, 0, true, init_kind::lecun, 0), error);
+  CHECK_THROWS_AS(avg_pool2d<float>(3, 2, 2), error);
+  CHECK_THROWS_AS(leaky_relu<float>(NAN), error);
+  avg_pool2d<float> ap(3, 3);
+  CHECK(starts_with(error_of([&] { ap.setup(shape{1, 1, 2, 9}); }), "avg_pool2d: input 1x1x2x9 is smaller than the window 3"));
+  global_avg_pool<float> gap;
+  CHECK(starts_with(error_of([&] { gap.setup(shape{1, 12}); }), "global_avg_pool: input 1x12, expected rank 4"));
   max_pool2d<float> p(3, 3);
   CHECK(starts_with(error_of([&] { p.setup(shape{1, 1, 2, 9}); }), "max_pool2d: input"));
   CHECK_THROWS_AS(max_pool2d<float>(3, 2, 2), error);  // padding > kernel / 2
@@ -682,9 +1020,26 @@ TEST_CASE("make_layer: errors name the kind and the key") {
   CHECK(starts_with(error_of([&] { make_layer<float>("conv2d", 1, bad); }),
                     "make_layer: conv2d/1: key 'kernel': 0 is not in"));
   layer_config extra = good;
-  extra.push_back({"dilation", "2"});
+  extra.push_back({"padding_mode", "reflect"});
   CHECK(error_of([&] { make_layer<float>("conv2d", 1, extra); }) ==
-        "make_layer: conv2d/1: unknown key 'dilation'");
+        "make_layer: conv2d/1: unknown key 'padding_mode'");
+  layer_config grouped = good;
+  grouped.push_back({"groups", "0"});
+  CHECK(starts_with(error_of([&] { make_layer<float>("conv2d", 1, grouped); }),
+                    "make_layer: conv2d/1: key 'groups': 0 is not in 1.."));
+  grouped.back().second = "3";  // 4 output channels
+  CHECK(error_of([&] { make_layer<float>("conv2d", 1, grouped); }) ==
+        "make_layer: conv2d/1: conv2d: out_channels 4 is not a multiple of groups 3");
+  CHECK(starts_with(error_of([] { make_layer<float>("leaky_relu", 1, {{"negative_slope", "inf"}}); }),
+                    "make_layer: leaky_relu/1: key 'negative_slope': 'inf' is not a number"));
+  CHECK(error_of([] { make_layer<float>("avg_pool2d", 1, {{"kernel", "3"}, {"stride", "2"}, {"padding", "0"}, {"ceil_mode", "1"}}); }) ==
+        "make_layer: avg_pool2d/1: missing key 'count_include_pad'");
+  CHECK(starts_with(error_of([] { make_layer<float>("avg_pool2d", 1, {{"kernel", "3"}, {"stride", "2"}, {"padding", "2"}, {"ceil_mode", "1"}, {"count_include_pad", "0"}}); }),
+                    "make_layer: avg_pool2d/1: avg_pool2d: padding 2 must be at most half the kernel 3"));
+  CHECK(starts_with(error_of([] { make_layer<float>("sigmoid", 1, {{"inplace", "1"}}); }),
+                    "make_layer: sigmoid/1: unknown key 'inplace'"));
+  CHECK(starts_with(error_of([] { make_layer<float>("relu, sigmoid", 1, {}); }),
+                    "make_layer: unknown layer kind 'relu, sigmoid' (known: conv2d, linear, relu, leaky_relu, sigmoid, tanh,"));
   layer_config twice = good;
   twice.push_back(twice[0]);
   CHECK(starts_with(error_of([&] { make_layer<float>("conv2d", 1, twice); }),

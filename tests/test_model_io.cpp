@@ -4,6 +4,8 @@
 // bit-identically.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/layers.hpp>
 #include <housenet/loss.hpp>
 #include <housenet/model_io.hpp>
@@ -15,7 +17,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -24,6 +25,8 @@
 #include <vector>
 
 using namespace housenet;
+using housenet_test::list_dir;
+using housenet_test::same_bits;
 
 namespace {
 
@@ -64,22 +67,14 @@ void train_steps(sequential<float>& net, optimizer<float>& opt, int steps, std::
   }
 }
 
-bool same_bits(const tensor<float>& a, const tensor<float>& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
 bool same_arena(const sequential<float>& a, const sequential<float>& b) {
   return a.arena_size() == b.arena_size() &&
          std::memcmp(a.values().data(), b.values().data(), a.arena_size() * sizeof(float)) == 0;
 }
 
+// The error of reading `bytes` as a model file ("" when it reads).
 std::string error_of(const std::vector<std::uint8_t>& bytes, const std::string& name = "m.hsnt") {
-  try {
-    model_from_bytes<float>(bytes.data(), bytes.size(), name);
-  } catch (const error& e) {
-    return e.what();
-  }
-  return "";
+  return housenet_test::error_of([&] { (void)model_from_bytes<float>(bytes.data(), bytes.size(), name); });
 }
 
 // Rebuilds a file with one header substring replaced (fixing header_bytes and the CRC).
@@ -98,31 +93,6 @@ std::vector<std::uint8_t> rewrite_header(const std::vector<std::uint8_t>& file, 
   w.raw(file.data() + 20 + hb, file.size() - 20 - hb - 4);
   w.u32(detail::crc32(w.bytes().data(), w.size()));
   return w.bytes();
-}
-
-std::string tmp_dir() {
-  std::string t = "/tmp/housenet_model_io_XXXXXX";
-  std::vector<char> b(t.begin(), t.end());
-  b.push_back('\0');
-  REQUIRE(::mkdtemp(b.data()) != nullptr);
-  return b.data();
-}
-
-std::vector<std::string> list_dir(const std::string& dir) {
-  std::vector<std::string> out;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      const std::string n = e->d_name;
-      if (n != "." && n != "..") out.push_back(n);
-    }
-    ::closedir(d);
-  }
-  return out;
-}
-
-void remove_dir(const std::string& dir) {
-  for (const auto& f : list_dir(dir)) std::remove((dir + "/" + f).c_str());
-  ::rmdir(dir.c_str());
 }
 
 const std::vector<std::string> houses = {"gryffindor", "hufflepuff", "ravenclaw"};
@@ -153,7 +123,8 @@ TEST_CASE("model file: save -> load is bitwise (parameters, running stats, predi
   sequential<float> net = tiny();
   sgd<float> opt;
   train_steps(net, opt, 3, 10);
-  const std::string dir = tmp_dir();
+  const housenet_test::scratch_dir tmp("model-io");
+  const std::string dir = tmp.str();
   const std::string path = dir + "/model.hsnt";
   save_model(net, houses, path);
 
@@ -182,7 +153,6 @@ TEST_CASE("model file: save -> load is bitwise (parameters, running stats, predi
   // overwriting keeps one file
   save_model(net, houses, path);
   CHECK(list_dir(dir) == std::vector<std::string>{"model.hsnt"});
-  remove_dir(dir);
 }
 
 TEST_CASE("model file: the mini seed network round trips bitwise, labels optional") {
@@ -290,7 +260,8 @@ TEST_CASE("model file: a valid container with a wrong architecture or records gi
 
 TEST_CASE("model file: a failed load leaves the caller's model and labels untouched") {
   sequential<float> net = tiny(1);
-  const std::string dir = tmp_dir();
+  const housenet_test::scratch_dir tmp("model-io");
+  const std::string dir = tmp.str();
   const std::string good = dir + "/good.hsnt", bad = dir + "/bad.hsnt";
   sequential<float> other = tiny(2);
   save_model(other, houses, good);
@@ -311,12 +282,12 @@ TEST_CASE("model file: a failed load leaves the caller's model and labels untouc
   load_model(good, net, &labels);
   CHECK(same_arena(net, other));
   CHECK(labels == houses);
-  remove_dir(dir);
 }
 
 TEST_CASE("model file: failed writes leave nothing behind; bad labels are refused") {
   sequential<float> net = tiny();
-  const std::string dir = tmp_dir();
+  const housenet_test::scratch_dir tmp("model-io");
+  const std::string dir = tmp.str();
   CHECK_THROWS_AS(save_model(net, houses, dir + "/no/such/dir/m.hsnt"), error);
   CHECK_THROWS_WITH_AS(save_model(net, {"a", "b"}, dir + "/m.hsnt"),
                        "model: 2 labels for a network with 3 outputs", error);
@@ -326,11 +297,11 @@ TEST_CASE("model file: failed writes leave nothing behind; bad labels are refuse
   sequential<float> unset;
   unset.add<relu<float>>();
   CHECK_THROWS_WITH_AS(model_to_bytes(unset), "model: save of a model that is not set up", error);
-  remove_dir(dir);
 }
 
 TEST_CASE("checkpoint: model + optimizer state + counters resume bit-identically") {
-  const std::string dir = tmp_dir();
+  const housenet_test::scratch_dir tmp("model-io");
+  const std::string dir = tmp.str();
   const std::string path = dir + "/ckpt.hsnt";
   sgd<float>::options so;
   so.lr = 0.05;
@@ -384,7 +355,6 @@ TEST_CASE("checkpoint: model + optimizer state + counters resume bit-identically
   CHECK_THROWS_WITH_AS(load_checkpoint(dir + "/model.hsnt", ob), doctest::Contains("not a training checkpoint"),
                        error);
   CHECK_THROWS_AS(save_checkpoint(path, a, oa, houses, checkpoint_state{0, 0, {{"bad key", "x"}}}), error);
-  remove_dir(dir);
 }
 
 TEST_CASE("checkpoint: adam state round trips; truncated checkpoints are errors") {
@@ -414,21 +384,17 @@ TEST_CASE("save_model / save_checkpoint stream the same bytes as model_to_bytes 
   sgd<float> opt;
   prng rng(5);
   for (float& v : net.values()) v = float(rng.uniform(-1, 1));
-  const std::string dir = tmp_dir();
-  const auto file_bytes = [](const std::string& p) {
-    std::ifstream f(p, std::ios::binary);
-    return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  };
+  const housenet_test::scratch_dir tmp("model-io");
+  const std::string dir = tmp.str();
   save_model(net, houses, dir + "/m.hsnt");
-  CHECK(file_bytes(dir + "/m.hsnt") == model_to_bytes(net, houses));
+  CHECK(housenet_test::read_bytes(dir + "/m.hsnt") == model_to_bytes(net, houses));
   const checkpoint_state st{3, 12, {{"k", "v"}}};
   save_checkpoint(dir + "/c.ckpt", net, opt, houses, st);
-  CHECK(file_bytes(dir + "/c.ckpt") == checkpoint_to_bytes(net, opt, houses, st));
+  CHECK(housenet_test::read_bytes(dir + "/c.ckpt") == checkpoint_to_bytes(net, opt, houses, st));
   // a failure while encoding (a bad meta key is found before any byte; a label with a comma too)
   // leaves no file and no temporary file behind
   CHECK_THROWS_AS(save_model(net, {"a", "b,c", "d"}, dir + "/bad.hsnt"), error);
   std::vector<std::string> left = list_dir(dir);
   std::sort(left.begin(), left.end());
   CHECK(left == std::vector<std::string>{"c.ckpt", "m.hsnt"});
-  remove_dir(dir);
 }

@@ -2,6 +2,8 @@
 // updates over the arena; non-trainable state untouched; thread-count independence; state checks.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/layers.hpp>
 #include <housenet/optim.hpp>
 #include <housenet/parallel.hpp>
@@ -126,7 +128,8 @@ TEST_CASE_TEMPLATE("adam: PyTorch's update with bias correction", T, float, doub
 }
 
 TEST_CASE("optimizer step is independent of the thread count (bitwise)") {
-  // The pool's default count, then 1; later tests run serially.
+  // The pool's default count, then 1.
+  const housenet_test::settings_guard restore;
   std::vector<std::vector<float>> results;
   for (const int threads : {num_threads(), 1}) {
     if (threads != num_threads()) set_num_threads(threads);

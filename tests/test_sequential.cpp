@@ -3,6 +3,8 @@
 // thread count => identical bits; 1 vs 2 threads => close), predict() from several threads.
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/layers.hpp>
 #include <housenet/loss.hpp>
 #include <housenet/networks.hpp>
@@ -280,7 +282,8 @@ TEST_CASE("a small net learns a synthetic 4-class image task (>= 95% held-out ac
   CHECK(loss_after < 0.25 * loss_before);
 }
 
-TEST_CASE("predict() on a const model from 4 threads equals the serial result") {
+TEST_CASE("predict() on a const model from 4 threads equals the serial result" * doctest::test_suite("threads")) {
+  if (HOUSENET_NO_THREADS) return housenet_test::skip("a build without threads (WebAssembly)");
   sequential<float> trained = small_net(8);
   train(trained, 5, 9);
   const sequential<float>& net = trained;
@@ -308,8 +311,8 @@ TEST_CASE("predict() on a const model from 4 threads equals the serial result") 
 }
 
 TEST_CASE("determinism: same seed and thread count => identical bits; N vs 1 thread => close") {
-  // Runs at the pool's default count (HOUSENET_NUM_THREADS or the cores: 2 here), then at 1, and
-  // leaves it at 1 (the last test of this file, so nothing else depends on the count).
+  // Runs at the pool's default count (HOUSENET_NUM_THREADS or the cores: 2 here), then at 1.
+  const housenet_test::settings_guard restore;
   const int n = num_threads();
   const auto run = [](int threads) {
     if (threads != num_threads()) set_num_threads(threads);

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <housenet/parallel.hpp>
 #include <housenet/random.hpp>
 #include <housenet/tensor.hpp>
@@ -47,7 +49,22 @@ TEST_CASE("tensor: aligned, NCHW indexing, move-only, resize reuses storage") {
   CHECK(c[59] == 59.0f);
   c.zero();
   CHECK(c[59] == 0.0f);
-  CHECK_THROWS_AS(tensor<double>(shape{std::size_t(1) << 40, 1024}), error);
+  // 2^50 elements: over the 1 TiB limit with a 64-bit size_t, more than a 32-bit one counts
+  CHECK_THROWS_AS(tensor<double>(shape{std::size_t(1) << 20, std::size_t(1) << 20, 1024}), error);
+}
+
+TEST_CASE("shape: an element count that does not fit in size_t is an error, never a wrapped size") {
+  const std::size_t half = std::size_t(1) << (4 * sizeof(std::size_t));  // 2^16 (wasm32) or 2^32
+  const shape s{half, half, 1, 1};  // exactly 2^bits: wraps to 0
+  CHECK_THROWS_WITH_AS(s.size(), doctest::Contains("has more elements than size_t holds"), error);
+  CHECK(s.sample_size() == half);
+  CHECK_THROWS_AS((void)shape({1, half, half}).sample_size(), error);
+  CHECK(shape({1, half - 1, half + 1}).size() == std::size_t(-1));  // the most that fits
+  CHECK(shape({half, half, half, 0}).size() == 0);  // a zero dimension: 0 elements, however wide
+  CHECK(shape({half, half, 0}).sample_size() == 0);
+  tensor<float> t;
+  CHECK_THROWS_AS(t.resize(s), error);
+  CHECK(t.data() == nullptr);
 }
 
 TEST_CASE("random: deterministic, uniform range, normal moments") {
@@ -71,6 +88,7 @@ TEST_CASE("random: deterministic, uniform range, normal moments") {
 }
 
 TEST_CASE("parallel_for: covers [0,n) exactly once, deterministic blocks, nested calls") {
+  const housenet_test::settings_guard restore;
   for (int threads : {1, 2, 3}) {
     set_num_threads(threads);
     CHECK(num_threads() == threads);
@@ -90,7 +108,13 @@ TEST_CASE("parallel_for: covers [0,n) exactly once, deterministic blocks, nested
                     if (b > 0) throw error("boom");
                   }),
                   error);
-  // concurrent callers from user threads
+  CHECK_THROWS_AS(set_num_threads(0), error);
+}
+
+TEST_CASE("parallel_for: concurrent callers from user threads" * doctest::test_suite("threads")) {
+  if (HOUSENET_NO_THREADS) return housenet_test::skip("a build without threads (WebAssembly)");
+  const housenet_test::settings_guard restore;
+  set_num_threads(2);
   std::atomic<long> total{0};
   std::vector<std::thread> users;
   for (int u = 0; u < 4; ++u)
@@ -100,7 +124,6 @@ TEST_CASE("parallel_for: covers [0,n) exactly once, deterministic blocks, nested
     });
   for (auto& t : users) t.join();
   CHECK(total.load() == 4 * 50 * 100);
-  CHECK_THROWS_AS(set_num_threads(0), error);
 }
 
 TEST_CASE("block_range: contiguous, balanced") {

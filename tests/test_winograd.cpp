@@ -4,7 +4,7 @@
 // independence, the layer's gradients through Winograd (check_layer, double), and the policy.
 #include <doctest/doctest.h>
 
-#include "random_data.hpp"
+#include "support.hpp"
 
 #include <housenet/detail/kernels.hpp>
 #include <housenet/detail/reference.hpp>
@@ -39,17 +39,6 @@ double rel_error(const std::vector<T>& got, const std::vector<T>& want) {
   }
   return err / scale;
 }
-
-struct algo_restore {
-  conv_algorithm algo = get_conv_algorithm();
-  isa saved_isa = active_isa();
-  int threads = num_threads();
-  ~algo_restore() {
-    set_conv_algorithm(algo);
-    set_isa(saved_isa);
-    set_num_threads(threads);
-  }
-};
 
 // Winograd (forced) vs the reference for forward, backward data and backward weights; returns the
 // worst relative error of the three.
@@ -87,7 +76,7 @@ const conv_dims odd_cases[] = {
 }  // namespace
 
 TEST_CASE("simd: lanes_gather and lanes_scatter move 16 tiles exactly, on every path") {
-  algo_restore restore;
+  const housenet_test::settings_guard restore;
   // 16 tiles of rows x cols at scattered places with their own row strides (one stride 0)
   const std::vector<float> src = random_vec<float>(4096, 11);
   for (isa i : {isa::scalar, isa::avx2, isa::avx512}) {
@@ -155,12 +144,12 @@ TEST_CASE("winograd: the F(m, r) matrices compute correlation exactly (double)")
 }
 
 TEST_CASE("winograd: forward, backward data and backward weights equal the reference (double)") {
-  algo_restore restore;
+  const housenet_test::settings_guard restore;
   for (const auto& d : odd_cases) CHECK(winograd_vs_reference<double>(d) <= 1e-11);
 }
 
 TEST_CASE("winograd: float on every SIMD path, within the Winograd error bound") {
-  algo_restore restore;
+  const housenet_test::settings_guard restore;
   for (isa i : {isa::scalar, isa::avx2, isa::avx512}) {
     if (!isa_supported(i)) continue;
     set_isa(i);
@@ -176,7 +165,7 @@ TEST_CASE("winograd: float on every SIMD path, within the Winograd error bound")
 }
 
 TEST_CASE("winograd: results do not depend on the thread count") {
-  algo_restore restore;
+  const housenet_test::settings_guard restore;
   set_conv_algorithm(conv_algorithm::winograd);
   const conv_dims d = conv_dims::make(7, 19, 20, 20, 21, 5, 5, 1, 1);
   const std::size_t xs = d.n * d.c * d.h * d.w, ws = d.k * d.c * d.kh * d.kw, ys = d.n * d.k * d.oh * d.ow;
@@ -197,7 +186,7 @@ TEST_CASE("winograd: results do not depend on the thread count") {
 }
 
 TEST_CASE("winograd: conv2d's gradients through Winograd (check_layer, double)") {
-  algo_restore restore;
+  const housenet_test::settings_guard restore;
   set_conv_algorithm(conv_algorithm::winograd);
   struct layer_case {
     std::size_t k, r, pad;
@@ -214,7 +203,7 @@ TEST_CASE("winograd: conv2d's gradients through Winograd (check_layer, double)")
 }
 
 TEST_CASE("winograd: eval forwards reuse conv2d's transformed weights while they stay the same bits") {
-  algo_restore restore;
+  const housenet_test::settings_guard restore;
   set_conv_algorithm(conv_algorithm::winograd);
   conv2d<float> conv(6, 5, 1, 1);
   const shape in{2, 4, 9, 11};
@@ -246,7 +235,7 @@ TEST_CASE("winograd: eval forwards reuse conv2d's transformed weights while they
 }
 
 TEST_CASE("winograd: the automatic policy takes wide stride-1 layers only") {
-  algo_restore restore;
+  const housenet_test::settings_guard restore;
   set_conv_algorithm(conv_algorithm::automatic);
   // the blog network's conv3 (128 -> 256, 5x5) and conv5 (256 -> 384, 3x3): Winograd
   CHECK(detail::conv_use_winograd(conv_dims::make(32, 128, 32, 32, 256, 5, 5, 1, 0)));

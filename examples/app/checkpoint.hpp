@@ -5,14 +5,15 @@
 //   train_state        where the run is: epoch, batch, running sums of the epoch, the curve rows,
 //                      the best epoch so far
 //   make_optimizer     sgd (momentum 0.9) or adam over the model's arena
-//   save_checkpoint / load_checkpoint
+//   save_training_checkpoint / load_training_checkpoint
 //       MODEL.ckpt: the library's checkpoint file (housenet/model_io.hpp), with the app's state as
-//       metadata (doubles as %.17g, so they round-trip exactly). Written atomically. Read back,
+//       metadata (numbers as housenet::detail::format_real, so they round-trip exactly). Written atomically. Read back,
 //       each field is checked whole: "checkpoint: FILE: field 'seen' is not a number ('12x')".
 //   Since the order of every epoch and every augmentation derive from (seed, epoch, sample) and the
 //   dropout masks from the model's step count, these bytes are all a resumed run needs.
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -52,12 +53,10 @@ struct train_options {
 
   // The keys that must match on --resume (epochs may grow: a finished run can be extended).
   std::vector<std::pair<std::string, std::string>> fixed() const {
-    char lr_s[40], wd_s[40];
-    std::snprintf(lr_s, sizeof lr_s, "%.17g", lr);
-    std::snprintf(wd_s, sizeof wd_s, "%.17g", weight_decay);
     return {{"arch", arch},       {"optimizer", optimizer},
             {"split", split},     {"batch", std::to_string(batch)},
-            {"lr", lr_s},         {"weight-decay", wd_s},
+            {"lr", housenet::detail::format_real(lr)},
+            {"weight-decay", housenet::detail::format_real(weight_decay)},
             {"augment", augment ? "1" : "0"}, {"balance", balance ? "1" : "0"},
             {"seed", std::to_string(seed)},   {"data", std::to_string(data_signature)}};
   }
@@ -113,48 +112,46 @@ inline std::unique_ptr<housenet::optimizer<float>> make_optimizer(const train_op
   return std::make_unique<housenet::sgd<float>>(s);
 }
 
-inline std::string g17(double v) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%.17g", v);
-  return b;
-}
+using housenet::detail::format_real;
 
 // The library's checkpoint (housenet/model_io.hpp: weights, batch-norm statistics, optimizer
 // state and step counts) plus the app's own keys as metadata: the options, where the epoch is,
 // the curve rows so far.
-inline void save_checkpoint(const std::string& path, const train_options& o, const housenet::sequential<float>& net,
-                            housenet::optimizer<float>& optim, const std::vector<std::string>& classes,
-                            const train_state& s) {
+inline void save_training_checkpoint(const std::string& path, const train_options& o,
+                                     const housenet::sequential<float>& net, housenet::optimizer<float>& optim,
+                                     const std::vector<std::string>& classes, const train_state& s) {
   housenet::checkpoint_state st;
   st.epoch = std::uint64_t(s.epoch);
   st.step = net.step();
   for (const auto& kv : o.fixed()) st.meta.emplace_back("opt." + kv.first, kv.second);
   st.meta.emplace_back("epochs", std::to_string(o.epochs));
   st.meta.emplace_back("batch_in_epoch", std::to_string(s.batch));
-  st.meta.emplace_back("loss_sum", g17(s.loss_sum));
+  st.meta.emplace_back("loss_sum", format_real(s.loss_sum));
   st.meta.emplace_back("errors", std::to_string(s.errors));
   st.meta.emplace_back("seen", std::to_string(s.seen));
-  st.meta.emplace_back("epoch_seconds", g17(s.epoch_seconds_so_far));
+  st.meta.emplace_back("epoch_seconds", format_real(s.epoch_seconds_so_far));
   st.meta.emplace_back("best_epoch", std::to_string(s.best_epoch));
-  st.meta.emplace_back("best_error", g17(s.best_error));
+  st.meta.emplace_back("best_error", format_real(s.best_error));
   for (const auto& r : s.rows)
-    st.meta.emplace_back("row." + std::to_string(r.epoch), g17(r.train_loss) + "," + g17(r.train_error) + "," +
-                                                               g17(r.test_loss) + "," + g17(r.test_error) + "," +
-                                                               g17(r.seconds) + "," + g17(r.test_balanced_accuracy));
+    st.meta.emplace_back("row." + std::to_string(r.epoch), format_real(r.train_loss) + "," + format_real(r.train_error) + "," +
+                                                               format_real(r.test_loss) + "," + format_real(r.test_error) + "," +
+                                                               format_real(r.seconds) + "," + format_real(r.test_balanced_accuracy));
   housenet::save_checkpoint(path, net, optim, classes, st);
 }
 
 // Restores net and optim from the checkpoint and returns where the run was; the options and the
 // data must be those of the checkpoint (one line names the first difference).
-inline train_state load_checkpoint(const std::string& path, const train_options& o, housenet::sequential<float>& net,
-                                   housenet::optimizer<float>& optim) {
+inline train_state load_training_checkpoint(const std::string& path, const train_options& o,
+                                            housenet::sequential<float>& net, housenet::optimizer<float>& optim) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw app_error("--resume: no checkpoint '" + path + "' (train without --resume first)");
   housenet::loaded_checkpoint<float> c = housenet::load_checkpoint<float>(path, optim);
   const housenet::checkpoint_state& st = c.state;
   for (const auto& f : o.fixed()) {
     const std::string v = st.get("opt." + f.first, "?");
-    if (v != f.second)
+    double a = 0, b = 0;  // numbers compare by value (checkpoints of older builds wrote %.17g)
+    const bool same_number = housenet::detail::parse_real(v, a) && housenet::detail::parse_real(f.second, b) && a == b;
+    if (v != f.second && !same_number)
       throw app_error("--resume: " + path + " was written with " + f.first + "=" + v + ", this run has " + f.first +
                       "=" + f.second + (f.first == "data" ? " (the data folder or the split changed)" : ""));
   }
@@ -178,9 +175,8 @@ inline train_state load_checkpoint(const std::string& path, const train_options&
   };
   const auto real = [&](const char* k) -> double {
     const std::string v = num(k);
-    char* end = nullptr;
-    const double x = std::strtod(v.c_str(), &end);
-    if (end == v.c_str() || *end != '\0' || !std::isfinite(x)) throw bad(k, v, "is not a number");
+    double x = 0;
+    if (!housenet::detail::parse_real(v, x) || !std::isfinite(x)) throw bad(k, v, "is not a number");
     return x;
   };
   train_state s;
@@ -198,8 +194,15 @@ inline train_state load_checkpoint(const std::string& path, const train_options&
     epoch_row r;
     r.epoch = e;
     const std::string v = st.get("row." + std::to_string(e));
-    if (std::sscanf(v.c_str(), "%lf,%lf,%lf,%lf,%lf,%lf", &r.train_loss, &r.train_error, &r.test_loss,
-                    &r.test_error, &r.seconds, &r.test_balanced_accuracy) != 6)
+    double* const fields[] = {&r.train_loss, &r.train_error, &r.test_loss,
+                              &r.test_error, &r.seconds,     &r.test_balanced_accuracy};
+    std::size_t at = 0, n = 0;
+    for (; n < 6 && at <= v.size(); ++n) {
+      const std::size_t comma = std::min(v.find(',', at), v.size());
+      if (!housenet::detail::parse_real(v.substr(at, comma - at), *fields[n])) break;
+      at = comma + 1;
+    }
+    if (n != 6 || at != v.size() + 1)
       throw app_error("--resume: " + path + ": bad or missing curve row " + std::to_string(e));
     s.rows.push_back(r);
   }

@@ -78,7 +78,7 @@ inline std::vector<housenet::rect> jitter_boxes(const housenet::rect& r, const h
 }
 
 // probs: boxes.size() x K. An image without boxes gives 0 x K.
-inline housenet::tensor<float> face_probabilities(const loaded_model& m, const housenet::image& img,
+inline housenet::tensor<float> face_probabilities(const model_file& m, const housenet::image& img,
                                                   const std::vector<housenet::rect>& boxes,
                                                   const prediction_options& opt) {
   const housenet::shape in = m.input_shape();
@@ -104,7 +104,7 @@ inline housenet::tensor<float> face_probabilities(const loaded_model& m, const h
 }
 
 // images: N x C x H x W (load_faces); probs: indices.size() x K.
-inline housenet::tensor<float> image_probabilities(const loaded_model& m, const housenet::tensor<float>& images,
+inline housenet::tensor<float> image_probabilities(const model_file& m, const housenet::tensor<float>& images,
                                                    const std::vector<std::size_t>& indices,
                                                    const prediction_options& opt) {
   const housenet::shape in = m.input_shape();
@@ -123,7 +123,7 @@ inline housenet::tensor<float> image_probabilities(const loaded_model& m, const 
   return probs;
 }
 
-inline housenet::tensor<float> photo_probabilities(const loaded_model& m, const face_detector& det,
+inline housenet::tensor<float> photo_probabilities(const model_file& m, const face_detector& det,
                                                    const dataset_index& data, std::vector<std::size_t>& indices,
                                                    const prediction_options& opt) {
   const std::size_t k = m.classes.size();

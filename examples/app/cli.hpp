@@ -1,9 +1,20 @@
-// examples/app/cli.hpp: the command-line parser of the housenet app.
+// examples/app/cli.hpp: the command line of the housenet app.
 //
-// One parser per subcommand: it knows its options (flags, options with a value), its positional
-// arguments and its help text. parse() fills the parser in place; any mistake throws app::usage_error
-// with one line that names the subcommand and the problem ("train: --epochs: 'x' is not an integer").
-// "--help"/"-h" anywhere sets help_requested() and stops the parse.
+//   command / run_command_line   the table of subcommands (name, one-line summary, function) that
+//                                makes both `housenet --help` and the dispatch, and main()'s
+//                                whole body: the exit status of every outcome (below)
+//   arg_parser                   one per subcommand: its options (flags, options with a value), its
+//                                positional arguments and its help text
+//
+// arg_parser::parse() fills the parser in place; any mistake throws app::usage_error with one line
+// that names the subcommand and the problem ("train: --epochs: 'x' is not an integer"). "--help"
+// or "-h" (before "--") stops the parse by throwing app::help_request with the subcommand's help
+// (as CLI11's CallForHelp does): run_command_line prints it on stdout and exits 0, so a subcommand
+// never tests for it.
+//
+// Exit status: 0 success or help; 2 a command-line mistake (usage_error, an unknown command);
+// 1 any other failure (housenet::error, app_error, std::bad_alloc, ...), each one line on stderr,
+// "housenet: ...". A subcommand may return another status itself (train: 130 after Ctrl-C).
 //
 // Accepted forms: --name VALUE, --name=VALUE, -m VALUE (the short names declared), "--" ends options.
 #pragma once
@@ -11,7 +22,10 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -30,6 +44,60 @@ struct usage_error : std::runtime_error {
 struct app_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// Not a failure: --help was asked for. Thrown by arg_parser::parse with the subcommand's help text
+// (deliberately not a std::exception, so no error handler takes it for one).
+struct help_request {
+  std::string text;
+};
+
+// One subcommand: `housenet NAME ...` runs run(argc, argv) (argv[1] is NAME; its options start at
+// argv[2]); `housenet --help` lists "SYNOPSIS   SUMMARY".
+struct command {
+  const char* name;
+  const char* synopsis;  // "train DATA -o M"
+  const char* summary;   // "train a network on DATA/<class>/<face image>"
+  int (*run)(int argc, char** argv);
+};
+
+// The text of `housenet --help`: one line per command, in the table's order, then --version.
+inline std::string overview(const std::vector<command>& commands) {
+  std::string s = "usage: housenet <command> [options]   (housenet <command> --help for each)\n\n";
+  const auto line = [&](const std::string& left, const std::string& summary) {
+    s += "  " + left + std::string(left.size() < 20 ? 20 - left.size() : 1, ' ') + summary + "\n";
+  };
+  for (const command& c : commands) line(c.synopsis, c.summary);
+  line("--version", "the version");
+  return s;
+}
+
+// main() of `housenet`: picks the command named by argv[1] from the table and runs it; --help
+// (-h, help) prints the overview, --version (version) "housenet VERSION". Every exception becomes
+// one line on stderr and its exit status (see the top of this file).
+inline int run_command_line(const std::vector<command>& commands, int argc, char** argv, const char* version) {
+  try {
+    const std::string name = argc > 1 ? argv[1] : "";
+    if (name == "--version" || name == "version") {
+      std::printf("housenet %s\n", version);
+      return 0;
+    }
+    if (name == "--help" || name == "-h" || name == "help") return std::fputs(overview(commands).c_str(), stdout), 0;
+    for (const command& c : commands)
+      if (name == c.name) return c.run(argc, argv);
+    std::fprintf(stderr, "housenet: %s (see 'housenet --help')\n",
+                 name.empty() ? "no command given" : ("unknown command '" + name + "'").c_str());
+    return 2;
+  } catch (const help_request& h) {
+    std::fputs(h.text.c_str(), stdout);
+    return 0;
+  } catch (const usage_error& e) {
+    std::fprintf(stderr, "housenet: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {  // housenet::error, app_error, std::bad_alloc, ...
+    std::fprintf(stderr, "housenet: %s\n", e.what());
+    return 1;
+  }
+}
 
 class arg_parser {
  public:
@@ -62,10 +130,7 @@ class arg_parser {
         options_done = true;
         continue;
       }
-      if (!options_done && (a == "--help" || a == "-h")) {
-        help_ = true;
-        return;
-      }
+      if (!options_done && (a == "--help" || a == "-h")) throw help_request{help()};
       if (!options_done && a.size() > 1 && a[0] == '-' && !is_number(a)) {
         std::string name, value;
         bool has_inline = false;
@@ -103,7 +168,6 @@ class arg_parser {
       fail("too many arguments ('" + pos_[std::size_t(max_pos_)] + "'); usage: " + usage_);
   }
 
-  bool help_requested() const { return help_; }
   const std::vector<std::string>& args() const { return pos_; }
 
   bool has(const std::string& name) const { return values_.count(name) != 0; }
@@ -113,11 +177,12 @@ class arg_parser {
     const spec* s = find(name, false);
     return s ? s->def : std::string();
   }
-  long get_int(const std::string& name, long lo, long hi) const {
+  // 64 bits wherever the app runs (long has 32 on wasm32 and Windows).
+  std::int64_t get_int(const std::string& name, std::int64_t lo, std::int64_t hi) const {
     const std::string v = get(name);
     errno = 0;
     char* end = nullptr;
-    const long x = std::strtol(v.c_str(), &end, 10);
+    const std::int64_t x = std::strtoll(v.c_str(), &end, 10);
     if (v.empty() || *end != '\0' || errno == ERANGE) fail("--" + name + ": '" + v + "' is not an integer");
     if (x < lo || x > hi)
       fail("--" + name + ": " + v + " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
@@ -146,8 +211,16 @@ class arg_parser {
     fail("--" + name + ": '" + v + "' is not one of " + list);
   }
 
+  // The program named in the "see ... --help" hint (default "housenet": "housenet train --help";
+  // "" for a program without subcommands, e.g. fashion_mnist).
+  arg_parser& program(const std::string& name) {
+    program_ = name;
+    return *this;
+  }
+
   [[noreturn]] void fail(const std::string& msg) const {
-    throw usage_error(command_ + ": " + msg + " (see 'housenet " + command_ + " --help')");
+    throw usage_error(command_ + ": " + msg + " (see '" + (program_.empty() ? "" : program_ + " ") + command_ +
+                      " --help')");
   }
 
   std::string help() const {
@@ -185,13 +258,12 @@ class arg_parser {
     return a.size() > 1 && (std::isdigit(static_cast<unsigned char>(a[1])) || a[1] == '.');
   }
 
-  std::string command_, usage_, description_;
+  std::string command_, usage_, description_, program_ = "housenet";
   std::vector<spec> specs_;
   std::map<std::string, std::string> values_;
   std::vector<std::string> pos_;
   std::size_t min_pos_ = 0;
   long max_pos_ = -1;
-  bool help_ = false;
 };
 
 }  // namespace app

@@ -1,7 +1,10 @@
-// examples/app/commands.hpp: the subcommands sort, detect, crop, eval, info and ensemble of `housenet`
-// (train is in housenet.cpp, in full view). Each parses its own options, prints its results on
-// stdout (one JSON line per image with --json), and throws on any failure: main() turns the
-// exception into one "housenet: ..." line on stderr and a non-zero exit status.
+// examples/app/commands.hpp: the subcommands sort, detect, crop, eval, info and ensemble of
+// `housenet` (train is in housenet.cpp, in full view; the table of commands at its bottom names
+// them all; sort's work on one photo is sort.hpp, shared with the web page; the prediction path
+// of sort and eval is classify.hpp, eval --stability's study stability.hpp).
+// Each declares its options, prints its results on stdout (one JSON line per image with --json),
+// and throws on any failure; --help is answered by the parser. app::run_command_line (cli.hpp)
+// turns each exception into one "housenet: ..." line on stderr and a non-zero exit status.
 #pragma once
 
 #include <algorithm>
@@ -23,6 +26,7 @@
 #include "files.hpp"
 #include "json.hpp"
 #include "models.hpp"
+#include "sort.hpp"
 #include "stability.hpp"
 
 namespace app {
@@ -38,7 +42,6 @@ inline int cmd_detect(int argc, char** argv) {
   add_detector_options(cli);
   cli.positionals(1, -1);
   cli.parse(argc, argv, 2);
-  if (cli.help_requested()) return std::cout << cli.help(), 0;
   const face_detector det = make_detector(cli);
   const bool json = cli.has("json");
   output_namer out(cli.get("output"), cli.args().size(), "_faces");
@@ -86,56 +89,21 @@ inline int cmd_sort(int argc, char** argv) {
   add_detector_options(cli);
   cli.positionals(1, -1);
   cli.parse(argc, argv, 2);
-  if (cli.help_requested()) return std::cout << cli.help(), 0;
   const prediction_options popt = prediction_options_from(cli, cli.get_double("margin", 0.0, 1.0));
-  const loaded_model m = load_model_or_default(cli.get("model"));
+  const model_file m = load_model_or_default(cli.get("model"));
   const face_detector det = make_detector(cli);
   const bool json = cli.has("json");
   output_namer out(cli.get("output"), cli.args().size(), "_sorted", /*always=*/true);
-  const std::size_t k = m.classes.size();
   for (const std::string& path : cli.args()) {
     housenet::image img = housenet::load(path);
-    const std::vector<housenet::rect> faces = det.detect(img);
-    // All the faces of the photo in one batch (with their mirrors, and every ensemble member).
-    const housenet::tensor<float> probs = face_probabilities(m, img, faces, popt);
-
-    json_writer j;
-    j.begin_object().field("image", path).key("faces").begin_array();
-    if (!json) std::cout << path << ": " << (faces.empty() ? "no face found" : std::to_string(faces.size()) +
-                                                                              (faces.size() == 1 ? " face" : " faces"))
-                         << "\n";
-    std::vector<std::string> captions;
-    std::vector<housenet::colour> colours;
-    for (std::size_t i = 0; i < faces.size(); ++i) {
-      const float* p = probs.data() + i * k;
-      const std::size_t best = label_of(p, k);
-      const housenet::rect& r = faces[i];
-      j.begin_object().key("box").begin_array().value(r.x).value(r.y).value(r.width).value(r.height).end_array();
-      j.field("label", m.classes[best]).key("probs").begin_object();
-      for (std::size_t c = 0; c < k; ++c) j.field(m.classes[c], double(p[c]));
-      j.end_object().end_object();
-      char caption[128];
-      std::snprintf(caption, sizeof caption, "%s %.0f%%", m.classes[best].c_str(), 100.0 * double(p[best]));
-      captions.push_back(caption);
-      colours.push_back(class_colour(m.classes[best], best));
-      if (!json) {
-        std::cout << "  [" << r.x << ", " << r.y << ", " << r.width << ", " << r.height << "] " << caption << "  (";
-        for (std::size_t c = 0; c < k; ++c) {
-          char b[96];
-          std::snprintf(b, sizeof b, "%s%s %.2f", c ? ", " : "", m.classes[c].c_str(), double(p[c]));
-          std::cout << b;
-        }
-        std::cout << ")\n";
-      }
-    }
-    housenet::draw_labels(img, faces, captions, colours);  // every caption inside the image, none over another
-    j.end_array().end_object();
+    std::string text;
+    const std::string line = sort_photo(img, path, det, m, popt, &text);
     const std::string o = out.name_for(path);
     housenet::save(img, o);
     if (json)
-      std::cout << j.str() << "\n";
+      std::cout << line << "\n";
     else
-      std::cout << "  -> " << o << "\n";
+      std::cout << text << "  -> " << o << "\n";
     std::cout.flush();
   }
   return 0;
@@ -154,7 +122,6 @@ inline int cmd_crop(int argc, char** argv) {
   add_detector_options(cli);
   cli.positionals(2, 2);
   cli.parse(argc, argv, 2);
-  if (cli.help_requested()) return std::cout << cli.help(), 0;
   const int size = int(cli.get_int("size", 8, 4096));
   const double margin = cli.get_double("margin", 0.0, 1.0);
   const bool largest = cli.has("largest");
@@ -256,10 +223,9 @@ inline int cmd_eval(int argc, char** argv) {
   add_detector_options(cli);  // (with --stability) and --threads
   cli.positionals(1, 1);
   cli.parse(argc, argv, 2);
-  if (cli.help_requested()) return std::cout << cli.help(), 0;
   if (cli.has("threads")) housenet::set_num_threads(int(cli.get_int("threads", 1, 1024)));
   const prediction_options popt = prediction_options_from(cli);
-  loaded_model m = load_model_or_default(cli.get("model"));
+  model_file m = load_model_or_default(cli.get("model"));
   if (cli.has("stability")) {
     const face_detector det = make_detector(cli);
     const stability_counts s = measure_stability(m, det, cli.args()[0], cli.has("crops"), cli.has("largest"), popt);
@@ -351,8 +317,7 @@ inline int cmd_info(int argc, char** argv) {
                  "shapes and parameter counts. Without MODEL: the bundled default model.");
   cli.positionals(0, 1);
   cli.parse(argc, argv, 2);
-  if (cli.help_requested()) return std::cout << cli.help(), 0;
-  const loaded_model m = load_model_or_default(cli.args().empty() ? std::string() : cli.args()[0]);
+  const model_file m = load_model_or_default(cli.args().empty() ? std::string() : cli.args()[0]);
   std::cout << describe_model(m);
   return 0;
 }
@@ -366,14 +331,13 @@ inline int cmd_ensemble(int argc, char** argv) {
   cli.option("output", "OUT", "", "the ensemble file to write (required)", "o");
   cli.positionals(1, -1);
   cli.parse(argc, argv, 2);
-  if (cli.help_requested()) return std::cout << cli.help(), 0;
   const std::string out = cli.get("output");
   if (out.empty()) cli.fail("-o OUT is required");
   check_writable(out);
   std::vector<housenet::sequential<float>> members;
   std::vector<std::string> classes;
   for (const std::string& path : cli.args()) {
-    loaded_model m = load_model_file(path);
+    model_file m = load_model_file(path);
     if (members.empty()) classes = m.classes;
     if (!members.empty() && (m.classes != classes || m.input_shape() != members.front().input_shape()))
       throw app_error("ensemble: '" + path + "' does not match '" + cli.args()[0] + "' (input " +

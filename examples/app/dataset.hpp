@@ -10,8 +10,9 @@
 //                              (random) dealt to folds so that each fold gets about the same
 //                              number of images of every class (stratified). Deterministic.
 //   augment(x, rng, ...)       in place on one CHW sample in [0,1]: horizontal flip, a small shift
-//                              (edge pixels repeated), colour jitter (brightness, contrast, per
-//                              channel gain). Deterministic from the generator it is given.
+//                              (edge pixels repeated; both housenet/augment.hpp's), colour jitter
+//                              (brightness, contrast, per channel gain). Deterministic from the
+//                              generator it is given.
 //   class_weights(...)         N / (K * n_c) over the training samples: a class-weighted loss.
 #pragma once
 
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include <housenet/augment.hpp>
 #include <housenet/random.hpp>
 
 #include "files.hpp"
@@ -161,12 +163,10 @@ inline std::vector<double> class_weights(const dataset_index& d, const std::vect
   return w;
 }
 
-// x: one sample, C x H x W floats in [0, 1].
+// x: one sample, C x H x W floats in [0, 1]. The flip and shift are the library's
+// (housenet/augment.hpp: the same draws, edge padding); the colour jitter is the app's own.
 inline void augment(float* x, std::size_t c, std::size_t h, std::size_t w, housenet::prng& rng) {
-  const bool flip = rng.uniform() < 0.5;
-  const long max_shift = long(std::max<std::size_t>(1, w / 12));  // ~8 px on 100x100
-  const long dy = long(rng.uniform_int(std::uint64_t(2 * max_shift + 1))) - max_shift;
-  const long dx = long(rng.uniform_int(std::uint64_t(2 * max_shift + 1))) - max_shift;
+  const housenet::flip_shift t = housenet::random_flip_shift(rng, std::max<std::size_t>(1, w / 12));  // ~8 px on 100x100
   const float brightness = float(rng.uniform(-0.1, 0.1));
   const float contrast = float(rng.uniform(0.8, 1.2));
   float gain[4] = {1, 1, 1, 1};
@@ -177,13 +177,7 @@ inline void augment(float* x, std::size_t c, std::size_t h, std::size_t w, house
     double mean = 0;
     for (std::size_t i = 0; i < h * w; ++i) mean += p[i];
     mean /= double(h * w);
-    for (std::size_t y = 0; y < h; ++y)
-      for (std::size_t xx = 0; xx < w; ++xx) {
-        long sy = std::clamp<long>(long(y) - dy, 0, long(h) - 1);
-        long sx = std::clamp<long>(long(xx) - dx, 0, long(w) - 1);
-        if (flip) sx = long(w) - 1 - sx;
-        tmp[y * w + xx] = p[std::size_t(sy) * w + std::size_t(sx)];
-      }
+    housenet::apply_flip_shift(t, p, tmp.data(), h, w, housenet::pad_mode::edge);
     const float g = ch < 4 ? gain[ch] : 1.0f;
     for (std::size_t i = 0; i < h * w; ++i) {
       const float v = (float(mean) + (tmp[i] - float(mean)) * contrast) * g + brightness;

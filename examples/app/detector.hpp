@@ -3,6 +3,7 @@
 //
 //   add_detector_options(cli)   --cascade XML, --scale-factor 1.1, --min-neighbors 3, --min-size 30,
 //                               --max-size N (0: no limit)
+//   detector_options(cli)       the detectMultiScale parameters, checked (also the web page's)
 //   make_detector(cli)          loads the cascade once
 //   face_detector::detect(img)  boxes on the gray version of img, in the image's pixels
 #pragma once
@@ -41,6 +42,18 @@ class face_detector {
   housenet::detect_options opt_;
 };
 
+// The detectMultiScale parameters of the command line, checked.
+inline housenet::detect_options detector_options(const arg_parser& cli) {
+  housenet::detect_options o;
+  o.scale_factor = cli.get_double("scale-factor", 1.0001, 4.0);
+  o.min_neighbors = int(cli.get_int("min-neighbors", 0, 1000));
+  const int min_size = int(cli.get_int("min-size", 1, 1 << 20));
+  const int max_size = int(cli.get_int("max-size", 0, 1 << 20));
+  o.min_size = {min_size, min_size};
+  o.max_size = {max_size, max_size};
+  return o;
+}
+
 inline face_detector make_detector(const arg_parser& cli) {
   std::string path = cli.get("cascade");
   if (path.empty()) {
@@ -51,14 +64,7 @@ inline face_detector make_detector(const arg_parser& cli) {
     path = p.string();
   }
   if (cli.has("threads")) housenet::set_num_threads(int(cli.get_int("threads", 1, 1024)));
-  housenet::detect_options o;
-  o.scale_factor = cli.get_double("scale-factor", 1.0001, 4.0);
-  o.min_neighbors = int(cli.get_int("min-neighbors", 0, 1000));
-  const int min_size = int(cli.get_int("min-size", 1, 1 << 20));
-  const int max_size = int(cli.get_int("max-size", 0, 1 << 20));
-  o.min_size = {min_size, min_size};
-  o.max_size = {max_size, max_size};
-  return face_detector(housenet::cascade::load(path), o);
+  return face_detector(housenet::cascade::load(path), detector_options(cli));
 }
 
 }  // namespace app

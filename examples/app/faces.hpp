@@ -1,13 +1,14 @@
 // examples/app/faces.hpp: the network side of the app — building one, feeding it face images,
-// the loss, and scoring a data set.
+// and scoring a data set (with the library's loss, housenet/loss.hpp). Classifying faces as sort
+// and eval do (test-time flip, ensembles) is classify.hpp.
 //
 //   make_network(arch, classes, seed)      "seed" (the blog's network) or "small"
 //   load_faces(data, input_shape, command) every image of the data set, decoded once and resized
 //                                          to the network's input, RGB in [0, 1]: one N x 3 x H x W
 //                                          tensor; unreadable files warned about and left out
-//   face_tensor(img, input_shape)          one image the same way (sort)
-//   softmax_cross_entropy(...)             per-class weighted, numerically stable (log-sum-exp)
-//   evaluate(net, images, data, indices)   eval-mode loss, error rate and predictions
+//   face_to(img, box, input_shape, out)    one face of a photo the same way (classify.hpp)
+//   evaluate(net, images, data, indices)   eval-mode loss (the library's cross-entropy, the
+//                                          training loss's arithmetic), error rate, predictions
 //   summarize(result, data, indices)       accuracy, balanced accuracy, per-class, confusion matrix
 //   eval_json(summary, classes)            the one JSON line of `eval --json` (and MODEL.test.json;
 //                                          "ece" and "identities" when measured: eval only)
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include <housenet/housenet.hpp>
+#include <housenet/loss.hpp>
 #include <housenet/networks.hpp>
 #include <housenet/vision.hpp>
 
@@ -126,42 +128,6 @@ inline housenet::image contact_sheet(const std::vector<std::pair<std::string, ho
   return sheet;
 }
 
-struct batch_stats {
-  double loss_sum = 0;     // sum over the batch of the (unweighted) cross-entropy
-  std::size_t errors = 0;  // argmax != label
-};
-
-// logits: N x K. dlogits gets d(loss)/d(logits) of the weighted mean loss
-//   loss = sum_i w[y_i] * CE_i / sum_i w[y_i]      (PyTorch's CrossEntropyLoss(weight=w))
-inline batch_stats softmax_cross_entropy(const housenet::tensor<float>& logits, const std::vector<int>& labels,
-                                         const std::vector<float>& weight, housenet::tensor<float>& dlogits) {
-  const std::size_t n = logits.shape().n(), k = logits.shape().sample_size();
-  HOUSENET_CHECK(labels.size() == n && weight.size() == k, "loss: ", n, " logits rows, ", labels.size(),
-                 " labels, ", weight.size(), " class weights for ", k, " classes");
-  dlogits.resize(logits.shape());
-  double wsum = 0;
-  for (std::size_t i = 0; i < n; ++i) wsum += weight[std::size_t(labels[i])];
-  if (wsum <= 0) wsum = 1;
-  batch_stats st;
-  for (std::size_t i = 0; i < n; ++i) {
-    const float* z = logits.data() + i * k;
-    float* d = dlogits.data() + i * k;
-    const std::size_t y = std::size_t(labels[i]);
-    const float mx = *std::max_element(z, z + k);
-    double sum = 0;
-    for (std::size_t j = 0; j < k; ++j) sum += std::exp(double(z[j] - mx));
-    const double lse = double(mx) + std::log(sum);
-    st.loss_sum += lse - double(z[y]);
-    if (std::size_t(std::max_element(z, z + k) - z) != y) ++st.errors;
-    const double scale = double(weight[y]) / wsum;
-    for (std::size_t j = 0; j < k; ++j) {
-      const double p = std::exp(double(z[j]) - lse);
-      d[j] = float(scale * (p - (j == y ? 1.0 : 0.0)));
-    }
-  }
-  return st;
-}
-
 struct eval_result {
   double loss = 0, error = 0;
   double balanced_accuracy = 0;  // mean over the classes present of the per-class accuracy
@@ -175,8 +141,7 @@ inline eval_result evaluate(housenet::sequential<float>& net, const housenet::te
   if (indices.empty()) return r;
   const housenet::shape in = net.input_shape();
   const std::size_t sample = in.sample_size(), k = net.output_shape().sample_size();
-  const std::vector<float> ones(k, 1.0f);
-  housenet::tensor<float> x, d;
+  housenet::tensor<float> x;
   std::vector<int> labels;
   double loss = 0;
   std::size_t errors = 0;
@@ -193,13 +158,11 @@ inline eval_result evaluate(housenet::sequential<float>& net, const housenet::te
     // between epochs): the same arithmetic as predict(), without predict's second set of
     // per-thread buffers (290 MB at batch 32 for the seed network).
     const housenet::tensor<float>& logits = net.forward(x, housenet::context{housenet::mode::eval, net.step()});
-    const batch_stats st = softmax_cross_entropy(logits, labels, ones, d);
-    loss += st.loss_sum;
-    errors += st.errors;
-    for (std::size_t i = 0; i < count; ++i) {
-      const float* z = logits.data() + i * k;
-      r.predicted.push_back(int(std::max_element(z, z + k) - z));
-    }
+    // The library's loss (the training loss's arithmetic), unweighted, per image; no gradient.
+    for (const double l : housenet::cross_entropy_per_row(logits, labels)) loss += l;
+    const std::vector<int> predicted = housenet::predicted_classes(logits);
+    for (std::size_t i = 0; i < count; ++i) errors += predicted[i] != labels[i];
+    r.predicted.insert(r.predicted.end(), predicted.begin(), predicted.end());
   }
   std::vector<std::size_t> hit(k, 0), total(k, 0);
   for (std::size_t i = 0; i < indices.size(); ++i) {

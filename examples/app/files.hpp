@@ -1,7 +1,8 @@
 // examples/app/files.hpp: file helpers of the housenet app.
 //
-//   write_file_atomic(path, bytes)   temp file in the same folder, fsync, rename: a reader (or a
-//                                    crash, or Ctrl-C) sees the old file or the new one, never half.
+//   write_file_atomic(path, bytes)   the library's writer (temp file in the same folder, fsync,
+//                                    rename): a reader (or a crash, or Ctrl-C) sees the old file or
+//                                    the new one, never half.
 //   read_file(path)                  the whole file, or app_error.
 //   check_writable(path)             app_error unless a file can be written at path (tried).
 //   file_hash(bytes)                 64-bit FNV-1a; used with the size to find exact duplicates.
@@ -26,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include <housenet/file_io.hpp>
+
 #include "cli.hpp"
 
 namespace app {
@@ -40,32 +43,12 @@ inline std::string read_file(const std::string& path) {
   return os.str();
 }
 
-// Writes bytes to path through "<path>.tmp-<pid>" + fsync + rename.
+// Writes bytes to path with the library's atomic writer (housenet/file_io.hpp).
 inline void write_file_atomic(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw app_error("cannot write '" + path + "': " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw app_error("cannot write '" + path + "': " + why);
-    }
-    done += std::size_t(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    throw app_error("cannot write '" + path + "': " + why);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    throw app_error("cannot write '" + path + "': " + why);
+  try {
+    housenet::write_file_atomic(path, bytes.data(), bytes.size());
+  } catch (const housenet::error& e) {
+    throw app_error(e.what());
   }
 }
 

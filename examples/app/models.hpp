@@ -1,9 +1,11 @@
 // examples/app/models.hpp: model files as the app uses them: a network plus its class names.
+// (They are written by the library's housenet::save_model, housenet/model_io.hpp: atomic.)
 //
-//   save_model(net, classes, path)    the housenet model format (housenet/model_io.hpp), atomic
-//   load_model_file(path)             the network(s) rebuilt from the file, and its classes: a model
-//                                     file gives one member, an ensemble file (ensemble_io.hpp)
-//                                     several, whose mean probability is the answer
+//   model_file                        a loaded model file: its network(s), classes, path and
+//                                     header (member 1's); a model file has one member, an
+//                                     ensemble file (housenet/ensemble_io.hpp) several, whose
+//                                     mean probability is the answer (classify.hpp)
+//   load_model_file(path)             the network(s) rebuilt from the file, and its classes
 //   load_model_or_default(path)       path, or the bundled default model when path is empty; when
 //                                     there is none, says so in one line
 //   describe_model(m)                 the text of `housenet info`
@@ -28,7 +30,7 @@ namespace app {
 
 constexpr const char* default_model_name = "houses.hsnt";
 
-struct loaded_model {
+struct model_file {
   std::vector<housenet::sequential<float>> members;  // one, or an ensemble's members
   bool is_ensemble = false;                          // the file is an ensemble file
   std::vector<std::string> classes;
@@ -36,11 +38,6 @@ struct loaded_model {
   housenet::model_info info;  // member 1's
   housenet::shape input_shape() const { return members.at(0).input_shape(); }
 };
-
-inline void save_model(const housenet::sequential<float>& net, const std::vector<std::string>& classes,
-                       const std::string& path) {
-  housenet::save_model(net, classes, path);
-}
 
 inline bool all_finite(housenet::tensor_view<const float> v) {
   std::atomic<bool> ok{true};
@@ -57,8 +54,8 @@ inline bool all_finite(housenet::tensor_view<const float> v) {
   return ok.load();
 }
 
-inline loaded_model load_model_file(const std::string& path) {
-  loaded_model m;
+inline model_file load_model_file(const std::string& path) {
+  model_file m;
   m.path = path;
   housenet::loaded_ensemble<float> l = housenet::load_ensemble<float>(path);
   m.members = std::move(l.members);
@@ -74,7 +71,7 @@ inline loaded_model load_model_file(const std::string& path) {
   return m;
 }
 
-inline loaded_model load_model_or_default(const std::string& path) {
+inline model_file load_model_or_default(const std::string& path) {
   if (!path.empty()) return load_model_file(path);
   const fs::path p = find_data_file(default_model_name);
   if (p.empty())
@@ -83,7 +80,7 @@ inline loaded_model load_model_or_default(const std::string& path) {
   return load_model_file(p.string());
 }
 
-inline std::string describe_model(const loaded_model& m) {
+inline std::string describe_model(const model_file& m) {
   std::ostringstream os;
   std::error_code ec;
   const auto bytes = fs::file_size(m.path, ec);

@@ -106,7 +106,7 @@ inline std::vector<fs::path> list_images_recursive(const fs::path& dir) {
   return out;
 }
 
-inline stability_counts measure_stability(const loaded_model& m, const face_detector& det, const fs::path& dir,
+inline stability_counts measure_stability(const model_file& m, const face_detector& det, const fs::path& dir,
                                           bool crops, bool largest, const prediction_options& opt) {
   stability_counts s;
   std::vector<std::string> identity;

@@ -11,12 +11,13 @@
 //
 //     save_ensemble(members, {"gryffindor", ...}, "houses.hsnt");
 //     loaded_ensemble<float> e = load_ensemble("houses.hsnt");   // e.members, e.info.labels
+//     loaded_ensemble<float> o = load_ensemble("mine.hsnt", my_layers);  // layers of one's own
 //     predict_probabilities(e.members, x, probs, {/*flip=*/true});
 //
 //   load_ensemble / ensemble_from_bytes read BOTH kinds of file: a single-model file gives an
 //   ensemble of one member (is_ensemble false). Any reader of format version 1 that predates
-//   ensembles refuses an ensemble file ("unknown flags 0x2"); load_model says "an ensemble of M
-//   models" and points here.
+//   ensembles refuses an ensemble file ("unknown flags 0x2"); load_model says "an ensemble of
+//   models, not one model" and points here.
 //
 // REQUIRES  1..max_ensemble_members set-up members with the same input shape and output size;
 //           labels as for save_model.
@@ -42,6 +43,8 @@
 #include "detail/binary_io.hpp"
 #include "detail/crc32.hpp"
 #include "error.hpp"
+#include "file_io.hpp"
+#include "layers/factory.hpp"
 #include "model_io.hpp"
 #include "sequential.hpp"
 #include "version.hpp"
@@ -123,7 +126,8 @@ inline bool is_ensemble_container(const std::uint8_t* data, std::size_t size) {
 }
 
 template <class T>
-loaded_ensemble<T> decode_ensemble(const std::uint8_t* data, std::size_t size, const std::string& f) {
+loaded_ensemble<T> decode_ensemble(const std::uint8_t* data, std::size_t size, const std::string& f,
+                                   const layer_registry<T>& layers) {
   byte_reader r(data, size, f);
   r.skip(8);
   r.set_context("fixed header ");
@@ -180,7 +184,7 @@ loaded_ensemble<T> decode_ensemble(const std::uint8_t* data, std::size_t size, c
     rr.set_context(concat("member ", m + 1, " "));
     rr.need(n);
     const std::string who = concat(f, ": member ", m + 1, " of ", count);
-    loaded_model<T> lm = model_from_bytes<T>(rr.here(), std::size_t(n), who);
+    loaded_model<T> lm = model_from_bytes<T>(rr.here(), std::size_t(n), who, layers);
     rr.skip(std::size_t(n));
     HOUSENET_CHECK(lm.info.flags == 0, who, ": a training checkpoint, not a model");
     if (m == 0) {
@@ -215,16 +219,18 @@ std::vector<std::uint8_t> ensemble_to_bytes(const std::vector<sequential<T>>& me
 template <class T>
 void save_ensemble(const std::vector<sequential<T>>& members, const std::vector<std::string>& labels,
                    const std::string& path) {
-  detail::write_file_atomic_with(path, [&](const auto& write) { detail::encode_ensemble_to(members, labels, write); });
+  write_file_atomic_with(path, [&](const auto& write) { detail::encode_ensemble_to(members, labels, write); });
 }
 
-// An ensemble file, or a single-model file as an ensemble of one.
+// An ensemble file, or a single-model file as an ensemble of one. `layers` rebuilds the members'
+// layers (a program with layers of its own passes its registry, as to load_model).
 template <class T = float>
-loaded_ensemble<T> ensemble_from_bytes(const void* data, std::size_t size, const std::string& name = "<memory>") {
+loaded_ensemble<T> ensemble_from_bytes(const void* data, std::size_t size, const std::string& name = "<memory>",
+                                       const layer_registry<T>& layers = builtin_layers<T>()) {
   static const std::uint8_t empty = 0;
   const std::uint8_t* p = size ? static_cast<const std::uint8_t*>(data) : &empty;
-  if (detail::is_ensemble_container(p, size)) return detail::decode_ensemble<T>(p, size, name);
-  loaded_model<T> m = model_from_bytes<T>(p, size, name);
+  if (detail::is_ensemble_container(p, size)) return detail::decode_ensemble<T>(p, size, name, layers);
+  loaded_model<T> m = model_from_bytes<T>(p, size, name, layers);
   loaded_ensemble<T> out;
   out.info = std::move(m.info);
   out.members.push_back(std::move(m.model));
@@ -232,9 +238,9 @@ loaded_ensemble<T> ensemble_from_bytes(const void* data, std::size_t size, const
 }
 
 template <class T = float>
-loaded_ensemble<T> load_ensemble(const std::string& path) {
-  const std::vector<std::uint8_t> b = detail::read_file_bytes(path);
-  return ensemble_from_bytes<T>(b.data(), b.size(), path);
+loaded_ensemble<T> load_ensemble(const std::string& path, const layer_registry<T>& layers = builtin_layers<T>()) {
+  const std::vector<std::uint8_t> b = detail::read_model_file(path);
+  return ensemble_from_bytes<T>(b.data(), b.size(), path, layers);
 }
 
 HOUSENET_END_NAMESPACE

@@ -13,7 +13,7 @@
 //   Loops jc (NC columns) / pc (K in equal blocks of at most KC) / ic (MC rows) around packed
 //   panels: B's KC x NC block and A's MC x KC block are copied into contiguous, zero-padded
 //   micro-panels (AVX-512: 16x16 transposes for the layouts whose k index is contiguous), then
-//   an MR x NR register-blocked FMA micro-kernel (AVX-512 12x32, AVX2 6x16, scalar 4x8) runs
+//   an MR x NR register-blocked FMA micro-kernel (AVX-512 12x32, AVX2 6x16, SIMD128 6x8, scalar 4x8) runs
 //   over them: B micro-panel outer / A micro-panel inner (BLIS), or, when the packed B block
 //   fits in L2 (short K), A micro-panel outer so that C is swept along its rows.
 //   The float ISA is active_isa() (simd.hpp); double uses the portable kernel.
@@ -59,6 +59,7 @@ class scratch {
   ~scratch() { aligned_free_bytes(p_); }
   T* get(std::size_t count) {
     if (count > cap_) {
+      HOUSENET_CHECK(fits_max_bytes(count, sizeof(T)), "scratch: ", count, " values is too large");
       aligned_free_bytes(p_);
       p_ = nullptr;
       cap_ = 0;
@@ -141,7 +142,7 @@ struct scalar_f64_traits {
     scalar::gemm_kernel<double, 4, 8>(k, a, b, c, ldc, alpha, beta, bias);
   }
 };
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
 struct avx2_traits {
   using value_type = float;
   static constexpr bool fast_pack = false, direct_b = false;
@@ -180,6 +181,16 @@ struct avx512_traits {
   static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
                      float alpha, float beta, const float* bias) {
     avx512::sgemm_kernel(k, a, b, c, ldc, alpha, beta, bias);
+  }
+};
+#endif
+#if HOUSENET_WASM_SIMD128
+struct simd128_traits : scalar_f32_traits {  // the scalar path's KC: the same sums per K block
+  static constexpr std::size_t mr = simd128::mr, nr = simd128::nr, kc = scalar_f32_traits::kc, mc = 132,
+                               nc = 2048;
+  static void kernel(std::size_t k, const float* a, const float* b, float* c, std::size_t ldc,
+                     float alpha, float beta, const float* bias) {
+    simd128::sgemm_kernel(k, a, b, c, ldc, alpha, beta, bias);
   }
 };
 #endif
@@ -387,12 +398,16 @@ void gemm_driver(const gemm_args<typename K::value_type>& g, std::size_t threads
 template <class T>
 void rows_dot_dispatch(const gemm_args<T>& g, std::size_t j0, std::size_t j1) {
   if constexpr (std::is_same<T, float>::value) {
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
     const isa i = active_isa();
     if (i == isa::avx512)
       return avx512::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
     if (i == isa::avx2)
       return avx2::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
+#endif
+#if HOUSENET_WASM_SIMD128
+    if (active_isa() == isa::simd128)
+      return simd128::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
 #endif
   }
   scalar::rows_dot(g.m, g.k, g.a, g.lda, g.b, g.ldb, j0, j1, g.c, g.ldc, g.alpha, g.beta);
@@ -413,7 +428,7 @@ void gemm_rows_dot(const gemm_args<T>& g, std::size_t threads) {
   });
 }
 
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
 // C [m, n] = alpha * A B^T + beta * C for 4 < m <= 32 (a fully connected layer's forward at batch
 // 5..32; B = the weights, [n, k]): computed as C^T = B A^T, 12 rows of B at a time read in place
 // by the A-rows kernel, A^T packed once (k x 32). B streams from memory once and is never packed.
@@ -470,10 +485,13 @@ void check_gemm_args(const gemm_args<T>& g) {
 template <class T, class F>
 void with_gemm_traits(F&& f) {
   if constexpr (std::is_same<T, float>::value) {
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
     const isa i = active_isa();
     if (i == isa::avx512) return f(avx512_traits{});
     if (i == isa::avx2) return f(avx2_traits{});
+#endif
+#if HOUSENET_WASM_SIMD128
+    if (active_isa() == isa::simd128) return f(simd128_traits{});
 #endif
     f(scalar_f32_traits{});
   } else {
@@ -498,7 +516,7 @@ void gemm(const gemm_args<T>& g, std::size_t threads) {
     return;
   }
   static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "gemm: float or double");
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
   if constexpr (std::is_same<T, float>::value)
     if (active_isa() == isa::avx512 && g.tb && !g.ta && g.m <= avx512::nr && !g.row_bias && !g.a_packed)
       return gemm_small_m_avx512(g, threads);

@@ -19,9 +19,10 @@
 //       Errors: "image: cannot read 'x.jpg': <reason>" (missing, empty, not an image, unsupported,
 //       truncated, too large).
 //   save(img, path [, jpeg_quality])
-//       .png, .jpg/.jpeg by extension; written to a temporary file in the same directory and
-//       renamed over path, so a reader never sees a half-written file. A failure says why, e.g.
-//       "image: cannot write 'a/x.png': cannot create a/x.png.tmp-<n>-<k>: No such file or directory".
+//       .png, .jpg/.jpeg by extension; written with file_io.hpp's atomic writer (a temporary file
+//       in the same directory, fsync, rename, fsync of the directory), so a reader never sees a
+//       half-written file. A failure says why, e.g.
+//       "image: cannot write 'a/x.png': cannot create a/x.png.tmp-XXXXXX: No such file or directory".
 //   rgb_to_gray(img)         OpenCV's fixed-point weights: Y = (4899 R + 9617 G + 1868 B + 8192) >> 14
 //   crop(img, r)             r clamped to the image; an empty intersection is an error
 //   mirror_horizontal(img)   the mirror image (left and right swapped)
@@ -42,8 +43,6 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -54,11 +53,13 @@
 #include <string>
 #include <vector>
 
+#include "config.hpp"
+
 #include <stb_image.h>
 #include <stb_image_resize.h>
 #include <stb_image_write.h>
 
-#if defined(__GNUC__)
+#if HOUSENET_GNUC
 #  pragma GCC diagnostic push
 #  pragma GCC diagnostic ignored "-Wunused-function"
 #  pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -66,12 +67,13 @@
 namespace housenet_stb_easy_font {
 #include <stb_easy_font.h>
 }
-#if defined(__GNUC__)
+#if HOUSENET_GNUC
 #  pragma GCC diagnostic pop
 #endif
 
 #include "detail/exif.hpp"
 #include "error.hpp"
+#include "file_io.hpp"
 #include "tensor.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
@@ -402,33 +404,24 @@ inline std::vector<unsigned char> encode(const image& img, const std::string& fo
   return out;
 }
 
-// Writes img to path (format by extension), atomically: temporary file + rename.
+namespace detail {
+// save()'s error messages: "image: cannot write '<path>': cannot create <temp>: <reason>", ...
+inline std::string image_write_failure(const std::string& path, const write_failure& w) {
+  switch (w.step) {
+    case write_step::create:
+      return concat("image: cannot write '", path, "': cannot create ", w.temp, ": ", w.reason);
+    case write_step::rename:
+      return concat("image: cannot write '", path, "': cannot rename ", w.temp, " to it: ", w.reason);
+    default:
+      return concat("image: cannot write '", path, "': ", write_step_text(w.step), ": ", w.reason);
+  }
+}
+}  // namespace detail
+
+// Writes img to path (format by extension), atomically (file_io.hpp's writer).
 inline void save(const image& img, const std::string& path, int jpeg_quality = 92) {
   const std::vector<unsigned char> bytes = encode(img, path, jpeg_quality);
-  static std::atomic<std::uint64_t> counter{0};
-  const std::string tmp = path + ".tmp-" + std::to_string(reinterpret_cast<std::uintptr_t>(&bytes)) + "-" +
-                          std::to_string(++counter);
-  errno = 0;
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  HOUSENET_CHECK(f != nullptr, "image: cannot write '", path, "': cannot create ", tmp, ": ",
-                 errno ? std::strerror(errno) : "unknown reason");
-  errno = 0;
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  ok = std::fflush(f) == 0 && ok;
-  int err = errno;
-  ok = std::fclose(f) == 0 && ok;
-  if (!err) err = errno;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    detail::fail(detail::concat("image: cannot write '", path, "': write error: ",
-                                err ? std::strerror(err) : "unknown reason"));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    std::remove(tmp.c_str());
-    detail::fail(detail::concat("image: cannot write '", path, "': cannot rename ", tmp, " to it: ",
-                                std::strerror(err)));
-  }
+  write_file_atomic(path, bytes.data(), bytes.size(), detail::image_write_failure);
 }
 
 // 1-channel copy; a gray image is returned unchanged. OpenCV's COLOR_BGR2GRAY arithmetic.

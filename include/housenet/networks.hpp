@@ -24,6 +24,16 @@
 //   make_small_network(classes): the same chain with narrow widths {32, 64, 96, 256, 128}, the
 //   default model of the app (about 0.55 M parameters, a 2.2 MB model file, versus 61 M / 245 MB).
 //
+//   make_two_conv_bn_network(classes, options): "2conv-bn" of examples/fashion_mnist.cpp, for a
+//   C x S x S input (1 x 28 x 28 by default; S divisible by 4):
+//
+//     1 conv2d 3x3 pad 1 (32)  2 relu  3 batch_norm2d  4 max_pool2d 2/2      32 x 14 x 14
+//     5 conv2d 3x3 pad 1 (64)  6 relu  7 batch_norm2d  8 max_pool2d 2/2      64 x 7 x 7
+//     9 linear 128  10 relu  11 dropout 0.5  12 linear classes                (421,834 trainable)
+//
+//   Batch norm with PyTorch's defaults (momentum 0.1 = decay 0.9, eps 1e-5); LeCun-normal weights
+//   and zero biases (the library's default initialiser).
+//
 // ENSURES: the returned model is set up for 1 x 3 x 100 x 100 inputs (any batch size) and its
 //   parameters are initialised from options.seed (see sequential::setup), unless
 //   options.initialize is false (then they are all 0: running variance too).
@@ -95,6 +105,35 @@ sequential<T> make_small_network(std::size_t classes, std::uint64_t seed = 0) {
   seed_network_options o = small_network_options();
   o.seed = seed;
   return make_seed_network<T>(classes, o);
+}
+
+struct two_conv_bn_options {
+  std::size_t c1 = 32, c2 = 64, hidden = 128;  // conv widths, hidden fully connected width
+  double dropout = 0.5;
+  double bn_decay = 0.9, bn_eps = 1e-5;        // PyTorch's batch-norm defaults
+  init_kind init = init_kind::lecun;
+  std::uint64_t seed = 0;                      // parameter initialisation and the dropout mask
+  std::size_t channels = 1, input_size = 28;   // input C x S x S
+};
+
+template <class T = float>
+sequential<T> make_two_conv_bn_network(std::size_t classes = 10, const two_conv_bn_options& o = {}) {
+  HOUSENET_CHECK(classes >= 1, "make_two_conv_bn_network: classes must be >= 1");
+  HOUSENET_CHECK(o.input_size >= 4 && o.channels >= 1, "make_two_conv_bn_network: input ", o.channels, "x",
+                 o.input_size, "x", o.input_size, " too small");
+  sequential<T> net;
+  for (std::size_t width : {o.c1, o.c2}) {
+    net.template add<conv2d<T>>(width, 3, 1, 1, true, o.init);
+    net.template add<relu<T>>();
+    net.template add<batch_norm2d<T>>(o.bn_decay, o.bn_eps);
+    net.template add<max_pool2d<T>>(2, 2);
+  }
+  net.template add<linear<T>>(o.hidden, true, o.init);
+  net.template add<relu<T>>();
+  net.template add<dropout<T>>(o.dropout, o.seed * 2 + 1);
+  net.template add<linear<T>>(classes, true, o.init);
+  net.setup(shape{1, o.channels, o.input_size, o.input_size}, o.seed);
+  return net;
 }
 
 HOUSENET_END_NAMESPACE

@@ -29,11 +29,11 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "detail/number.hpp"
 #include "error.hpp"
 #include "layers/layer.hpp"
 #include "parallel.hpp"
@@ -41,14 +41,6 @@
 #include "tensor.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
-
-namespace detail {
-inline std::string num17(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-}  // namespace detail
 
 template <class T>
 class optimizer {
@@ -124,9 +116,9 @@ class sgd : public optimizer<T> {
 
   std::string kind() const override { return "sgd"; }
   layer_config config() const override {
-    return {{"lr", detail::num17(this->lr_)},
-            {"momentum", detail::num17(opt_.momentum)},
-            {"weight_decay", detail::num17(opt_.weight_decay)},
+    return {{"lr", detail::format_real(this->lr_)},
+            {"momentum", detail::format_real(opt_.momentum)},
+            {"weight_decay", detail::format_real(opt_.weight_decay)},
             {"nesterov", opt_.nesterov ? "1" : "0"}};
   }
   const options& opts() const { return opt_; }
@@ -192,11 +184,11 @@ class adam : public optimizer<T> {
 
   std::string kind() const override { return "adam"; }
   layer_config config() const override {
-    return {{"lr", detail::num17(this->lr_)},
-            {"beta1", detail::num17(opt_.beta1)},
-            {"beta2", detail::num17(opt_.beta2)},
-            {"eps", detail::num17(opt_.eps)},
-            {"weight_decay", detail::num17(opt_.weight_decay)}};
+    return {{"lr", detail::format_real(this->lr_)},
+            {"beta1", detail::format_real(opt_.beta1)},
+            {"beta2", detail::format_real(opt_.beta2)},
+            {"eps", detail::format_real(opt_.eps)},
+            {"weight_decay", detail::format_real(opt_.weight_decay)}};
   }
   const options& opts() const { return opt_; }
 

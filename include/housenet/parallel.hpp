@@ -19,7 +19,10 @@
 //   the calling thread: same blocks, same results, no deadlock. Exceptions thrown by fn are
 //   rethrown in the caller (the first one, by block order).
 //   The pool starts on first use with HOUSENET_NUM_THREADS threads (environment), or the
-//   hardware concurrency. Worker threads are joined at exit.
+//   hardware concurrency; with 1 thread if the system refuses to start worker threads (e.g.
+//   WebAssembly without pthreads). Worker threads are joined at exit.
+//   set_num_threads(t) waits for the running job; if a worker cannot be started it throws what
+//   starting it threw, and the pool is left usable with 1 thread.
 #pragma once
 
 #include <algorithm>
@@ -48,6 +51,9 @@ class thread_pool {
 
   int size() const { return threads_; }
 
+  // Waits for the running job, then restarts the workers. When a worker cannot be started (the
+  // system refuses a thread, or memory runs out), the pool falls back to 1 thread (no worker),
+  // stays usable, and the exception propagates.
   void resize(int n) {
     HOUSENET_CHECK(n >= 1 && n <= 1024, "set_num_threads: ", n, " is not in 1..1024");
     bool expected = false;
@@ -55,10 +61,19 @@ class thread_pool {
       expected = false;
       std::this_thread::yield();
     }
+    struct release {
+      std::atomic<bool>& b;
+      ~release() { b.store(false); }
+    } release_busy{busy_};
     stop_workers();
     threads_ = n;
-    start_workers();
-    busy_.store(false);
+    try {
+      start_workers();
+    } catch (...) {
+      stop_workers();  // the ones that did start
+      threads_ = 1;
+      throw;
+    }
   }
 
   // Runs fn(0) .. fn(k-1); the calling thread takes part.
@@ -98,7 +113,12 @@ class thread_pool {
  private:
   thread_pool() {
     threads_ = default_threads();
-    start_workers();
+    try {
+      start_workers();
+    } catch (...) {  // no threads to be had: serial (set_num_threads reports the failure)
+      stop_workers();
+      threads_ = 1;
+    }
   }
 
   static int default_threads() {
@@ -150,6 +170,7 @@ class thread_pool {
 #if !HOUSENET_NO_THREADS
     stop_ = false;
     const std::size_t gen = generation_;
+    workers_.reserve(std::size_t(threads_ - 1));
     for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
 #endif
   }

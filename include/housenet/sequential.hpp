@@ -30,10 +30,12 @@
 //   Every layer's output is kept in a member tensor (output(i)) that is reused: no allocation
 //   after the first batch of a given size. A training forward passes context.step = step() to the
 //   layers (dropout masks derive from it) and then increments step().
-//   FUSION: a relu -> batch_norm2d -> max_pool2d run runs as one block (layers/relu_bn_pool.hpp:
-//   the same bits, a fraction of the memory traffic). Its relu and batch_norm2d layers then keep
-//   no output and no output gradient (output(i), output_grad(i) are left as they were);
-//   set_fusion(false) runs every layer on its own and keeps them all.
+//   FUSION: setup() plans the chain (layers/fusion.hpp): runs that a known pattern matches, such as
+//   relu -> batch_norm2d -> max_pool2d (layers/relu_bn_pool.hpp: the same bits, a fraction of the
+//   memory traffic), run as one block; the model runs the plan's blocks and knows no layer kind.
+//   The layers inside a fused block but its last keep no output and no output gradient (output(i),
+//   output_grad(i) are left as they were); set_fusion(false) runs every layer on its own and keeps
+//   them all.
 //   backward(dloss) needs the forward of the same batch just before; it ACCUMULATES parameter
 //   gradients (call zero_grad() first) and returns the gradient w.r.t. the input.
 //   predict(x) const runs the eval forward (layer::infer) with per-thread buffers reused across calls.
@@ -56,8 +58,9 @@
 #include <vector>
 
 #include "error.hpp"
+#include "layers/chain_block.hpp"
+#include "layers/fusion.hpp"
 #include "layers/layer.hpp"
-#include "layers/relu_bn_pool.hpp"
 #include "parallel.hpp"
 #include "random.hpp"
 #include "tensor.hpp"
@@ -132,21 +135,17 @@ class sequential {
     build_arena(max_values);
     outputs_.resize(layers_.size());
     dgrads_.resize(layers_.size());
-    fused_.clear();
-    fused_.resize(layers_.size());
-    for (std::size_t i = 0; i + 2 < layers_.size(); ++i)
-      if (relu_bn_pool<T>::fusable(*layers_[i], *layers_[i + 1], *layers_[i + 2])) {
-        fused_[i] = std::make_unique<relu_bn_pool<T>>(*layers_[i], *layers_[i + 1], *layers_[i + 2]);
-        i += 2;
-      }
+    plan();
     setup_ = true;
   }
 
   // Whether fusable layer runs run as one block (default true; see FUSION above). Results are the
   // same bits either way; a change needs a new forward before backward().
   void set_fusion(bool on) {
-    if (on != fusion_) have_forward_ = false;
+    if (on == fusion_) return;
+    have_forward_ = false;
     fusion_ = on;
+    if (setup_) plan();
   }
   bool fusion() const { return fusion_; }
 
@@ -174,20 +173,14 @@ class sequential {
   const tensor<T>& forward(const tensor<T>& x, const context& ctx) {
     require_setup("forward");
     const shape& s = x.shape();
-    bool ok = s.rank() == in_.rank() && s.n() >= 1;
-    for (std::size_t i = 1; ok && i < s.rank(); ++i) ok = s[i] == in_[i];
-    HOUSENET_CHECK(ok, "model: input ", s.str(), ", expected Nx", in_.str().substr(2));
+    detail::check_batch_shape(s, in_, "model");
     have_forward_ = false;  // until every layer succeeded
     input_.resize(s);
     if (s.size()) std::memcpy(input_.data(), x.data(), s.size() * sizeof(T));
     const tensor<T>* src = &input_;
-    for (std::size_t i = 0; i < layers_.size(); i += span(i)) {
-      const std::size_t last = i + span(i) - 1;
-      if (fused(i))
-        fused_[i]->forward(*src, outputs_[last], ctx);
-      else
-        layers_[i]->forward(*src, outputs_[i], ctx);
-      src = &outputs_[last];
+    for (auto& b : plan_) {
+      b->forward(*src, outputs_[b->last()], ctx);
+      src = &outputs_[b->last()];
     }
     have_forward_ = true;
     return outputs_.back();
@@ -206,16 +199,11 @@ class sequential {
     dgrads_[L - 1].resize(dloss.shape());
     if (dloss.size()) std::memcpy(dgrads_[L - 1].data(), dloss.data(), dloss.size() * sizeof(T));
     layers_[0]->set_input_grad_needed(input_grad);
-    for (std::size_t last = L; last-- > 0;) {
-      // the block ending at `last`: one layer, or a fused run starting two layers before it
-      const std::size_t i = last >= 2 && fused(last - 2) ? last - 2 : last;
-      const tensor<T>& x = i == 0 ? input_ : outputs_[i - 1];
-      tensor<T>& dx = i == 0 ? dinput_ : dgrads_[i - 1];
-      if (i != last)
-        fused_[i]->backward(x, dgrads_[last], dx);
-      else
-        layers_[i]->backward(x, outputs_[i], dgrads_[i], dx);
-      last = i;
+    for (std::size_t k = plan_.size(); k-- > 0;) {
+      chain_block<T>& b = *plan_[k];
+      const std::size_t i = b.first();
+      b.backward(i == 0 ? input_ : outputs_[i - 1], outputs_[b.last()], dgrads_[b.last()],
+                 i == 0 ? dinput_ : dgrads_[i - 1]);
     }
     return dinput_;
   }
@@ -230,22 +218,15 @@ class sequential {
   void predict(const tensor<T>& x, tensor<T>& out) const {
     HOUSENET_CHECK(setup_, "model: predict() before setup()");
     HOUSENET_CHECK(&x != &out, "model: predict(): output and input are the same tensor");
-    const shape& s = x.shape();
-    bool ok = s.rank() == in_.rank() && s.n() >= 1;
-    for (std::size_t i = 1; ok && i < s.rank(); ++i) ok = s[i] == in_[i];
-    HOUSENET_CHECK(ok, "model: input ", s.str(), ", expected Nx", in_.str().substr(2));
+    detail::check_batch_shape(x.shape(), in_, "model");
     // Per-thread ping-pong buffers, grown once and reused across calls (a fresh 4.5 MB conv1
     // output per image costs ~13 ms of first-touch page faults here). Distinct per thread, so a
     // const model stays safe to share.
     thread_local tensor<T> a, b;
     const tensor<T>* src = &x;
-    const std::size_t L = layers_.size();
-    for (std::size_t i = 0; i < L; i += span(i)) {
-      tensor<T>* dst = i + span(i) == L ? &out : (src == &a ? &b : &a);
-      if (fused(i))
-        fused_[i]->infer(*src, *dst);
-      else
-        layers_[i]->infer(*src, *dst);
+    for (std::size_t k = 0; k < plan_.size(); ++k) {
+      tensor<T>* dst = k + 1 == plan_.size() ? &out : (src == &a ? &b : &a);
+      plan_[k]->infer(*src, *dst);
       src = dst;
     }
   }
@@ -338,9 +319,12 @@ class sequential {
   }
 
  private:
-  // Whether the block starting at layer i is a fused run, and how many layers it covers.
-  bool fused(std::size_t i) const { return fusion_ && fused_[i] != nullptr; }
-  std::size_t span(std::size_t i) const { return fused(i) ? 3 : 1; }
+  // The blocks that run the layers (layers/fusion.hpp), fused or not as fusion_ says.
+  void plan() {
+    std::vector<layer<T>*> chain;
+    for (auto& l : layers_) chain.push_back(l.get());
+    plan_ = plan_chain(chain, fusion_);
+  }
 
   void require_setup(const char* what) const {
     HOUSENET_CHECK(setup_, "model: ", what, "() before setup()");
@@ -370,12 +354,13 @@ class sequential {
       for (std::size_t j = 0; j < specs.size(); ++j) items.push_back({i, j, specs[j]});
     }
     // Sizes with overflow checks, against the limit, before anything is allocated.
-    std::size_t needed = 0;
-    const std::size_t cap = std::size_t(1) << 40;
+    // (64-bit arithmetic: size_t may have 32 bits.)
+    std::uint64_t needed = 0;
+    const std::uint64_t cap = std::uint64_t(1) << 40;
     for (const auto& it : items) {
-      std::size_t n = 1;
+      std::uint64_t n = 1;
       for (std::size_t d = 0; d < it.spec.shape.rank(); ++d) {
-        const std::size_t k = it.spec.shape[d];
+        const std::uint64_t k = it.spec.shape[d];
         HOUSENET_CHECK(k == 0 || n <= cap / k, "model: ", layers_[it.layer]->name(), ": parameter '",
                        it.spec.name, "' ", it.spec.shape.str(), " is too large");
         n *= k;
@@ -384,6 +369,12 @@ class sequential {
                      " values, more than the limit of ", max_values);
       needed += n;
     }
+    // the arena: every parameter rounded up to 64 bytes, within what one tensor may hold
+    std::uint64_t padded = 0;
+    for (const auto& it : items)
+      padded += (std::uint64_t(it.spec.shape.size()) + arena_alignment - 1) / arena_alignment * arena_alignment;
+    HOUSENET_CHECK(detail::fits_max_bytes(padded, sizeof(T)), "model: the parameters need ", padded,
+                   " values, more than one arena can hold");
     // Sections: 0 = trainable with decay, 1 = trainable without, 2 = state.
     const auto section = [](const param_spec& s) { return !s.trainable ? 2 : s.decay ? 0 : 1; };
     std::vector<std::size_t> offset(items.size());
@@ -441,7 +432,7 @@ class sequential {
 
   tensor<T> input_, dinput_;
   std::vector<tensor<T>> outputs_, dgrads_;
-  std::vector<std::unique_ptr<relu_bn_pool<T>>> fused_;  // [i]: the run starting at layer i, or null
+  std::vector<std::unique_ptr<chain_block<T>>> plan_;  // the blocks, in chain order
   bool fusion_ = true;
 };
 

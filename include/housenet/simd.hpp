@@ -1,18 +1,24 @@
 // housenet/simd.hpp: the one SIMD place: CPU detection, the ISA switch, and the micro-kernels.
 //
 // WHAT THIS IS
-//   isa            scalar | avx2 (AVX2 + FMA) | avx512 (AVX-512F)
+//   isa            scalar | avx2 (AVX2 + FMA) | avx512 (AVX-512F) | simd128 (WebAssembly SIMD128)
 //   best_isa()     the best path this CPU (and this compiler) supports
 //   active_isa()   the path the kernels use. Chosen ONCE, on first use: HOUSENET_ISA=scalar|avx2|
-//                  avx512 from the environment if set (an unsupported or unknown value falls back
-//                  to best_isa()), else best_isa().
+//                  avx512|simd128 from the environment if set (an unsupported or unknown value
+//                  falls back to best_isa()), else best_isa().
 //   set_isa(i)     forces a path (tests, benchmarks). Throws housenet::error if the CPU lacks it.
-//   isa_name(i)    "scalar", "avx2", "avx512"
+//   isa_name(i)    "scalar", "avx2", "avx512", "simd128"
 //
-//   Each ISA's kernels live in their own namespace (detail::scalar, detail::avx2, detail::avx512)
-//   and are compiled with GCC/Clang function target attributes, so a default build (no -m flags)
-//   runs on any x86-64 and uses AVX-512 where the CPU has it. On non-x86 targets only the scalar
-//   path exists.
+//   Each ISA's kernels live in their own namespace (detail::scalar, detail::avx2, detail::avx512,
+//   detail::simd128). The x86 ones are compiled with GCC/Clang function target attributes, so a
+//   default build (no -m flags) runs on any x86-64 and uses AVX-512 where the CPU has it.
+//   WebAssembly has no run-time detection (a module that uses SIMD128 does not load where it is
+//   missing): simd128 exists when the build has -msimd128 (HOUSENET_WASM_SIMD128), and is then the
+//   best. It has no fused multiply-add: its kernels multiply, round, then add, in the scalar
+//   kernels' order, so they give the scalar path's bits (tests/test_gemm.cpp). Elsewhere only the
+//   scalar path exists. This file and simd/ are the only ones that use intrinsics: simd/cascade.hpp
+//   holds the face detector's window kernels (vision code, kept out of the numeric core), chosen
+//   by the same active_isa().
 //
 //   Micro-kernel contract (all ISAs), for the packed GEMM in gemm.hpp:
 //     a: packed A micro-panel, kc x MR  (a[p*MR + i])
@@ -46,21 +52,22 @@
 #include "config.hpp"
 #include "error.hpp"
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#  define HOUSENET_SIMD_X86 1
+#if HOUSENET_X86
 #  include <immintrin.h>
-#else
-#  define HOUSENET_SIMD_X86 0
+#endif
+#if HOUSENET_WASM_SIMD128
+#  include <wasm_simd128.h>
 #endif
 
 HOUSENET_BEGIN_NAMESPACE
 
-enum class isa : int { scalar = 0, avx2 = 1, avx512 = 2 };
+enum class isa : int { scalar = 0, avx2 = 1, avx512 = 2, simd128 = 3 };
 
 inline const char* isa_name(isa i) {
   switch (i) {
     case isa::avx512: return "avx512";
     case isa::avx2: return "avx2";
+    case isa::simd128: return "simd128";
     default: return "scalar";
   }
 }
@@ -69,17 +76,19 @@ namespace detail {
 
 inline bool cpu_has(isa i) {
   if (i == isa::scalar) return true;
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
   __builtin_cpu_init();
   if (i == isa::avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (i == isa::avx512)
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
            __builtin_cpu_supports("fma");
 #endif
+  if (i == isa::simd128) return HOUSENET_WASM_SIMD128;
   return false;
 }
 
 inline isa detect_best_isa() {
+  if (cpu_has(isa::simd128)) return isa::simd128;
   if (cpu_has(isa::avx512)) return isa::avx512;
   if (cpu_has(isa::avx2)) return isa::avx2;
   return isa::scalar;
@@ -92,6 +101,7 @@ inline isa initial_isa() {
     if (std::strcmp(env, "scalar") == 0) want = isa::scalar;
     else if (std::strcmp(env, "avx2") == 0) want = isa::avx2;
     else if (std::strcmp(env, "avx512") == 0) want = isa::avx512;
+    else if (std::strcmp(env, "simd128") == 0) want = isa::simd128;
     if (cpu_has(want)) return want;
   }
   return best;
@@ -246,7 +256,7 @@ void lanes_scatter(const T* in, int rows, int cols, T add, T* const* dst, const 
 }
 }  // namespace scalar
 
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
 // ---- AVX2 + FMA: 6 x 16 tile (12 ymm accumulators) -----------------------------------------------
 namespace avx2 {
 
@@ -695,12 +705,80 @@ __attribute__((target("avx512f,avx2,fma"))) inline void lanes_scatter(const floa
 }
 
 }  // namespace avx512
-#endif  // HOUSENET_SIMD_X86
+#endif  // HOUSENET_X86
+
+#if HOUSENET_WASM_SIMD128
+// ---- WebAssembly SIMD128: 6 x 8 tile (12 v128 accumulators) --------------------------------------
+// No FMA: each product is rounded, then added, in the scalar kernels' order (the same bits).
+namespace simd128 {
+
+constexpr int mr = 6, nr = 8;
+
+inline void sgemm_kernel(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc,
+                         float alpha, float beta, const float* bias) {
+  v128_t c0[mr], c1[mr];
+  for (int i = 0; i < mr; ++i) c0[i] = c1[i] = wasm_f32x4_splat(0.0f);
+  for (std::size_t p = 0; p < kc; ++p) {
+    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < mr; ++i) {
+      const v128_t t = wasm_v128_load32_splat(a + i);
+      c0[i] = wasm_f32x4_add(c0[i], wasm_f32x4_mul(t, b0));
+      c1[i] = wasm_f32x4_add(c1[i], wasm_f32x4_mul(t, b1));
+    }
+    a += mr;
+    b += nr;
+  }
+  // c = alpha * acc + beta * c + bias, left to right as the scalar kernel (bias 0 is added too:
+  // -0 + 0 is +0 there)
+  const v128_t va = wasm_f32x4_splat(alpha), vb = wasm_f32x4_splat(beta);
+  for (int i = 0; i < mr; ++i) {
+    float* row = c + std::size_t(i) * ldc;
+    v128_t x0 = wasm_f32x4_mul(va, c0[i]), x1 = wasm_f32x4_mul(va, c1[i]);
+    if (beta != 0.0f) {
+      x0 = wasm_f32x4_add(x0, wasm_f32x4_mul(vb, wasm_v128_load(row)));
+      x1 = wasm_f32x4_add(x1, wasm_f32x4_mul(vb, wasm_v128_load(row + 4)));
+    }
+    const v128_t bb = wasm_f32x4_splat(bias ? bias[i] : 0.0f);
+    wasm_v128_store(row, wasm_f32x4_add(x0, bb));
+    wasm_v128_store(row + 4, wasm_f32x4_add(x1, bb));
+  }
+}
+
+// scalar::dot's eight partial sums as two vectors, summed in its order
+inline float sdot(std::size_t k, const float* x, const float* w) {
+  v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0;
+  std::size_t p = 0;
+  for (; p + 8 <= k; p += 8) {
+    s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(x + p), wasm_v128_load(w + p)));
+    s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load(x + p + 4), wasm_v128_load(w + p + 4)));
+  }
+  float r = ((wasm_f32x4_extract_lane(s0, 0) + wasm_f32x4_extract_lane(s0, 1)) +
+             (wasm_f32x4_extract_lane(s0, 2) + wasm_f32x4_extract_lane(s0, 3))) +
+            ((wasm_f32x4_extract_lane(s1, 0) + wasm_f32x4_extract_lane(s1, 1)) +
+             (wasm_f32x4_extract_lane(s1, 2) + wasm_f32x4_extract_lane(s1, 3)));
+  for (; p < k; ++p) r += x[p] * w[p];
+  return r;
+}
+
+inline void rows_dot(std::size_t m, std::size_t k, const float* x, std::size_t ldx, const float* w,
+                     std::size_t ldw, std::size_t j0, std::size_t j1, float* y, std::size_t ldy,
+                     float alpha, float beta) {
+  for (std::size_t j = j0; j < j1; ++j)
+    for (std::size_t i = 0; i < m; ++i) {
+      const float v = alpha * sdot(k, x + i * ldx, w + j * ldw);
+      float& out = y[i * ldy + j];
+      out = beta == 0.0f ? v : v + beta * out;
+    }
+}
+
+}  // namespace simd128
+#endif  // HOUSENET_WASM_SIMD128
 
 // lanes_sandwich on the active ISA (float) or the portable path (double)
 inline void lanes_sandwich(const float* L, int A, int I, const float* R, int B, int J,
                            const float* in, float* out) {
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
   switch (active_isa()) {
     case isa::avx512: return avx512::lanes_sandwich(L, A, I, R, B, J, in, out);
     case isa::avx2: return avx2::lanes_sandwich(L, A, I, R, B, J, in, out);
@@ -716,7 +794,7 @@ inline void lanes_sandwich(const double* L, int A, int I, const double* R, int B
 
 // lanes_gather / lanes_scatter: AVX-512 has a transposing version; the others are the loops
 inline void lanes_gather(const float* const* src, const std::size_t* ld, int rows, int cols, float* out) {
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
   if (active_isa() == isa::avx512) return avx512::lanes_gather(src, ld, rows, cols, out);
 #endif
   scalar::lanes_gather(src, ld, rows, cols, out);
@@ -726,7 +804,7 @@ inline void lanes_gather(const double* const* src, const std::size_t* ld, int ro
 }
 inline void lanes_scatter(const float* in, int rows, int cols, float add, float* const* dst,
                           const std::size_t* ld, int lanes) {
-#if HOUSENET_SIMD_X86
+#if HOUSENET_X86
   if (active_isa() == isa::avx512) return avx512::lanes_scatter(in, rows, cols, add, dst, ld, lanes);
 #endif
   scalar::lanes_scatter(in, rows, cols, add, dst, ld, lanes);

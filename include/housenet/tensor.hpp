@@ -57,9 +57,11 @@ class shape {
   std::size_t h() const { return d_[2]; }
   std::size_t w() const { return d_[3]; }
   // Elements per sample (all dimensions but the first).
-  std::size_t sample_size() const { return rank_ == 0 ? 0 : d_[1] * d_[2] * d_[3]; }
+  std::size_t sample_size() const { return rank_ == 0 ? 0 : product(1); }
   // Total element count; 0 for rank 0.
-  std::size_t size() const { return rank_ == 0 ? 0 : d_[0] * d_[1] * d_[2] * d_[3]; }
+  // Both throw when the count does not fit in size_t (a 32-bit size_t, as on wasm32, holds far
+  // fewer elements than four dimensions can name): never a silently wrapped size.
+  std::size_t size() const { return rank_ == 0 ? 0 : product(0); }
   // Same shape with the first dimension replaced.
   shape with_n(std::size_t n) const {
     shape s = *this;
@@ -85,12 +87,38 @@ class shape {
   friend std::ostream& operator<<(std::ostream& os, const shape& s) { return os << s.str(); }
 
  private:
+  std::size_t product(std::size_t first) const {
+    std::size_t n = d_[first];
+    bool wraps = false;
+    for (std::size_t i = first + 1; i < max_rank; ++i) {
+#if HOUSENET_GNUC
+      wraps |= __builtin_mul_overflow(n, d_[i], &n);
+#else
+      wraps |= d_[i] != 0 && n > std::size_t(-1) / d_[i];
+      n *= d_[i];
+#endif
+    }
+    if (wraps) {
+      for (std::size_t i = first; i < max_rank; ++i)
+        if (d_[i] == 0) return 0;  // a zero dimension: 0 elements, however wide the others
+      detail::fail(detail::concat("shape: ", str(), " has more elements than size_t holds"));
+    }
+    return n;
+  }
+
   std::array<std::size_t, max_rank> d_{1, 1, 1, 1};
   std::size_t rank_ = 0;
 };
 
 namespace detail {
 constexpr std::size_t tensor_alignment = 64;
+
+// The largest allocation a tensor or arena may ask for: 1 TiB, or what size_t can count.
+constexpr std::uint64_t max_tensor_bytes = std::uint64_t(1) << 40;
+// Whether n elements of elem_bytes each stay within max_tensor_bytes (and so within size_t).
+constexpr bool fits_max_bytes(std::uint64_t n, std::size_t elem_bytes) {
+  return n <= max_tensor_bytes / elem_bytes && n <= std::uint64_t(std::size_t(-1)) / elem_bytes;
+}
 
 inline void* aligned_alloc_bytes(std::size_t bytes) {
   if (bytes == 0) return nullptr;
@@ -164,7 +192,7 @@ class tensor {
   void resize(const housenet::shape& s) {
     const std::size_t n = s.size();
     if (n > capacity_) {
-      HOUSENET_CHECK(n <= (std::size_t(1) << 40) / sizeof(T), "tensor: ", s.str(), " is too large");
+      HOUSENET_CHECK(detail::fits_max_bytes(n, sizeof(T)), "tensor: ", s.str(), " is too large");
       T* p = static_cast<T*>(detail::aligned_alloc_bytes(n * sizeof(T)));
       detail::aligned_free_bytes(data_);
       data_ = p;

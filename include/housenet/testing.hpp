@@ -1,11 +1,13 @@
 // housenet/testing.hpp: a gradient checker for layers (dlib's test_layer, in double).
 //
 // WHAT THIS IS
-//   check_layer(l, in, seed, options) verifies the layer contract of layers/layer.hpp numerically:
+//   check_layer(l, in, seed, options) verifies the layer contract of layers/layer.hpp numerically
+//   (in: the input shape, or a list of them for a layer with several inputs, each then checked):
 //     - setup(in) returns the shape forward produces; forward is deterministic;
 //     - with f(x, params) = <forward(x), r> for a random r, backward(x, y, r, dx) gives df/dx and
 //       ADDS df/dparam to every trainable parameter's gradient: central finite differences
-//       (step eps) over EVERY input element and EVERY trainable parameter element, passing when
+//       (step eps) over EVERY element of every input and EVERY trainable parameter element
+//       (a failure names dx[i], or dx#k[i] for input k of several), passing when
 //       |analytic - numeric| <= abs_tol + rel_tol * max(|analytic|, |numeric|);
 //     - dx is ASSIGNED (dx is pre-filled with NaN: an entry never written fails) and parameter
 //       gradients ACCUMULATE (they are pre-filled with a constant c, which is subtracted after);
@@ -99,7 +101,7 @@ struct check_result {
 };
 
 template <class T>
-check_result check_layer(layer<T>& l, const shape& in, std::uint64_t seed,
+check_result check_layer(layer<T>& l, const std::vector<shape>& in, std::uint64_t seed,
                          const check_options& opt = {}) {
   check_result res;
   auto fail = [&res](const std::string& m) {
@@ -119,16 +121,33 @@ check_result check_layer(layer<T>& l, const shape& in, std::uint64_t seed,
       for (T& v : ps.value(p))
         v = static_cast<T>(double(v) * (1.0 + rng.uniform(-0.3, 0.3)) + rng.uniform(-0.1, 0.1));
 
-  // x: a random permutation of evenly spaced values, none equal to 0
-  tensor<T> x(in);
-  const std::size_t nx = x.size();
+  // the inputs: a random permutation of evenly spaced values over all their elements, none 0
+  const std::size_t ni = in.size();
+  std::vector<tensor<T>> xs, dxs;
+  std::vector<const tensor<T>*> xp;
+  std::vector<tensor<T>*> dxp;
+  std::size_t nx = 0;
+  for (const shape& s : in) {
+    xs.emplace_back(s);
+    dxs.emplace_back();
+    nx += s.size();
+  }
+  for (std::size_t k = 0; k < ni; ++k) {
+    xp.push_back(&xs[k]);
+    dxp.push_back(&dxs[k]);
+  }
+  const auto elem = [&](std::size_t k, std::size_t i) -> std::string {  // "dx[i]", "dx#2[i]"
+    return (ni > 1 ? "dx#" + std::to_string(k + 1) : std::string("dx")) + "[" + std::to_string(i) + "]";
+  };
   {
     std::vector<std::size_t> perm(nx);
     for (std::size_t i = 0; i < nx; ++i) perm[i] = i;
     for (std::size_t i = nx; i > 1; --i) std::swap(perm[i - 1], perm[rng.uniform_int(i)]);
     const double sp = std::max(opt.spacing, nx ? 2.0 / double(nx) : 0.0);
-    for (std::size_t i = 0; i < nx; ++i)
-      x[i] = static_cast<T>((double(perm[i]) + 0.5 - double(nx) / 2.0) * sp + opt.input_shift);
+    std::size_t j = 0;
+    for (tensor<T>& x : xs)
+      for (std::size_t i = 0; i < x.size(); ++i, ++j)
+        x[i] = static_cast<T>((double(perm[j]) + 0.5 - double(nx) / 2.0) * sp + opt.input_shift);
   }
   tensor<T> r(out);
   for (T& v : r) v = static_cast<T>(rng.uniform(-1.0, 1.0));
@@ -141,7 +160,7 @@ check_result check_layer(layer<T>& l, const shape& in, std::uint64_t seed,
       if (!ps.spec(p).trainable) std::copy(snap[p].begin(), snap[p].end(), ps.value(p).begin());
   };
 
-  tensor<T> y, y2, dx;
+  tensor<T> y, y2;
   for (int m = 0; m < 2; ++m) {
     const bool train = m == 0;
     if ((train && !opt.train) || (!train && !opt.eval)) continue;
@@ -151,7 +170,7 @@ check_result check_layer(layer<T>& l, const shape& in, std::uint64_t seed,
     ctx.step = opt.step;
     auto f = [&]() {
       restore_state();
-      l.forward(x, y2, ctx);
+      l.forward(xp, y2, ctx);
       double s = 0.0;
       for (std::size_t i = 0; i < y2.size(); ++i) s += double(y2[i]) * double(r[i]);
       return s;
@@ -170,14 +189,14 @@ check_result check_layer(layer<T>& l, const shape& in, std::uint64_t seed,
     };
 
     restore_state();
-    l.forward(x, y, ctx);
+    l.forward(xp, y, ctx);
     if (y.shape() != out) {
       fail(l.kind() + " (" + mname + "): forward gave " + y.shape().str() + ", setup said " +
            out.str());
       return res;
     }
     restore_state();
-    l.forward(x, y2, ctx);
+    l.forward(xp, y2, ctx);
     for (std::size_t i = 0; i < y.size(); ++i)
       if (!(y[i] == y2[i]) && !(std::isnan(double(y[i])) && std::isnan(double(y2[i])))) {
         fail(l.kind() + " (" + mname + "): forward is not deterministic");
@@ -191,23 +210,26 @@ check_result check_layer(layer<T>& l, const shape& in, std::uint64_t seed,
             p = ps.size();
             break;
           }
-      l.infer(x, y2);
+      l.infer(xp, y2);
       bool same = y2.shape() == y.shape();
       for (std::size_t i = 0; same && i < y.size(); ++i) same = y[i] == y2[i];
       if (!same) fail(l.kind() + " (eval): forward(eval) differs from infer()");
     }
     // analytic gradients (forward again so that backward sees the state of this exact forward)
     restore_state();
-    l.forward(x, y, ctx);
-    dx.resize(in);
-    dx.fill(std::numeric_limits<T>::quiet_NaN());
-    for (std::size_t p = 0; p < ps.size(); ++p) ps.grad(p).fill(static_cast<T>(opt.grad_fill));
-    l.backward(x, y, r, dx);
-    if (dx.shape() != in) {
-      fail(l.kind() + " (" + std::string(mname) + "): dx has shape " + dx.shape().str() +
-           ", expected " + in.str());
-      return res;
+    l.forward(xp, y, ctx);
+    for (std::size_t k = 0; k < ni; ++k) {
+      dxs[k].resize(in[k]);
+      dxs[k].fill(std::numeric_limits<T>::quiet_NaN());
     }
+    for (std::size_t p = 0; p < ps.size(); ++p) ps.grad(p).fill(static_cast<T>(opt.grad_fill));
+    l.backward(xp, y, r, dxp);
+    for (std::size_t k = 0; k < ni; ++k)
+      if (dxs[k].shape() != in[k]) {
+        fail(l.kind() + " (" + std::string(mname) + "): " + (ni > 1 ? "dx#" + std::to_string(k + 1) : "dx") +
+             " has shape " + dxs[k].shape().str() + ", expected " + in[k].str());
+        return res;
+      }
     std::vector<tensor<T>> g;
     for (std::size_t p = 0; p < ps.size(); ++p) {
       g.push_back(ps.grad(p).clone());
@@ -221,20 +243,24 @@ check_result check_layer(layer<T>& l, const shape& in, std::uint64_t seed,
           }
     }
     const double e = opt.eps;
-    for (std::size_t i = 0; i < nx; ++i) {
-      if (std::isnan(double(dx[i]))) {
-        fail(l.kind() + " (" + mname + "): dx[" + std::to_string(i) + "] not written (NaN)");
-        ++res.checked;
-        res.max_abs_error = std::numeric_limits<double>::infinity();
-        continue;
+    for (std::size_t k = 0; k < ni; ++k) {
+      tensor<T>& x = xs[k];
+      const tensor<T>& dx = dxs[k];
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        if (std::isnan(double(dx[i]))) {
+          fail(l.kind() + " (" + mname + "): " + elem(k, i) + " not written (NaN)");
+          ++res.checked;
+          res.max_abs_error = std::numeric_limits<double>::infinity();
+          continue;
+        }
+        const T x0 = x[i];
+        x[i] = static_cast<T>(double(x0) + e);
+        const double fp = f();
+        x[i] = static_cast<T>(double(x0) - e);
+        const double fm = f();
+        x[i] = x0;
+        compare(double(dx[i]), (fp - fm) / (2 * e), elem(k, i));
       }
-      const T x0 = x[i];
-      x[i] = static_cast<T>(double(x0) + e);
-      const double fp = f();
-      x[i] = static_cast<T>(double(x0) - e);
-      const double fm = f();
-      x[i] = x0;
-      compare(double(dx[i]), (fp - fm) / (2 * e), "dx[" + std::to_string(i) + "]");
     }
     for (std::size_t p = 0; p < ps.size(); ++p) {
       if (!ps.spec(p).trainable) continue;
@@ -253,6 +279,11 @@ check_result check_layer(layer<T>& l, const shape& in, std::uint64_t seed,
     restore_state();
   }
   return res;
+}
+
+template <class T>
+check_result check_layer(layer<T>& l, const shape& in, std::uint64_t seed, const check_options& opt = {}) {
+  return check_layer(l, std::vector<shape>{in}, seed, opt);
 }
 
 }  // namespace testing

@@ -2,7 +2,8 @@
 //
 //   im2col(d, x, col, ldcol):  x [c, h, w] (one image) -> col [c*kh*kw, oh*ow] with row stride
 //                              ldcol (>= oh*ow): col[(ci*kh + ky)*kw + kx][oy*ow + ox] =
-//                              x[ci][oy*stride + ky - pad][ox*stride + kx - pad], 0 outside.
+//                              x[ci][oy*stride + ky*dilation - pad][ox*stride + kx*dilation - pad],
+//                              0 outside. (d.groups is not read: call it on one group's channels.)
 //   col2im(d, col, ldcol, dx): the adjoint: dx [c, h, w] += scattered col (dx is ACCUMULATED).
 //   Several images side by side in one col matrix: call with col + g*oh*ow and ldcol = G*oh*ow.
 //   im2col_pack: the same matrix one packed GEMM micro-panel at a time (gemm_args::pack_b), for
@@ -19,38 +20,47 @@
 HOUSENET_BEGIN_NAMESPACE
 namespace detail {
 
+// Along a row: the output columns [ox0, ox0 + len) whose tap kx reads inside the input row, and
+// the input column in0 = ox0*stride + kx*dilation - pad the first of them reads.
+struct conv_cols {
+  std::size_t ox0, len, in0;
+};
+inline conv_cols conv_valid_cols(const conv_dims& d, std::size_t kx) {
+  const std::ptrdiff_t s = std::ptrdiff_t(d.stride), w = std::ptrdiff_t(d.w);
+  const std::ptrdiff_t off = std::ptrdiff_t(kx * d.dilation) - std::ptrdiff_t(d.pad);
+  std::ptrdiff_t ox0 = off >= 0 ? 0 : (-off + s - 1) / s;
+  std::ptrdiff_t ox1 = w - 1 - off < 0 ? 0 : (w - 1 - off) / s + 1;
+  if (ox1 > std::ptrdiff_t(d.ow)) ox1 = std::ptrdiff_t(d.ow);
+  if (ox0 > ox1) ox0 = ox1;
+  return {std::size_t(ox0), std::size_t(ox1 - ox0), ox1 > ox0 ? std::size_t(ox0 * s + off) : 0};
+}
+
 // rows [r0, r1) of the col matrix of one image
 template <class T>
 void im2col_rows(const conv_dims& d, const T* x, T* col, std::size_t ldcol, std::size_t r0,
                  std::size_t r1) {
-  const std::size_t kk = d.kh * d.kw;
-  const std::ptrdiff_t h = std::ptrdiff_t(d.h), w = std::ptrdiff_t(d.w);
-  const std::ptrdiff_t pad = std::ptrdiff_t(d.pad), stride = std::ptrdiff_t(d.stride);
+  const std::size_t kk = d.kh * d.kw, stride = d.stride;
   for (std::size_t r = r0; r < r1; ++r) {
     const std::size_t ci = r / kk, ky = (r % kk) / d.kw, kx = r % d.kw;
     const T* xc = x + ci * d.h * d.w;
     T* dst = col + r * ldcol;
-    // ox range whose ix = ox*stride + kx - pad lies inside [0, w)
-    const std::ptrdiff_t off = std::ptrdiff_t(kx) - pad;
-    std::ptrdiff_t ox0 = off >= 0 ? 0 : (-off + stride - 1) / stride;
-    std::ptrdiff_t ox1 = w - 1 - off < 0 ? 0 : (w - 1 - off) / stride + 1;
-    if (ox1 > std::ptrdiff_t(d.ow)) ox1 = std::ptrdiff_t(d.ow);
-    if (ox0 > ox1) ox0 = ox1;
+    const conv_cols cols = conv_valid_cols(d, kx);
+    const std::size_t ox0 = cols.ox0, ox1 = ox0 + cols.len;
     for (std::size_t oy = 0; oy < d.oh; ++oy) {
       T* out = dst + oy * d.ow;
-      const std::ptrdiff_t iy = std::ptrdiff_t(oy) * stride + std::ptrdiff_t(ky) - pad;
-      if (iy < 0 || iy >= h) {
+      const std::ptrdiff_t iy = conv_tap(d, oy, ky, d.h);
+      if (iy < 0) {
         for (std::size_t ox = 0; ox < d.ow; ++ox) out[ox] = T(0);
         continue;
       }
-      const T* src = xc + iy * w;
-      for (std::ptrdiff_t ox = 0; ox < ox0; ++ox) out[ox] = T(0);
+      const T* src = xc + std::size_t(iy) * d.w + cols.in0;
+      for (std::size_t ox = 0; ox < ox0; ++ox) out[ox] = T(0);
       if (stride == 1) {
-        if (ox1 > ox0) std::memcpy(out + ox0, src + ox0 + off, std::size_t(ox1 - ox0) * sizeof(T));
+        if (cols.len) std::memcpy(out + ox0, src, cols.len * sizeof(T));
       } else {
-        for (std::ptrdiff_t ox = ox0; ox < ox1; ++ox) out[ox] = src[ox * stride + off];
+        for (std::size_t j = 0; j < cols.len; ++j) out[ox0 + j] = src[j * stride];
       }
-      for (std::size_t ox = std::size_t(ox1); ox < d.ow; ++ox) out[ox] = T(0);
+      for (std::size_t ox = ox1; ox < d.ow; ++ox) out[ox] = T(0);
     }
   }
 }
@@ -75,6 +85,7 @@ void im2col_pack(const void* ctx, std::size_t p0, std::size_t kc, std::size_t j0
   const std::size_t ohw = d.oh * d.ow, kk = d.kh * d.kw, hw = d.h * d.w;
   const std::ptrdiff_t h = std::ptrdiff_t(d.h), w = std::ptrdiff_t(d.w);
   const std::ptrdiff_t pad = std::ptrdiff_t(d.pad), stride = std::ptrdiff_t(d.stride);
+  const std::ptrdiff_t dil = std::ptrdiff_t(d.dilation);
   struct run {
     std::size_t at, len;  // columns [at, at + len) of the panel
     const T* img;         // the image
@@ -93,8 +104,8 @@ void im2col_pack(const void* ctx, std::size_t p0, std::size_t kc, std::size_t j0
     for (std::size_t u = 0; u < nruns; ++u) {
       const run& rn = runs[u];
       T* o = dst + rn.at;
-      const std::ptrdiff_t iy = rn.oy * stride + std::ptrdiff_t(ky) - pad;
-      const std::ptrdiff_t ix0 = rn.ox * stride + std::ptrdiff_t(kx) - pad;
+      const std::ptrdiff_t iy = rn.oy * stride + std::ptrdiff_t(ky) * dil - pad;
+      const std::ptrdiff_t ix0 = rn.ox * stride + std::ptrdiff_t(kx) * dil - pad;
       const std::ptrdiff_t len = std::ptrdiff_t(rn.len);
       if (iy < 0 || iy >= h) {
         for (std::ptrdiff_t t = 0; t < len; ++t) o[t] = T(0);
@@ -123,27 +134,22 @@ void im2col(const conv_dims& d, const T* x, T* col, std::size_t ldcol) {
 template <class T>
 void col2im_channels(const conv_dims& d, const T* col, std::size_t ldcol, T* dx, std::size_t c0,
                      std::size_t c1) {
-  const std::ptrdiff_t h = std::ptrdiff_t(d.h), w = std::ptrdiff_t(d.w);
-  const std::ptrdiff_t pad = std::ptrdiff_t(d.pad), stride = std::ptrdiff_t(d.stride);
+  const std::size_t stride = d.stride;
   for (std::size_t ci = c0; ci < c1; ++ci) {
     T* xc = dx + ci * d.h * d.w;
     for (std::size_t ky = 0; ky < d.kh; ++ky)
       for (std::size_t kx = 0; kx < d.kw; ++kx) {
         const T* src = col + ((ci * d.kh + ky) * d.kw + kx) * ldcol;
-        const std::ptrdiff_t off = std::ptrdiff_t(kx) - pad;
-        std::ptrdiff_t ox0 = off >= 0 ? 0 : (-off + stride - 1) / stride;
-        std::ptrdiff_t ox1 = w - 1 - off < 0 ? 0 : (w - 1 - off) / stride + 1;
-        if (ox1 > std::ptrdiff_t(d.ow)) ox1 = std::ptrdiff_t(d.ow);
-        if (ox0 > ox1) ox0 = ox1;
+        const conv_cols cols = conv_valid_cols(d, kx);
         for (std::size_t oy = 0; oy < d.oh; ++oy) {
-          const std::ptrdiff_t iy = std::ptrdiff_t(oy) * stride + std::ptrdiff_t(ky) - pad;
-          if (iy < 0 || iy >= h) continue;
-          T* out = xc + iy * w;
-          const T* in = src + oy * d.ow;
+          const std::ptrdiff_t iy = conv_tap(d, oy, ky, d.h);
+          if (iy < 0) continue;
+          T* out = xc + std::size_t(iy) * d.w + cols.in0;
+          const T* in = src + oy * d.ow + cols.ox0;
           if (stride == 1)
-            for (std::ptrdiff_t ox = ox0; ox < ox1; ++ox) out[ox + off] += in[ox];
+            for (std::size_t j = 0; j < cols.len; ++j) out[j] += in[j];
           else
-            for (std::ptrdiff_t ox = ox0; ox < ox1; ++ox) out[ox * stride + off] += in[ox];
+            for (std::size_t j = 0; j < cols.len; ++j) out[j * stride] += in[j];
         }
       }
   }

@@ -12,71 +12,88 @@
 HOUSENET_BEGIN_NAMESPACE
 namespace detail {
 
-// Convolution (cross-correlation, no kernel flip), zero padding.
-//   x [n, c, h, w], weight [k, c, kh, kw], bias [k], y [n, k, oh, ow]
-//   oh = (h + 2*pad - kh) / stride + 1, ow likewise.
+// Convolution (cross-correlation, no kernel flip), zero padding, dilation, groups.
+//   x [n, c, h, w], weight [k, c/groups, kh, kw], bias [k], y [n, k, oh, ow]
+//   oh = (h + 2*pad - dilation*(kh - 1) - 1) / stride + 1, ow likewise.
+//   Output channel o sees the input channels of its group, g = o / (k/groups):
+//   y[n,o,i,j] = b[o] + sum_{c<c/groups, u, v} w[o,c,u,v] x[n, g*c/groups + c, i*stride + u*dilation - pad, ...]
 struct conv_dims {
   std::size_t n, c, h, w;    // input
   std::size_t k, kh, kw;     // output channels, kernel size
   std::size_t stride, pad;
   std::size_t oh, ow;        // output size
+  std::size_t dilation = 1;  // spacing of the kernel taps
+  std::size_t groups = 1;    // c and k are multiples of it
   static conv_dims make(std::size_t n, std::size_t c, std::size_t h, std::size_t w, std::size_t k,
-                        std::size_t kh, std::size_t kw, std::size_t stride, std::size_t pad) {
-    return {n, c, h, w, k, kh, kw, stride, pad, (h + 2 * pad - kh) / stride + 1,
-            (w + 2 * pad - kw) / stride + 1};
+                        std::size_t kh, std::size_t kw, std::size_t stride, std::size_t pad,
+                        std::size_t dilation = 1, std::size_t groups = 1) {
+    return {n, c, h, w, k, kh, kw, stride, pad, (h + 2 * pad - dilation * (kh - 1) - 1) / stride + 1,
+            (w + 2 * pad - dilation * (kw - 1) - 1) / stride + 1, dilation, groups};
   }
+  std::size_t group_c() const { return c / groups; }  // input channels per group
+  std::size_t group_k() const { return k / groups; }  // output channels per group
   // multiply-adds of one forward pass
-  double macs() const { return double(n) * k * oh * ow * c * kh * kw; }
+  double macs() const { return double(n) * k * oh * ow * group_c() * kh * kw; }
 };
+
+// The input position of output position o and kernel tap u along one dimension of length len,
+// or -1 when it falls in the padding.
+inline std::ptrdiff_t conv_tap(const conv_dims& d, std::size_t o, std::size_t u, std::size_t len) {
+  const std::ptrdiff_t i = std::ptrdiff_t(o * d.stride + u * d.dilation) - std::ptrdiff_t(d.pad);
+  return i < std::ptrdiff_t(len) ? i : -1;
+}
 
 template <class T>
 void conv2d_forward_reference(const conv_dims& d, const T* x, const T* wt, const T* bias, T* y) {
+  const std::size_t cg = d.group_c(), kg = d.group_k();
   for (std::size_t n = 0; n < d.n; ++n)
     for (std::size_t k = 0; k < d.k; ++k)
       for (std::size_t oy = 0; oy < d.oh; ++oy)
         for (std::size_t ox = 0; ox < d.ow; ++ox) {
           T acc = bias ? bias[k] : T(0);
-          for (std::size_t c = 0; c < d.c; ++c)
+          for (std::size_t c = 0; c < cg; ++c)
             for (std::size_t ky = 0; ky < d.kh; ++ky) {
-              const std::ptrdiff_t iy = std::ptrdiff_t(oy * d.stride + ky) - std::ptrdiff_t(d.pad);
-              if (iy < 0 || iy >= std::ptrdiff_t(d.h)) continue;
+              const std::ptrdiff_t iy = conv_tap(d, oy, ky, d.h);
+              if (iy < 0) continue;
               for (std::size_t kx = 0; kx < d.kw; ++kx) {
-                const std::ptrdiff_t ix = std::ptrdiff_t(ox * d.stride + kx) - std::ptrdiff_t(d.pad);
-                if (ix < 0 || ix >= std::ptrdiff_t(d.w)) continue;
-                acc += x[((n * d.c + c) * d.h + std::size_t(iy)) * d.w + std::size_t(ix)] *
-                       wt[((k * d.c + c) * d.kh + ky) * d.kw + kx];
+                const std::ptrdiff_t ix = conv_tap(d, ox, kx, d.w);
+                if (ix < 0) continue;
+                acc += x[((n * d.c + k / kg * cg + c) * d.h + std::size_t(iy)) * d.w + std::size_t(ix)] *
+                       wt[((k * cg + c) * d.kh + ky) * d.kw + kx];
               }
             }
           y[((n * d.k + k) * d.oh + oy) * d.ow + ox] = acc;
         }
 }
 
-// dx [n, c, h, w] = conv-transpose of dy [n, k, oh, ow] with weight [k, c, kh, kw]  (assigns)
+// dx [n, c, h, w] = conv-transpose of dy [n, k, oh, ow] with weight [k, c/groups, kh, kw]  (assigns)
 template <class T>
 void conv2d_backward_data_reference(const conv_dims& d, const T* dy, const T* wt, T* dx) {
+  const std::size_t cg = d.group_c(), kg = d.group_k();
   for (std::size_t i = 0; i < d.n * d.c * d.h * d.w; ++i) dx[i] = T(0);
   for (std::size_t n = 0; n < d.n; ++n)
     for (std::size_t k = 0; k < d.k; ++k)
       for (std::size_t oy = 0; oy < d.oh; ++oy)
         for (std::size_t ox = 0; ox < d.ow; ++ox) {
           const T g = dy[((n * d.k + k) * d.oh + oy) * d.ow + ox];
-          for (std::size_t c = 0; c < d.c; ++c)
+          for (std::size_t c = 0; c < cg; ++c)
             for (std::size_t ky = 0; ky < d.kh; ++ky) {
-              const std::ptrdiff_t iy = std::ptrdiff_t(oy * d.stride + ky) - std::ptrdiff_t(d.pad);
-              if (iy < 0 || iy >= std::ptrdiff_t(d.h)) continue;
+              const std::ptrdiff_t iy = conv_tap(d, oy, ky, d.h);
+              if (iy < 0) continue;
               for (std::size_t kx = 0; kx < d.kw; ++kx) {
-                const std::ptrdiff_t ix = std::ptrdiff_t(ox * d.stride + kx) - std::ptrdiff_t(d.pad);
-                if (ix < 0 || ix >= std::ptrdiff_t(d.w)) continue;
-                dx[((n * d.c + c) * d.h + std::size_t(iy)) * d.w + std::size_t(ix)] +=
-                    g * wt[((k * d.c + c) * d.kh + ky) * d.kw + kx];
+                const std::ptrdiff_t ix = conv_tap(d, ox, kx, d.w);
+                if (ix < 0) continue;
+                dx[((n * d.c + k / kg * cg + c) * d.h + std::size_t(iy)) * d.w + std::size_t(ix)] +=
+                    g * wt[((k * cg + c) * d.kh + ky) * d.kw + kx];
               }
             }
         }
 }
 
-// dw [k, c, kh, kw] += sum over n, oy, ox of dy * x;  db [k] += sum of dy (db may be null)
+// dw [k, c/groups, kh, kw] += sum over n, oy, ox of dy * x;  db [k] += sum of dy (db may be null)
 template <class T>
 void conv2d_backward_weights_reference(const conv_dims& d, const T* x, const T* dy, T* dw, T* db) {
+  const std::size_t cg = d.group_c(), kg = d.group_k();
   for (std::size_t k = 0; k < d.k; ++k) {
     if (db) {
       T s = T(0);
@@ -84,22 +101,22 @@ void conv2d_backward_weights_reference(const conv_dims& d, const T* x, const T* 
         for (std::size_t i = 0; i < d.oh * d.ow; ++i) s += dy[(n * d.k + k) * d.oh * d.ow + i];
       db[k] += s;
     }
-    for (std::size_t c = 0; c < d.c; ++c)
+    for (std::size_t c = 0; c < cg; ++c)
       for (std::size_t ky = 0; ky < d.kh; ++ky)
         for (std::size_t kx = 0; kx < d.kw; ++kx) {
           T s = T(0);
           for (std::size_t n = 0; n < d.n; ++n)
             for (std::size_t oy = 0; oy < d.oh; ++oy) {
-              const std::ptrdiff_t iy = std::ptrdiff_t(oy * d.stride + ky) - std::ptrdiff_t(d.pad);
-              if (iy < 0 || iy >= std::ptrdiff_t(d.h)) continue;
+              const std::ptrdiff_t iy = conv_tap(d, oy, ky, d.h);
+              if (iy < 0) continue;
               for (std::size_t ox = 0; ox < d.ow; ++ox) {
-                const std::ptrdiff_t ix = std::ptrdiff_t(ox * d.stride + kx) - std::ptrdiff_t(d.pad);
-                if (ix < 0 || ix >= std::ptrdiff_t(d.w)) continue;
+                const std::ptrdiff_t ix = conv_tap(d, ox, kx, d.w);
+                if (ix < 0) continue;
                 s += dy[((n * d.k + k) * d.oh + oy) * d.ow + ox] *
-                     x[((n * d.c + c) * d.h + std::size_t(iy)) * d.w + std::size_t(ix)];
+                     x[((n * d.c + k / kg * cg + c) * d.h + std::size_t(iy)) * d.w + std::size_t(ix)];
               }
             }
-          dw[((k * d.c + c) * d.kh + ky) * d.kw + kx] += s;
+          dw[((k * cg + c) * d.kh + ky) * d.kw + kx] += s;
         }
   }
 }

@@ -20,7 +20,8 @@
 // PRECISION
 //   The transforms add rounding: in float, outputs differ from the direct convolution by about
 //   1e-6 (F(2,3)) to 1e-5 (F(4,5)) of the output's scale, the usual price of Winograd in training
-//   frameworks. The policy (conv_algorithm::automatic) uses it only for wide layers.
+//   frameworks. The policy (conv_algorithm::automatic, conv_algorithm.hpp) uses it only
+//   for wide layers.
 //
 // HOW
 //   Images are processed in chunks of about 256 tiles. Per chunk: input transform (16 tiles per
@@ -32,12 +33,12 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
+#include "../conv_algorithm.hpp"
 #include "../error.hpp"
 #include "../gemm.hpp"
 #include "../parallel.hpp"
@@ -45,34 +46,6 @@
 #include "reference.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
-
-// Which convolution algorithm conv2d uses. automatic: Winograd for wide stride-1 layers with a
-// 3x3 to 5x5 kernel (see detail::conv_use_winograd), im2col + GEMM otherwise. Chosen once from
-// HOUSENET_CONV=auto|direct|winograd, else automatic; set_conv_algorithm() changes it (tests,
-// benchmarks; must not race with running layers). winograd forces it wherever it applies
-// (stride 1, square kernel 2..7, padding < kernel).
-enum class conv_algorithm : int { automatic = 0, direct = 1, winograd = 2 };
-
-namespace detail {
-inline conv_algorithm initial_conv_algorithm() {
-  if (const char* env = std::getenv("HOUSENET_CONV")) {
-    if (std::strcmp(env, "direct") == 0) return conv_algorithm::direct;
-    if (std::strcmp(env, "winograd") == 0) return conv_algorithm::winograd;
-  }
-  return conv_algorithm::automatic;
-}
-inline std::atomic<int>& conv_algorithm_slot() {
-  static std::atomic<int> slot{int(initial_conv_algorithm())};
-  return slot;
-}
-}  // namespace detail
-
-inline conv_algorithm get_conv_algorithm() {
-  return conv_algorithm(detail::conv_algorithm_slot().load(std::memory_order_relaxed));
-}
-inline void set_conv_algorithm(conv_algorithm a) {
-  detail::conv_algorithm_slot().store(int(a), std::memory_order_relaxed);
-}
 
 namespace detail {
 
@@ -153,9 +126,11 @@ inline int wino_pick_m(std::size_t r, std::size_t oh, std::size_t ow) {
 }
 
 // Whether Winograd applies to d at all (shape), and whether the policy picks it.
+// (one group, no dilation: a grouped convolution runs each group as a conv of its own, which
+// may come here; see detail/kernels.hpp)
 inline bool wino_applicable(const conv_dims& d) {
-  return d.stride == 1 && d.kh == d.kw && d.kh >= 2 && d.kh <= 7 && d.pad < d.kh && d.oh >= 1 &&
-         d.ow >= 1;
+  return d.groups == 1 && d.dilation == 1 && d.stride == 1 && d.kh == d.kw && d.kh >= 2 && d.kh <= 7 &&
+         d.pad < d.kh && d.oh >= 1 && d.ow >= 1;
 }
 inline bool conv_use_winograd(const conv_dims& d) {
   switch (get_conv_algorithm()) {

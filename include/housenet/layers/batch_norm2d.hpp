@@ -14,7 +14,8 @@
 //           dx = gamma/sqrt(var+eps) * (dy - mean(dy) - xhat * mean(dy*xhat)).
 //   Backward after an eval forward: the gradient of the eval function (dx = dy*gamma/sqrt(rv+eps)).
 //   Parameters: gamma [C], beta [C] (trainable, no weight decay); running_mean [C], running_var [C]
-//   (not trainable: saved state; init 0 and 1). gamma inits to 1, beta to 0.
+//   (not trainable: saved state; init 0 and 1). gamma inits to 1, beta to 0. Read them by name:
+//   gamma(), beta(), running_mean(), running_var() (relu_bn_pool does).
 //   Every element is normalised by the same expression (x - m) * a + beta per channel, so equal
 //   inputs of a channel give bit-identical outputs (max-pool ties depend on it). Sums are
 //   accumulated in double. No allocation in forward/backward (per-channel buffers from setup()).
@@ -132,28 +133,15 @@ T bn_eval_scale(T gamma, T rvar, double eps) {
 template <class T>
 class batch_norm2d : public layer<T> {
  public:
-  explicit batch_norm2d(double decay = 0.9, double eps = 2e-5) : decay_(decay), eps_(eps) {
-    this->name_ = "batch_norm2d";
+  static constexpr const char* kind_name = "batch_norm2d";
+
+  explicit batch_norm2d(double decay = 0.9, double eps = 2e-5) : layer<T>(kind_name), decay_(decay), eps_(eps) {
     HOUSENET_CHECK(decay >= 0.0 && decay <= 1.0, "batch_norm2d: decay ", decay, " not in [0, 1]");
     HOUSENET_CHECK(eps > 0.0 && eps <= 1.0, "batch_norm2d: eps ", eps, " not in (0, 1]");
   }
 
-  std::string kind() const override { return "batch_norm2d"; }
   layer_config config() const override {
-    return {{"decay", detail::config_number(decay_)}, {"eps", detail::config_number(eps_)}};
-  }
-
-  shape setup(const shape& in) override {
-    HOUSENET_CHECK((in.rank() == 4 || in.rank() == 2) && in.sample_size() >= 1, this->name_,
-                   ": input ", in.str(), ", expected rank 4 (NxCxHxW) or 2 (NxC)");
-    c_ = in.c();
-    hw_ = in.rank() == 4 ? in.h() * in.w() : 1;
-    this->in_ = in.with_n(1);
-    this->out_ = this->in_;
-    mean_.assign(c_, 0.0);
-    invstd_.assign(c_, 0.0);
-    trained_ = false;
-    return in;
+    return {{"decay", detail::format_real(decay_)}, {"eps", detail::format_real(eps_)}};
   }
 
   std::vector<param_spec> param_specs() const override {
@@ -163,30 +151,53 @@ class batch_norm2d : public layer<T> {
             {"running_var", shape{c_}, false, false}};
   }
 
-  void init(prng& /*rng*/) override {
-    check_bound();
-    constant_fill(this->params_[0].value, T(1));
-    constant_fill(this->params_[1].value, T(0));
-    constant_fill(this->params_[2].value, T(0));
-    constant_fill(this->params_[3].value, T(1));
+  double decay() const { return decay_; }
+  double eps() const { return eps_; }
+
+  // The parameters by name, [C] each (bound: after setup and bind): gamma and beta (trainable),
+  // the running mean and variance (saved state).
+  param<T>& gamma() { return this->bound_param(0); }
+  const param<T>& gamma() const { return this->bound_param(0); }
+  param<T>& beta() { return this->bound_param(1); }
+  const param<T>& beta() const { return this->bound_param(1); }
+  param<T>& running_mean() { return this->bound_param(2); }
+  const param<T>& running_mean() const { return this->bound_param(2); }
+  param<T>& running_var() { return this->bound_param(3); }
+  const param<T>& running_var() const { return this->bound_param(3); }
+
+ protected:
+  shape do_setup(const shape& in) override {
+    HOUSENET_CHECK((in.rank() == 4 || in.rank() == 2) && in.sample_size() >= 1, this->name(),
+                   ": input ", in.str(), ", expected rank 4 (NxCxHxW) or 2 (NxC)");
+    c_ = in.c();
+    hw_ = in.rank() == 4 ? in.h() * in.w() : 1;
+    mean_.assign(c_, 0.0);
+    invstd_.assign(c_, 0.0);
+    trained_ = false;
+    return in;
   }
 
-  void forward(const tensor<T>& x, tensor<T>& y, const context& ctx) override {
+  void do_init(prng& /*rng*/) override {
+    constant_fill(gamma().value, T(1));
+    constant_fill(beta().value, T(0));
+    constant_fill(running_mean().value, T(0));
+    constant_fill(running_var().value, T(1));
+  }
+
+  void do_forward(const tensor<T>& x, tensor<T>& y, const context& ctx) override {
     if (ctx.mode == mode::eval) {
-      infer(x, y);
+      do_infer(x, y);
       trained_ = false;
       return;
     }
-    this->check_input(x);
-    check_bound();
     const std::size_t n = x.shape().n(), m = n * hw_;
-    HOUSENET_CHECK(m >= 2, this->name_, ": training needs more than 1 value per channel (input ",
+    HOUSENET_CHECK(m >= 2, this->name(), ": training needs more than 1 value per channel (input ",
                    x.shape().str(), ")");
     y.resize(x.shape());
-    const T* gamma = this->params_[0].value.data();
-    const T* beta = this->params_[1].value.data();
-    T* rmean = this->params_[2].value.data();
-    T* rvar = this->params_[3].value.data();
+    const T* g = gamma().value.data();
+    const T* b = beta().value.data();
+    T* rmean = running_mean().value.data();
+    T* rvar = running_var().value.data();
     // channels are independent: the result does not depend on the thread count
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c) {
@@ -195,40 +206,34 @@ class batch_norm2d : public layer<T> {
         const double invstd = 1.0 / std::sqrt(var + eps_);
         mean_[c] = mean;
         invstd_[c] = invstd;
-        normalize(x, y, c, static_cast<T>(mean), static_cast<T>(double(gamma[c]) * invstd), beta[c]);
+        normalize(x, y, c, static_cast<T>(mean), static_cast<T>(double(g[c]) * invstd), b[c]);
         detail::bn_update_running(rmean[c], rvar[c], mean, var, m, decay_);
       }
     });
     trained_ = true;
   }
 
-  void infer(const tensor<T>& x, tensor<T>& y) const override {
-    this->check_input(x);
-    check_bound();
+  void do_infer(const tensor<T>& x, tensor<T>& y) const override {
     y.resize(x.shape());
-    const T* gamma = this->params_[0].value.data();
-    const T* beta = this->params_[1].value.data();
-    const T* rmean = this->params_[2].value.data();
-    const T* rvar = this->params_[3].value.data();
+    const T* g = gamma().value.data();
+    const T* b = beta().value.data();
+    const T* rmean = running_mean().value.data();
+    const T* rvar = running_var().value.data();
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c)
-        normalize(x, y, c, rmean[c], detail::bn_eval_scale(gamma[c], rvar[c], eps_), beta[c]);
+        normalize(x, y, c, rmean[c], detail::bn_eval_scale(g[c], rvar[c], eps_), b[c]);
     });
   }
 
-  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
-                tensor<T>& dx) override {
-    this->check_input(x);
-    check_bound();
-    HOUSENET_CHECK(dy.shape() == x.shape(), this->name_, ": gradient ", dy.shape().str(),
-                   ", expected ", x.shape().str());
+  void do_backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
+                   tensor<T>& dx) override {
     const std::size_t n = x.shape().n();
     dx.resize(x.shape());
-    const T* gamma = this->params_[0].value.data();
-    T* dgamma = this->params_[0].grad.data();
-    T* dbeta = this->params_[1].grad.data();
-    const T* rmean = this->params_[2].value.data();
-    const T* rvar = this->params_[3].value.data();
+    const T* g = gamma().value.data();
+    T* dgamma = gamma().grad.data();
+    T* dbeta = beta().grad.data();
+    const T* rmean = running_mean().value.data();
+    const T* rvar = running_var().value.data();
     const double inv_m = 1.0 / double(n * hw_);
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c) {
@@ -239,7 +244,7 @@ class batch_norm2d : public layer<T> {
           detail::bn_sum_dot(dy.data() + (i * c_ + c) * hw_, x.data() + (i * c_ + c) * hw_, hw_,
                              mean, sdy, sdyx);
         // train: dx = a * (dy - sdy/M - xhat * sum(dy xhat)/M); eval: dx = a * dy.
-        const auto t = detail::bn_backward_terms(sdy, sdyx, mean, invstd, inv_m, trained_, gamma[c], dgamma[c], dbeta[c]);
+        const auto t = detail::bn_backward_terms(sdy, sdyx, mean, invstd, inv_m, trained_, g[c], dgamma[c], dbeta[c]);
         const T a = t.a, k0 = t.k0, k1 = t.k1, mc = t.mc;
         for (std::size_t i = 0; i < n; ++i) {
           const T* HOUSENET_RESTRICT xp = x.data() + (i * c_ + c) * hw_;
@@ -251,19 +256,12 @@ class batch_norm2d : public layer<T> {
     });
   }
 
-  double decay() const { return decay_; }
-  double eps() const { return eps_; }
-
  private:
   double decay_, eps_;
   std::size_t c_ = 0, hw_ = 0;
   std::vector<double> mean_, invstd_;  // batch statistics of the last train forward
   bool trained_ = false;               // the last forward was in train mode
 
-  void check_bound() const {
-    HOUSENET_CHECK(this->params_.size() == 4u, this->name_,
-                   ": parameters not bound (call setup, then bind)");
-  }
   // y = (x - m) * a + b over channel c of every sample: one expression for every element.
   void normalize(const tensor<T>& x, tensor<T>& y, std::size_t c, T m, T a, T b) const {
     const std::size_t n = x.shape().n();

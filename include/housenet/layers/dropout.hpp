@@ -49,8 +49,9 @@ inline std::uint32_t fmix32(std::uint32_t h) {
 template <class T>
 class dropout : public layer<T> {
  public:
-  explicit dropout(double ratio = 0.5, std::uint64_t seed = 0) : ratio_(ratio), seed_(seed) {
-    this->name_ = "dropout";
+  static constexpr const char* kind_name = "dropout";
+
+  explicit dropout(double ratio = 0.5, std::uint64_t seed = 0) : layer<T>(kind_name), ratio_(ratio), seed_(seed) {
     HOUSENET_CHECK(ratio >= 0.0 && ratio < 1.0, "dropout: ratio ", ratio, " not in [0, 1)");
     // drop element i when its 32-bit hash < threshold_, i.e. with probability ratio (2^-32 grid)
     const double t = ratio * 4294967296.0;
@@ -58,17 +59,8 @@ class dropout : public layer<T> {
     scale_ = static_cast<T>(1.0 / (1.0 - ratio));
   }
 
-  std::string kind() const override { return "dropout"; }
   layer_config config() const override {
-    return {{"ratio", detail::config_number(ratio_)}, {"seed", std::to_string(seed_)}};
-  }
-
-  shape setup(const shape& in) override {
-    HOUSENET_CHECK(in.rank() >= 2 && in.sample_size() >= 1, this->name_, ": input ", in.str(),
-                   ", expected rank 2 or more");
-    this->in_ = in.with_n(1);
-    this->out_ = this->in_;
-    return in;
+    return {{"ratio", detail::format_real(ratio_)}, {"seed", std::to_string(seed_)}};
   }
 
   // Whether element i is kept at training step `step` (the mask forward applies).
@@ -77,38 +69,40 @@ class dropout : public layer<T> {
     return detail::fmix32(static_cast<std::uint32_t>(i) * 0x9E3779B9u + k) >= threshold_;
   }
 
-  void forward(const tensor<T>& x, tensor<T>& y, const context& ctx) override {
+  double ratio() const { return ratio_; }
+  std::uint64_t seed() const { return seed_; }
+
+ protected:
+  shape do_setup(const shape& in) override {
+    HOUSENET_CHECK(in.rank() >= 2 && in.sample_size() >= 1, this->name(), ": input ", in.str(),
+                   ", expected rank 2 or more");
+    return in;
+  }
+
+  void do_forward(const tensor<T>& x, tensor<T>& y, const context& ctx) override {
     train_ = ctx.mode == mode::train && threshold_ > 0;
     step_ = ctx.step;
     if (!train_) {
-      infer(x, y);
+      do_infer(x, y);
       return;
     }
-    this->check_input(x);
     y.resize(x.shape());
     apply(x.data(), y.data(), x.size());
   }
 
-  void infer(const tensor<T>& x, tensor<T>& y) const override {
-    this->check_input(x);
+  void do_infer(const tensor<T>& x, tensor<T>& y) const override {
     y.resize(x.shape());
     if (x.size()) std::memcpy(y.data(), x.data(), x.size() * sizeof(T));
   }
 
-  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
-                tensor<T>& dx) override {
-    this->check_input(x);
-    HOUSENET_CHECK(dy.shape() == x.shape(), this->name_, ": gradient ", dy.shape().str(),
-                   ", expected ", x.shape().str());
+  void do_backward(const tensor<T>& /*x*/, const tensor<T>& /*y*/, const tensor<T>& dy,
+                   tensor<T>& dx) override {
     dx.resize(dy.shape());
     if (train_)
       apply(dy.data(), dx.data(), dy.size());
     else if (dy.size())
       std::memcpy(dx.data(), dy.data(), dy.size() * sizeof(T));
   }
-
-  double ratio() const { return ratio_; }
-  std::uint64_t seed() const { return seed_; }
 
  private:
   double ratio_;
@@ -130,7 +124,7 @@ class dropout : public layer<T> {
     detail::elementwise(n, [=](std::size_t b, std::size_t e) {
       while (b < e) {  // runs of 2^32 elements share a key (one run in practice)
         const std::uint64_t hi = std::uint64_t(b) >> 32;
-        const std::size_t stop = std::min<std::size_t>(e, std::size_t((hi + 1) << 32));
+        const std::size_t stop = std::size_t(std::min<std::uint64_t>(e, (hi + 1) << 32));  // 32-bit size_t: e
         const std::uint32_t k = key(step_, hi);
         for (std::size_t i = b; i < stop; ++i) {
           const std::uint32_t h = detail::fmix32(static_cast<std::uint32_t>(i) * 0x9E3779B9u + k);

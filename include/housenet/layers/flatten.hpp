@@ -19,32 +19,24 @@ HOUSENET_BEGIN_NAMESPACE
 template <class T>
 class flatten : public layer<T> {
  public:
-  flatten() { this->name_ = "flatten"; }
+  static constexpr const char* kind_name = "flatten";
 
-  std::string kind() const override { return "flatten"; }
+  flatten() : layer<T>(kind_name) {}
 
-  shape setup(const shape& in) override {
-    HOUSENET_CHECK(in.rank() >= 2 && in.sample_size() >= 1, this->name_, ": input ", in.str(),
+ protected:
+  shape do_setup(const shape& in) override {
+    HOUSENET_CHECK(in.rank() >= 2 && in.sample_size() >= 1, this->name(), ": input ", in.str(),
                    ", expected rank 2 or more");
-    this->in_ = in.with_n(1);
-    this->out_ = shape{1, in.sample_size()};
-    return shape{in.n(), in.sample_size()};
+    return shape{1, in.sample_size()};
   }
 
-  void forward(const tensor<T>& x, tensor<T>& y, const context& /*ctx*/) override { infer(x, y); }
-
-  void infer(const tensor<T>& x, tensor<T>& y) const override {
-    this->check_input(x);
+  void do_infer(const tensor<T>& x, tensor<T>& y) const override {
     y.resize(shape{x.shape().n(), x.shape().sample_size()});
     if (x.size()) std::memcpy(y.data(), x.data(), x.size() * sizeof(T));
   }
 
-  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
-                tensor<T>& dx) override {
-    this->check_input(x);
-    HOUSENET_CHECK(dy.size() == x.size() && dy.shape().n() == x.shape().n(), this->name_,
-                   ": gradient ", dy.shape().str(), ", expected ", x.shape().n(), "x",
-                   x.shape().sample_size());
+  void do_backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
+                   tensor<T>& dx) override {
     dx.resize(x.shape());
     if (dy.size()) std::memcpy(dx.data(), dy.data(), dy.size() * sizeof(T));
   }

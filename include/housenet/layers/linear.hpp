@@ -24,25 +24,16 @@ HOUSENET_BEGIN_NAMESPACE
 template <class T>
 class linear : public layer<T> {
  public:
+  static constexpr const char* kind_name = "linear";
+
   explicit linear(std::size_t out_features, bool bias = true, init_kind init = init_kind::lecun)
-      : nout_(out_features), bias_(bias), init_(init) {
-    this->name_ = "linear";
+      : layer<T>(kind_name), nout_(out_features), bias_(bias), init_(init) {
     HOUSENET_CHECK(out_features >= 1, "linear: out_features must be >= 1");
   }
 
-  std::string kind() const override { return "linear"; }
   layer_config config() const override {
     return {{"out_features", std::to_string(nout_)}, {"bias", bias_ ? "1" : "0"},
             {"init", to_string(init_)}};
-  }
-
-  shape setup(const shape& in) override {
-    HOUSENET_CHECK(in.rank() >= 2 && in.sample_size() >= 1, this->name_, ": input ", in.str(),
-                   ", expected rank 2 (NxF) or more");
-    in_features_ = in.sample_size();
-    this->in_ = in.with_n(1);
-    this->out_ = shape{1, nout_};
-    return shape{in.n(), nout_};
   }
 
   std::vector<param_spec> param_specs() const override {
@@ -51,52 +42,46 @@ class linear : public layer<T> {
     return s;
   }
 
-  void init(prng& rng) override {
-    check_bound();
-    init_weights(init_, this->params_[0].value, in_features_, rng);
-    if (bias_) constant_fill(this->params_[1].value, T(0));
-  }
-
-  void forward(const tensor<T>& x, tensor<T>& y, const context& /*ctx*/) override { infer(x, y); }
-
-  void infer(const tensor<T>& x, tensor<T>& y) const override {
-    this->check_input(x);
-    check_bound();
-    const detail::linear_dims d{x.shape().n(), in_features_, nout_};
-    y.resize(shape{d.n, d.out});
-    detail::linear_forward(d, x.data(), this->params_[0].value.data(),
-                           bias_ ? this->params_[1].value.data() : static_cast<const T*>(nullptr),
-                           y.data());
-  }
-
-  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
-                tensor<T>& dx) override {
-    this->check_input(x);
-    check_bound();
-    const detail::linear_dims d{x.shape().n(), in_features_, nout_};
-    HOUSENET_CHECK(dy.shape() == (shape{d.n, d.out}), this->name_, ": gradient ",
-                   dy.shape().str(), ", expected ", shape{d.n, d.out}.str());
-    dx.resize(x.shape());
-    if (this->input_grad_needed()) detail::linear_backward_data(d, dy.data(), this->params_[0].value.data(), dx.data());
-    detail::linear_backward_weights(d, x.data(), dy.data(), this->params_[0].grad.data(),
-                                    bias_ ? this->params_[1].grad.data() : static_cast<T*>(nullptr));
-  }
-
   std::size_t out_features() const { return nout_; }
   std::size_t in_features() const { return in_features_; }
   bool has_bias() const { return bias_; }
   init_kind initializer() const { return init_; }
+
+ protected:
+  shape do_setup(const shape& in) override {
+    HOUSENET_CHECK(in.rank() >= 2 && in.sample_size() >= 1, this->name(), ": input ", in.str(),
+                   ", expected rank 2 (NxF) or more");
+    in_features_ = in.sample_size();
+    return shape{1, nout_};
+  }
+
+  void do_init(prng& rng) override {
+    init_weights(init_, this->params()[0].value, in_features_, rng);
+    if (bias_) constant_fill(this->params()[1].value, T(0));
+  }
+
+  void do_infer(const tensor<T>& x, tensor<T>& y) const override {
+    const detail::linear_dims d{x.shape().n(), in_features_, nout_};
+    y.resize(shape{d.n, d.out});
+    detail::linear_forward(d, x.data(), this->params()[0].value.data(),
+                           bias_ ? this->params()[1].value.data() : static_cast<const T*>(nullptr),
+                           y.data());
+  }
+
+  void do_backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
+                   tensor<T>& dx) override {
+    const detail::linear_dims d{x.shape().n(), in_features_, nout_};
+    dx.resize(x.shape());
+    if (this->input_grad_needed()) detail::linear_backward_data(d, dy.data(), this->params()[0].value.data(), dx.data());
+    detail::linear_backward_weights(d, x.data(), dy.data(), this->params()[0].grad.data(),
+                                    bias_ ? this->params()[1].grad.data() : static_cast<T*>(nullptr));
+  }
 
  private:
   std::size_t nout_;
   bool bias_;
   init_kind init_;
   std::size_t in_features_ = 0;
-
-  void check_bound() const {
-    HOUSENET_CHECK(this->params_.size() == (bias_ ? 2u : 1u), this->name_,
-                   ": parameters not bound (call setup, then bind)");
-  }
 };
 
 HOUSENET_END_NAMESPACE

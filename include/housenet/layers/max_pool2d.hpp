@@ -28,67 +28,72 @@
 
 HOUSENET_BEGIN_NAMESPACE
 
+namespace detail {
+// Pooling's output length along a dimension of length len (len + 2p >= k), floor or ceil mode
+// (PyTorch's rule: in ceil mode the last window must start inside the input or its left padding).
+inline std::size_t pool_out_size(std::size_t len, std::size_t k, std::size_t s, std::size_t p, bool ceil_mode) {
+  const std::size_t span = len + 2 * p - k;
+  std::size_t o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+  if (ceil_mode && (o - 1) * s >= len + p) --o;
+  return o;
+}
+}  // namespace detail
+
 template <class T>
 class max_pool2d : public layer<T> {
  public:
+  static constexpr const char* kind_name = "max_pool2d";
+
   explicit max_pool2d(std::size_t kernel, std::size_t stride, std::size_t padding = 0,
                       bool ceil_mode = false)
-      : k_(kernel), s_(stride), p_(padding), ceil_(ceil_mode) {
-    this->name_ = "max_pool2d";
+      : layer<T>(kind_name), k_(kernel), s_(stride), p_(padding), ceil_(ceil_mode) {
     HOUSENET_CHECK(kernel >= 1, "max_pool2d: kernel must be >= 1");
     HOUSENET_CHECK(stride >= 1, "max_pool2d: stride must be >= 1");
     HOUSENET_CHECK(2 * padding <= kernel, "max_pool2d: padding ", padding,
                    " must be at most half the kernel ", kernel);
   }
 
-  std::string kind() const override { return "max_pool2d"; }
   layer_config config() const override {
     return {{"kernel", std::to_string(k_)}, {"stride", std::to_string(s_)},
             {"padding", std::to_string(p_)}, {"ceil_mode", ceil_ ? "1" : "0"}};
   }
 
   // Output length of one dimension of length len.
-  std::size_t out_size(std::size_t len) const {
-    const std::size_t span = len + 2 * p_ - k_;
-    std::size_t o = (ceil_ ? (span + s_ - 1) / s_ : span / s_) + 1;
-    if (ceil_ && (o - 1) * s_ >= len + p_) --o;
-    return o;
-  }
+  std::size_t out_size(std::size_t len) const { return detail::pool_out_size(len, k_, s_, p_, ceil_); }
 
-  shape setup(const shape& in) override {
-    HOUSENET_CHECK(in.rank() == 4 && in.c() >= 1 && in.h() >= 1 && in.w() >= 1, this->name_,
+  std::size_t kernel() const { return k_; }
+  std::size_t stride() const { return s_; }
+  std::size_t padding() const { return p_; }
+  bool ceil_mode() const { return ceil_; }
+
+ protected:
+  shape do_setup(const shape& in) override {
+    HOUSENET_CHECK(in.rank() == 4 && in.c() >= 1 && in.h() >= 1 && in.w() >= 1, this->name(),
                    ": input ", in.str(), ", expected rank 4 (NxCxHxW)");
-    HOUSENET_CHECK(in.h() + 2 * p_ >= k_ && in.w() + 2 * p_ >= k_, this->name_, ": input ",
+    HOUSENET_CHECK(in.h() + 2 * p_ >= k_ && in.w() + 2 * p_ >= k_, this->name(), ": input ",
                    in.str(), " is smaller than the window ", k_, " (padding ", p_, ")");
-    HOUSENET_CHECK(in.h() * in.w() < (std::size_t(1) << 32), this->name_, ": input ", in.str(),
+    HOUSENET_CHECK(std::uint64_t(in.h()) * in.w() < (std::uint64_t(1) << 32), this->name(), ": input ", in.str(),
                    " is too large");
     oh_ = out_size(in.h());
     ow_ = out_size(in.w());
-    this->in_ = in.with_n(1);
-    this->out_ = shape{1, in.c(), oh_, ow_};
-    return this->out_.with_n(in.n());
+    return shape{1, in.c(), oh_, ow_};
   }
 
-  void forward(const tensor<T>& x, tensor<T>& y, const context& /*ctx*/) override {
-    this->check_input(x);
+  void do_forward(const tensor<T>& x, tensor<T>& y, const context& /*ctx*/) override {
     y.resize(shape{x.shape().n(), x.shape().c(), oh_, ow_});
     argmax_.resize(y.size());
     run(x, y, argmax_.data());
   }
 
-  void infer(const tensor<T>& x, tensor<T>& y) const override {
-    this->check_input(x);
+  void do_infer(const tensor<T>& x, tensor<T>& y) const override {
     y.resize(shape{x.shape().n(), x.shape().c(), oh_, ow_});
     run(x, y, nullptr);
   }
 
-  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
-                tensor<T>& dx) override {
-    this->check_input(x);
-    const shape ys{x.shape().n(), x.shape().c(), oh_, ow_};
-    HOUSENET_CHECK(dy.shape() == ys, this->name_, ": gradient ", dy.shape().str(), ", expected ",
-                   ys.str());
-    HOUSENET_CHECK(argmax_.size() == dy.size(), this->name_, ": backward without forward");
+  void do_backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy,
+                   tensor<T>& dx) override {
+    const shape& ys = dy.shape();  // checked against the output shape by layer::backward
+    HOUSENET_CHECK(argmax_.size() == dy.size(), this->name(), ": backward without forward");
     dx.resize(x.shape());
     const std::size_t planes = ys.n() * ys.c(), h = x.shape().h(), w = x.shape().w(), hw = h * w,
                       ohw = oh_ * ow_;
@@ -116,11 +121,7 @@ class max_pool2d : public layer<T> {
     });
   }
 
-  std::size_t kernel() const { return k_; }
-  std::size_t stride() const { return s_; }
-  std::size_t padding() const { return p_; }
-  bool ceil_mode() const { return ceil_; }
-
+ public:
   // One input plane xp [h, w] (the set-up input's) -> yp [OH, OW]; arg (may be null) receives
   // each window's argmax, an index into the plane. The forward's kernel, shared with relu_bn_pool.
   void run_plane(const T* xp, std::size_t h, std::size_t w, T* yp, std::uint32_t* arg) const {

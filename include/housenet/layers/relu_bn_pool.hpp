@@ -13,9 +13,10 @@
 //     backward  per channel: per plane, the pooling's backward (zeros plus dy at each argmax) and
 //               relu(x) at the argmaxes (0 elsewhere) into two buffers in cache, summed as batch
 //               norm sums; then per plane the pooling's backward again and dx in one pass over x.
-//   Not a layer kind: sequential<T> runs its relu, batch_norm2d and max_pool2d layers through it
-//   (see sequential::set_fusion); the parameters, running statistics and hyperparameters stay
-//   those of the batch_norm2d and max_pool2d layers, and model files do not change.
+//   Not a layer kind: a chain block (layers/chain_block.hpp) that the planner of layers/fusion.hpp
+//   puts in a model's plan where match() finds the run (see sequential::set_fusion); it reads the
+//   parameters, running statistics and hyperparameters of the batch_norm2d and max_pool2d layers
+//   (batch_norm2d's named accessors, max_pool2d's run_plane), and model files do not change.
 //
 // SAME BITS AS THE THREE LAYERS
 //   Every value is computed by the same expression, in the same order, as relu, batch_norm2d and
@@ -25,8 +26,8 @@
 //   over every element, with dy = 0 off the argmaxes; the block uses 0 for relu(x) there, which
 //   adds the same +-0 unless relu(x) is infinite.)
 //
-// REQUIRES  fusable(relu, batch_norm2d, max_pool2d): the layers set up in that order on an
-//   N x C x H x W input.
+// REQUIRES  the three layers set up in that order on an N x C x H x W input, and bound (match()
+//   checks the kinds and the rank).
 // THREAD SAFETY: as a layer's (infer() is const and safe from several threads at once).
 #pragma once
 
@@ -34,10 +35,13 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <typeinfo>
 #include <vector>
 
 #include "../parallel.hpp"
 #include "batch_norm2d.hpp"
+#include "chain_block.hpp"
 #include "layer.hpp"
 #include "max_pool2d.hpp"
 #include "relu.hpp"
@@ -45,18 +49,26 @@
 HOUSENET_BEGIN_NAMESPACE
 
 template <class T>
-class relu_bn_pool {
+class relu_bn_pool : public chain_block<T> {
  public:
-  static bool fusable(const layer<T>& a, const layer<T>& b, const layer<T>& c) {
-    return dynamic_cast<const relu<T>*>(&a) && dynamic_cast<const batch_norm2d<T>*>(&b) &&
-           dynamic_cast<const max_pool2d<T>*>(&c) && a.input_shape().rank() == 4;
+  // The block for the run chain[i], chain[i + 1], chain[i + 2] when it is relu -> batch_norm2d ->
+  // max_pool2d (those exact classes) on a rank-4 input; null otherwise.
+  static std::unique_ptr<chain_block<T>> match(const std::vector<layer<T>*>& chain, std::size_t i) {
+    if (i + 3 > chain.size()) return nullptr;
+    layer<T>& r = *chain[i];
+    layer<T>& bn = *chain[i + 1];
+    layer<T>& pool = *chain[i + 2];
+    if (typeid(r) != typeid(relu<T>) || typeid(bn) != typeid(batch_norm2d<T>) ||
+        typeid(pool) != typeid(max_pool2d<T>) || r.input_shape().rank() != 4)
+      return nullptr;
+    return std::make_unique<relu_bn_pool>(static_cast<relu<T>&>(r), static_cast<batch_norm2d<T>&>(bn),
+                                          static_cast<max_pool2d<T>&>(pool), i);
   }
 
-  // The three layers, set up and bound (their parameters are read at every call).
-  relu_bn_pool(layer<T>& r, layer<T>& bn, layer<T>& pool)
-      : relu_(&r), bn_(dynamic_cast<batch_norm2d<T>*>(&bn)), pool_(dynamic_cast<max_pool2d<T>*>(&pool)) {
-    HOUSENET_CHECK(fusable(r, bn, pool), "relu_bn_pool: ", r.name(), ", ", bn.name(), ", ", pool.name(),
-                   " cannot run fused");
+  // The three layers (chain[first..first + 2]), set up and bound; their parameters are read at
+  // every call.
+  relu_bn_pool(relu<T>& r, batch_norm2d<T>& bn, max_pool2d<T>& pool, std::size_t first)
+      : chain_block<T>(first, 3), relu_(&r), bn_(&bn), pool_(&pool) {
     const shape& in = r.input_shape();
     c_ = in.c(), h_ = in.h(), w_ = in.w();
     ohw_ = pool_->output_shape().h() * pool_->output_shape().w();
@@ -65,8 +77,8 @@ class relu_bn_pool {
   }
 
   // x: the relu layer's input. y: the pooling layer's output. Records what backward needs.
-  void forward(const tensor<T>& x, tensor<T>& y, const context& ctx) {
-    check(x);
+  void forward(const tensor<T>& x, tensor<T>& y, const context& ctx) override {
+    relu_->check_input(x);
     const std::size_t n = x.shape().n(), m = n * h_ * w_;
     const bool train = ctx.mode == mode::train;
     HOUSENET_CHECK(!train || m >= 2, bn_->name(), ": training needs more than 1 value per channel (input ",
@@ -74,8 +86,10 @@ class relu_bn_pool {
     y.resize(shape{n, c_, pool_->output_shape().h(), pool_->output_shape().w()});
     argmax_.resize(y.size());
     rmax_.resize(y.size());
-    T* rmean = bn_->params()[2].value.data();
-    T* rvar = bn_->params()[3].value.data();
+    const T* gamma = bn_->gamma().value.data();
+    const T* beta = bn_->beta().value.data();
+    T* rmean = bn_->running_mean().value.data();
+    T* rvar = bn_->running_var().value.data();
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c) {
         T mc, a;
@@ -94,46 +108,50 @@ class relu_bn_pool {
           invstd_[c] = invstd;
           detail::bn_update_running(rmean[c], rvar[c], mean, var, m, bn_->decay());
           mc = static_cast<T>(mean);
-          a = static_cast<T>(double(gamma()[c]) * invstd);
+          a = static_cast<T>(double(gamma[c]) * invstd);
         } else {
           mc = rmean[c];
-          a = detail::bn_eval_scale(gamma()[c], rvar[c], bn_->eps());
+          a = detail::bn_eval_scale(gamma[c], rvar[c], bn_->eps());
         }
-        for (std::size_t i = 0; i < n; ++i) pool_plane(x, y, i, c, mc, a, argmax_.data(), rmax_.data());
+        for (std::size_t i = 0; i < n; ++i) pool_plane(x, y, i, c, mc, a, beta[c], argmax_.data(), rmax_.data());
       }
     });
     trained_ = train;
   }
 
   // The eval-mode forward; records nothing.
-  void infer(const tensor<T>& x, tensor<T>& y) const {
-    check(x);
+  void infer(const tensor<T>& x, tensor<T>& y) const override {
+    relu_->check_input(x);
     const std::size_t n = x.shape().n();
     y.resize(shape{n, c_, pool_->output_shape().h(), pool_->output_shape().w()});
-    const T* rmean = bn_->params()[2].value.data();
-    const T* rvar = bn_->params()[3].value.data();
+    const batch_norm2d<T>& bn = *bn_;
+    const T* gamma = bn.gamma().value.data();
+    const T* beta = bn.beta().value.data();
+    const T* rmean = bn.running_mean().value.data();
+    const T* rvar = bn.running_var().value.data();
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       for (std::size_t c = c0; c < c1; ++c) {
-        const T a = detail::bn_eval_scale(gamma()[c], rvar[c], bn_->eps());
-        for (std::size_t i = 0; i < n; ++i) pool_plane(x, y, i, c, rmean[c], a, nullptr, nullptr);
+        const T a = detail::bn_eval_scale(gamma[c], rvar[c], bn.eps());
+        for (std::size_t i = 0; i < n; ++i) pool_plane(x, y, i, c, rmean[c], a, beta[c], nullptr, nullptr);
       }
     });
   }
 
-  // x: the input of the last forward; dy: the gradient w.r.t. its output. dx is ASSIGNED,
-  // gamma's and beta's gradients are ACCUMULATED (batch_norm2d's backward, through the pooling
-  // and the ReLU).
-  void backward(const tensor<T>& x, const tensor<T>& dy, tensor<T>& dx) {
-    check(x);
-    HOUSENET_CHECK(dy.size() == argmax_.size() && dy.shape().n() == x.shape().n(), pool_->name(),
-                   ": gradient ", dy.shape().str(), " does not match the last forward");
+  // x: the input of the last forward; dy: the gradient w.r.t. its output (y, unused). dx is
+  // ASSIGNED, gamma's and beta's gradients are ACCUMULATED (batch_norm2d's backward, through the
+  // pooling and the ReLU).
+  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy, tensor<T>& dx) override {
+    relu_->check_input(x);
+    const shape want = pool_->output_shape().with_n(x.shape().n());
+    HOUSENET_CHECK(dy.shape() == want && dy.size() == argmax_.size(), pool_->name(), ": gradient ",
+                   dy.shape().str(), " does not match the last forward (", want.str(), ")");
     const std::size_t n = x.shape().n(), hw = h_ * w_;
     dx.resize(x.shape());
-    const T* gamma_v = gamma();
-    T* dgamma = bn_->params()[0].grad.data();
-    T* dbeta = bn_->params()[1].grad.data();
-    const T* rmean = bn_->params()[2].value.data();
-    const T* rvar = bn_->params()[3].value.data();
+    const T* gamma_v = bn_->gamma().value.data();
+    T* dgamma = bn_->gamma().grad.data();
+    T* dbeta = bn_->beta().grad.data();
+    const T* rmean = bn_->running_mean().value.data();
+    const T* rvar = bn_->running_var().value.data();
     const double inv_m = 1.0 / double(n * hw);
     parallel_for(c_, [&](std::size_t c0, std::size_t c1) {
       T* g = plane_buffer(0);  // the pooling's input gradient (batch norm's output gradient)
@@ -164,7 +182,7 @@ class relu_bn_pool {
   }
 
  private:
-  layer<T>* relu_;
+  relu<T>* relu_;
   batch_norm2d<T>* bn_;
   max_pool2d<T>* pool_;
   std::size_t c_ = 0, h_ = 0, w_ = 0, ohw_ = 0;
@@ -172,8 +190,6 @@ class relu_bn_pool {
   bool trained_ = false;               // the last forward was in train mode
   std::vector<std::uint32_t> argmax_;  // per output: its window's argmax in the input plane
   std::vector<T> rmax_;                // per output: relu(x) at that argmax
-
-  const T* gamma() const { return bn_->params()[0].value.data(); }
 
   // Input plane k (0 or 1) of scratch for the calling thread, grown once, then reused.
   T* plane_buffer(int k) const {
@@ -195,19 +211,12 @@ class relu_bn_pool {
     for (std::size_t o = 0; o < ohw_; ++o) r[arg[o]] = rmax_[o0 + o];
   }
 
-  void check(const tensor<T>& x) const {
-    const shape& s = x.shape();
-    HOUSENET_CHECK(s.rank() == 4 && s.n() >= 1 && s.c() == c_ && s.h() == h_ && s.w() == w_, relu_->name(),
-                   ": input ", s.str(), ", expected Nx", c_, "x", h_, "x", w_);
-  }
-
-  // Plane (i, c): t = relu(x) normalised ((r - mc) * a + beta, batch_norm2d's expression) into a
-  // per-thread buffer, pooled into y; arg and rmax (both or neither) receive the argmaxes and
-  // relu(x) there.
-  void pool_plane(const tensor<T>& x, tensor<T>& y, std::size_t i, std::size_t c, T mc, T a,
+  // Plane (i, c): t = relu(x) normalised ((r - mc) * a + b, batch_norm2d's expression, b = beta)
+  // into a per-thread buffer, pooled into y; arg and rmax (both or neither) receive the argmaxes
+  // and relu(x) there.
+  void pool_plane(const tensor<T>& x, tensor<T>& y, std::size_t i, std::size_t c, T mc, T a, T b,
                   std::uint32_t* arg, T* rmax) const {
     const std::size_t hw = h_ * w_, pl = i * c_ + c;
-    const T b = bn_->params()[1].value.data()[c];
     const T* HOUSENET_RESTRICT xp = x.data() + pl * hw;
     T* HOUSENET_RESTRICT tp = plane_buffer(0);
     for (std::size_t j = 0; j < hw; ++j) tp[j] = (detail::relu_of(xp[j]) - mc) * a + b;
