@@ -222,6 +222,17 @@ n_fold=$(grep -o '"images": [0-9]*' fold.json | grep -o '[0-9]*$')
 "$HN" eval synth -m m.hsnt --no-flip > noflip.txt && grep -q 'calibration error' noflip.txt || fail "eval --no-flip"
 expect_error "eval --jitter without --stability" "$HN" eval synth -m m.hsnt --jitter
 
+step "eval --detect: photos, the largest face of each (a photo without a face left out)"
+mkdir -p detphotos/bright detphotos/dark
+cp "$SAMPLE" detphotos/bright/eileen__1.png && cp "$SAMPLE" detphotos/dark/eileen__2.png
+cp synth/dark/d1__1.ppm detphotos/dark/noface__1.ppm
+"$HN" eval detphotos -m m.hsnt --detect --json --predictions det.csv > det.json 2> det.err
+cat det.json det.err
+grep -q '"images": 2,' det.json || fail "eval --detect: the two photos with a face"
+grep -q '1 without a face left out' det.err || fail "eval --detect: the photo without a face"
+[[ $(wc -l < det.csv) -eq 3 ]] || fail "eval --detect --predictions: 2 rows"
+"$HN" eval detphotos -m m.hsnt --detect --jitter > /dev/null 2>&1 || fail "eval --detect --jitter"
+
 step "eval --stability: photos (detector) and crops"
 mkdir -p stab/people
 cp "$SAMPLE" stab/people/eileen__1.png && cp "$SAMPLE" stab/people/eileen__2.png
