@@ -1,7 +1,8 @@
 // Prediction helpers (housenet/predict.hpp) and the ensemble file (housenet/ensemble_io.hpp):
-// mirroring and softmax against plain loops, test-time flip and ensemble means against their
-// definitions, the invariance flip buys, a fixture written by Python from the format document,
-// bitwise round trips, every truncation and flipped byte an error naming the file.
+// mirroring against a plain loop, the probabilities against loss.hpp's softmax, test-time flip
+// and ensemble means against their definitions, the invariance flip buys, a fixture written by
+// Python from the format document, bitwise round trips, every truncation and flipped byte an
+// error naming the file.
 #include <doctest/doctest.h>
 
 #include <housenet/ensemble_io.hpp>
@@ -108,34 +109,14 @@ TEST_CASE("mirror_horizontal reverses W on odd shapes, twice is the identity") {
   CHECK_THROWS_WITH_AS(mirror_horizontal(v, out), doctest::Contains("predict: cannot mirror 2x5"), error);
 }
 
-TEST_CASE("softmax_rows: rows sum to 1, equal exp(z - logsumexp), stable for large logits") {
-  tensor<float> z(shape{3, 4}), p;
-  const float rows[3][4] = {{0, 1, 2, 3}, {1000, 999, -1000, 1000}, {-3, -3, -3, -3}};
-  std::memcpy(z.data(), rows, sizeof rows);
-  softmax_rows(z, p);
-  REQUIRE(p.shape() == shape{3, 4});
-  for (std::size_t i = 0; i < 3; ++i) {
-    double m = -1e300, s = 0, total = 0;
-    for (std::size_t j = 0; j < 4; ++j) m = std::max(m, double(rows[i][j]));
-    for (std::size_t j = 0; j < 4; ++j) s += std::exp(double(rows[i][j]) - m);
-    for (std::size_t j = 0; j < 4; ++j) {
-      CHECK(p.data()[i * 4 + j] == doctest::Approx(std::exp(double(rows[i][j]) - m) / s).epsilon(1e-6));
-      total += p.data()[i * 4 + j];
-    }
-    CHECK(total == doctest::Approx(1.0).epsilon(1e-6));
-  }
-  tensor<float> bad(shape{2, 3, 4, 4});
-  CHECK_THROWS_WITH_AS(softmax_rows(bad, p), doctest::Contains("predict: logits 2x3x4x4"), error);
-}
-
 TEST_CASE("predict_probabilities: plain = softmax of predict; flip = mean over the image and its mirror") {
   const sequential<float> net = tiny(7);
   const tensor<float> x = input(5, 11, 2, 6, 6);
   tensor<float> p, logits, ref;
   predict_probabilities(net, x, p);
   net.predict(x, logits);
-  softmax_rows(logits, ref);
-  CHECK(same_bits(p, ref));  // the default: exactly the softmax of the logits
+  softmax(logits, ref);
+  CHECK(same_bits(p, ref));  // the default: exactly loss.hpp's softmax of the logits
 
   predict_options flip;
   flip.flip = true;

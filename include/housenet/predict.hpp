@@ -2,8 +2,8 @@
 //
 // WHAT THIS IS
 //   predict_probabilities(net, x, probs [, options])
-//       probs[i, k] = softmax(net.predict(x))[i, k]: N x K, each row sums to 1 (rows computed in
-//       double, stored as T). x: N x C x H x W (or N x F), any N >= 1.
+//       probs[i, k] = softmax(net.predict(x))[i, k]: N x K, each row sums to 1 (loss.hpp's
+//       softmax, the one the training loss uses). x: N x C x H x W (or N x F), any N >= 1.
 //   predict_probabilities(members, x, probs [, options])
 //       an ensemble: the MEAN of the members' probabilities (not of their logits), members in
 //       order. Every member must take x's sample shape and give the same number of classes.
@@ -14,8 +14,6 @@
 //       then the same as for the image, up to float rounding in the network. The image and its
 //       mirror run as one batch of 2N.
 //   mirror_horizontal(x, out)   out = x with the W axis reversed (NCHW, any N, C, H, W).
-//   softmax_rows(logits, probs) the softmax of each row of an N x K (or N x K x 1 x 1) tensor,
-//                               log-sum-exp stable, in double.
 //
 // COST   flip doubles the work; an ensemble of M costs M forwards (2M with flip).
 // DETERMINISM  a fixed summation order (members in order; the image, then its mirror), so the
@@ -31,6 +29,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "loss.hpp"
 #include "sequential.hpp"
 #include "tensor.hpp"
 
@@ -56,24 +55,6 @@ void mirror_horizontal(const tensor<T>& x, tensor<T>& out) {
                  " (an N x C x H x W image batch is needed)");
   out.resize(x.shape());
   if (x.size()) detail::mirror_rows(x.data(), out.data(), x.size(), x.shape().w());
-}
-
-template <class T>
-void softmax_rows(const tensor<T>& logits, tensor<T>& probs) {
-  const shape& s = logits.shape();
-  const bool ok = (s.rank() == 2 || (s.rank() == 4 && s.h() == 1 && s.w() == 1)) && s.n() >= 1 && s.c() >= 1;
-  HOUSENET_CHECK(ok, "predict: logits ", s.str(), ", expected NxK");
-  const std::size_t n = s.n(), k = s.c();
-  probs.resize(shape{n, k});
-  std::vector<double> e(k);
-  for (std::size_t i = 0; i < n; ++i) {
-    const T* z = logits.data() + i * k;
-    double m = double(z[0]);
-    for (std::size_t j = 1; j < k; ++j) m = std::fmax(m, double(z[j]));
-    double sum = 0;
-    for (std::size_t j = 0; j < k; ++j) sum += e[j] = std::exp(double(z[j]) - m);
-    for (std::size_t j = 0; j < k; ++j) probs.data()[i * k + j] = T(e[j] / sum);
-  }
 }
 
 namespace detail {
@@ -105,7 +86,7 @@ void mean_probabilities(const sequential<T>* const* members, std::size_t count, 
   tensor<T> logits, p;
   for (std::size_t m = 0; m < count; ++m) {
     members[m]->predict(in, logits);
-    softmax_rows(logits, p);
+    softmax(logits, p);
     for (std::size_t v = 0; v < views; ++v)
       for (std::size_t i = 0; i < n * k; ++i) acc[i] += double(p.data()[v * n * k + i]);
   }
