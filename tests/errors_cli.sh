@@ -68,7 +68,7 @@ sed 's/<featureType>HAAR</<featureType>HOG</' "$SRC/fuzz/seeds/cascade/mini_haar
 XML="$SRC/data/haarcascade_frontalface_default.xml"
 head -c $(( $(wc -c < "$XML") / 2 )) "$XML" > half.xml
 # format version 2: byte 4 of the file
-{ head -c 4 m.hsnt; printf '\x02'; tail -c +6 m.hsnt; } > v2.hsnt
+{ head -c 4 m.hsnt; printf '\x03'; tail -c +6 m.hsnt; } > v3.hsnt
 # one flipped bit in the middle
 size=$(wc -c < m.hsnt); mid=$(( size / 2 ))
 byte=$(tail -c +$((mid + 1)) m.hsnt | head -c 1 | od -An -tu1 | tr -d ' ')
@@ -99,7 +99,7 @@ row "cascade with a wrong featureType" \
   "housenet: cascade: hog.xml:4: unsupported featureType 'HOG' (expected HAAR or LBP)" "$HN" detect --cascade hog.xml "$SAMPLE"
 row "cascade cut in half" "housenet: cascade: half.xml:11739: unterminated tag <internalNo>" \
   "$HN" detect --cascade half.xml "$SAMPLE"
-row "model of another format version" "housenet: v2.hsnt: format version 2 not supported (this build reads 1)" "$HN" info v2.hsnt
+row "model of another format version" "housenet: v3.hsnt: format version 3 not supported (this build reads 1-2)" "$HN" info v3.hsnt
 row "model with a flipped byte" "housenet: flipped.hsnt: checksum mismatch (file damaged?)" "$HN" sort "$SAMPLE" -m flipped.hsnt -o x.png
 row "class count differs from the data folder" \
   "housenet: eval: 'three' has 3 classes (a,b,c), the model has 2 (bright,dark)" "$HN" eval three -m m.hsnt

@@ -3,7 +3,7 @@
 # 2conv-bn trained for one epoch on the first 2,000 training images must beat 0.70 accuracy on the
 # 10,000 test images (learning works end to end: data, network, loss, optimizer, schedule). Also:
 # the model and curve files are written, the JSON line has its keys, two runs with the same seed
-# give the same model file; and first, without the data,
+# give the same model file; resnet20 (a graph) trains and saves; and first, without the data,
 # that bad options fail in one line with the documented status.
 #
 #   fashion_mnist_e2e.sh FASHION_MNIST_BINARY DATA_DIR WORK_DIR     (exit 77: data set absent)
@@ -24,7 +24,7 @@ expect() {  # expect STATUS MESSAGE-SUBSTRING args...
   [[ $(wc -l < "$W/bad.txt") -eq 1 ]] || fail "fashion_mnist $*: not one line on stderr: $(cat "$W/bad.txt")"
   grep -qF -- "$msg" "$W/bad.txt" || fail "fashion_mnist $*: '$(cat "$W/bad.txt")' lacks '$msg'"
 }
-expect 1 "fashion_mnist: --arch resnet20 is not available yet: it needs the graph model" --arch resnet20
+expect 2 "fashion_mnist: --arch: 'resnet50' is not one of 2conv-bn|resnet20" --arch resnet50
 expect 2 "fashion_mnist: --epochs: 'x' is not an integer (see 'fashion_mnist --help')" --epochs x
 expect 2 "fashion_mnist: unknown option '--nope'" --nope
 expect 1 "fashion_mnist: --data: '$W/none' is not a folder" --data "$W/none"
@@ -61,4 +61,14 @@ for run in a b; do
 done
 tail -n 1 "$W/det-a.txt" | grep -q '"validation_accuracy": ' || fail "no validation_accuracy in $(tail -n 1 "$W/det-a.txt")"
 cmp "$W/det-a.hsnt" "$W/det-b.hsnt" || fail "two runs with the same seed and threads differ"
-echo "OK: test accuracy $acc; two identical runs gave the same model file"
+
+# resnet20 (a graph: residual additions) trains, and its model file is a graph's (format version
+# 2, from= on the layer lines) with the same bits on a second run.
+for run in a b; do
+  "$FM" --data "$DATA" --arch resnet20 --epochs 1 --train-count 300 --validation 100 --batch 50 --threads 2 \
+    --seed 5 -o "$W/res-$run.hsnt" > "$W/res-$run.txt" 2>/dev/null || fail "resnet20 run $run failed"
+done
+cmp "$W/res-a.hsnt" "$W/res-b.hsnt" || fail "two resnet20 runs with the same seed and threads differ"
+[[ $(od -An -tu4 -j4 -N4 "$W/res-a.hsnt" | tr -d ' ') == 2 ]] || fail "resnet20's model file is not format version 2"
+grep -aq "layer=add/1 from=" "$W/res-a.hsnt" || fail "resnet20's model file has no add layer with from="
+echo "OK: test accuracy $acc; two identical runs gave the same model file; resnet20 trains"

@@ -248,7 +248,12 @@ TEST_CASE("ensemble file: a single-model file loads as an ensemble of one; load_
   CHECK(error_of({}) == "e.hsnt: not a housenet model file (empty)");
   std::vector<std::uint8_t> d = single;
   d[4] = 3;
-  CHECK(error_of(d) == "e.hsnt: format version 3 not supported (this build reads 1)");
+  CHECK(error_of(d) == "e.hsnt: format version 3 not supported (this build reads 1-2)");
+  // the ensemble container is version 1 whatever its members are
+  CHECK(b[4] == 1);
+  std::vector<std::uint8_t> v2 = b;
+  v2[4] = 2;
+  CHECK(error_of(v2) == "e.hsnt: an ensemble file of format version 2 (this build reads ensembles of version 1)");
 }
 
 TEST_CASE("ensemble file: the fixture written by Python from the format document") {

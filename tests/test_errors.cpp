@@ -133,10 +133,10 @@ TEST_CASE("errors.md: a cascade cut in half") {
 TEST_CASE("errors.md: a model of another format version") {
   const scratch_dir d("errors");
   std::vector<std::uint8_t> b = model_to_bytes(tiny_model(), {"a", "b", "c"});
-  b[4] = 2;  // format_version (u32 at byte 4)
-  housenet_test::write_file(d("v2.hsnt"), b);
-  CHECK(error_of([&] { load_model(d("v2.hsnt")); }) ==
-        d("v2.hsnt") + ": format version 2 not supported (this build reads 1)");
+  b[4] = 3;  // format_version (u32 at byte 4)
+  housenet_test::write_file(d("v3.hsnt"), b);
+  CHECK(error_of([&] { load_model(d("v3.hsnt")); }) ==
+        d("v3.hsnt") + ": format version 3 not supported (this build reads 1-2)");
 }
 
 TEST_CASE("errors.md: a model with a flipped byte") {

@@ -7,6 +7,7 @@
 #include <housenet/layers.hpp>
 #include <housenet/loss.hpp>
 #include <housenet/parallel.hpp>
+#include <housenet/graph.hpp>
 #include <housenet/sequential.hpp>
 #include <housenet/testing.hpp>
 
@@ -896,6 +897,36 @@ TEST_CASE("forward, infer and backward allocate nothing after the first batch") 
       ctx.step++;
       const long allocated = g_allocations.load() - before;
       if (round == 0) CHECK(allocated > 0);  // the counter works: the first batch allocates y, dx
+      if (round == 1) CHECK(allocated == 0);
+    }
+  }
+  {  // a graph: several readers of a node, broadcasting, concatenation, fusion, predict's slots
+    graph<float> g;
+    g.add<conv2d<float>>(4, 3, 1, 1);
+    const node a = g.last();
+    g.add<relu<float>>();
+    g.add<batch_norm2d<float>>();
+    g.add<max_pool2d<float>>(2, 2);
+    const node p = g.last();
+    g.add<global_avg_pool<float>>(from{a});
+    g.add<add_layer<float>>(from{p, g.last()});
+    g.add<max_pool2d<float>>(from{a}, 2, 2);
+    g.add<concat_layer<float>>(from{g.last(), node{6}});  // the pooled map and the sum
+    g.add<flatten<float>>();
+    g.add<linear<float>>(3);
+    g.setup(shape{1, 3, 8, 8}, 4);
+    tensor<float> x(shape{5, 3, 8, 8}, 0.25f), d(shape{5, 3}, 0.5f), out;
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(i % 7) - 3.0f;
+    for (int round = 0; round < 2; ++round) {
+      const long before = g_allocations.load();
+      g.train();
+      g.forward(x);
+      g.zero_grad();
+      g.backward(d, true);
+      g.eval();
+      g.predict(x, out);
+      const long allocated = g_allocations.load() - before;
+      if (round == 0) CHECK(allocated > 0);
       if (round == 1) CHECK(allocated == 0);
     }
   }

@@ -115,7 +115,7 @@ TEST_CASE("model file: save -> load is bitwise (parameters, running stats, predi
   CHECK(m.info.labels == houses);
   CHECK(m.info.classes == 3);
   CHECK(m.info.input == shape{1, 1, 6, 6});
-  CHECK(m.info.format_version == model_format_version);
+  CHECK(m.info.format_version == model_format_chain_version);
   CHECK(m.info.flags == 0);
   CHECK(m.info.housenet_version == HOUSENET_VERSION_STRING);
   CHECK(m.model.current_mode() == mode::eval);
@@ -207,10 +207,10 @@ TEST_CASE("model file: wrong magic, version, flags") {
         std::string::npos);
   d = b;
   d[4] = 3;
-  CHECK(error_of(d) == "m.hsnt: format version 3 not supported (this build reads 1)");
+  CHECK(error_of(d) == "m.hsnt: format version 3 not supported (this build reads 1-2)");
   d = b;
   d[4] = 0;
-  CHECK(error_of(d) == "m.hsnt: format version 0 not supported (this build reads 1)");
+  CHECK(error_of(d) == "m.hsnt: format version 0 not supported (this build reads 1-2)");
   d = b;
   d[8] = 4;
   CHECK(error_of(d).find("unknown flags") != std::string::npos);

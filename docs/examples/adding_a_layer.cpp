@@ -31,7 +31,7 @@ class prelu : public layer<T> {
 
   // [step 2] What the model file stores besides the kind: version, hyperparameters.
   int version() const override { return 1; }
-  layer_config config() const override { return {{"init_slope", std::to_string(init_)}}; }
+  layer_config config() const override { return {{"init_slope", config_real(init_)}}; }
   double init_slope() const { return init_; }
 
   // [step 3] Parameters: name, shape, weight decay?, trainable? The model allocates them in its

@@ -52,6 +52,9 @@
 HOUSENET_BEGIN_NAMESPACE
 
 constexpr std::size_t max_ensemble_members = 64;
+// The container's format_version: 1 whatever the members' (a chain member is a version-1 file, a
+// graph member a version-2 file, each read by the single-model reader).
+constexpr std::uint32_t ensemble_format_version = 1;
 
 template <class T = float>
 struct loaded_ensemble {
@@ -98,7 +101,7 @@ void encode_ensemble_to(const std::vector<sequential<T>>& members, const std::ve
   };
   byte_writer w;
   w.str("HSNT");
-  w.u32(model_format_version);
+  w.u32(ensemble_format_version);
   w.u32(model_flag_ensemble);
   w.u64(h.size());
   w.str(h);
@@ -129,8 +132,11 @@ template <class T>
 loaded_ensemble<T> decode_ensemble(const std::uint8_t* data, std::size_t size, const std::string& f,
                                    const layer_registry<T>& layers) {
   byte_reader r(data, size, f);
-  r.skip(8);
+  r.skip(4);
   r.set_context("fixed header ");
+  const std::uint32_t version = r.u32();
+  HOUSENET_CHECK(version == ensemble_format_version, f, ": an ensemble file of format version ", version,
+                 " (this build reads ensembles of version ", ensemble_format_version, ")");
   const std::uint32_t flags = r.u32();
   HOUSENET_CHECK(flags == model_flag_ensemble, f, ": unknown flags 0x", std::hex, flags,
                  " (an ensemble file has exactly 0x2)");

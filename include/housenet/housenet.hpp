@@ -11,6 +11,7 @@
 #include "conv_algorithm.hpp"
 #include "layers.hpp"
 #include "loss.hpp"
+#include "graph.hpp"
 #include "sequential.hpp"
 #include "optim.hpp"
 #include "schedule.hpp"

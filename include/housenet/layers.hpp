@@ -14,4 +14,6 @@
 #include "layers/dropout.hpp"
 #include "layers/linear.hpp"
 #include "layers/flatten.hpp"
+#include "layers/add.hpp"
+#include "layers/concat.hpp"
 #include "layers/factory.hpp"

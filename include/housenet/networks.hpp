@@ -1,4 +1,5 @@
-// housenet/networks.hpp: ready-made networks (the blog's house CNN and a small default one).
+// housenet/networks.hpp: ready-made networks (the blog's house CNN, a small default one, 2conv-bn
+// and ResNet-20 for Fashion-MNIST).
 //
 // WHAT THIS IS
 //   make_seed_network(classes, options): the Chainer blog post's network ("seed" in the app), for
@@ -34,6 +35,22 @@
 //   Batch norm with PyTorch's defaults (momentum 0.1 = decay 0.9, eps 1e-5); LeCun-normal weights
 //   and zero biases (the library's default initialiser).
 //
+//   make_resnet20(classes, options): He et al.'s CIFAR ResNet-20 ("Deep Residual Learning for
+//   Image Recognition", 2015, section 4.2) for a C x S x S input (1 x 28 x 28 by default), a
+//   graph<T> (graph.hpp):
+//
+//     conv2d 3x3 (16) -> batch_norm2d -> relu                                16 x S x S
+//     stage 1: 3 basic blocks, width 16                                       16 x S x S
+//     stage 2: 3 basic blocks, width 32, the first with stride 2              32 x S/2 x S/2
+//     stage 3: 3 basic blocks, width 64, the first with stride 2              64 x S/4 x S/4
+//     global_avg_pool -> linear classes                                       (272,474 trainable
+//                                                                              for 10 classes)
+//     basic block: conv2d 3x3 (stride s) -> batch_norm2d -> relu -> conv2d 3x3 -> batch_norm2d,
+//       added to the shortcut, then relu. The shortcut is the block's input, or where the width
+//       or the size changes a projection: conv2d 1x1 stride s -> batch_norm2d (the paper's
+//       option B). Convolutions have no bias (batch norm follows); He-normal weights.
+//   20 weighted layers: 1 + 3 x 3 x 2 convolutions + the linear (the projections apart).
+//
 // ENSURES: the returned model is set up for 1 x 3 x 100 x 100 inputs (any batch size) and its
 //   parameters are initialised from options.seed (see sequential::setup), unless
 //   options.initialize is false (then they are all 0: running variance too).
@@ -46,6 +63,7 @@
 #include "error.hpp"
 #include "init.hpp"
 #include "layers.hpp"
+#include "graph.hpp"
 #include "sequential.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
@@ -131,6 +149,54 @@ sequential<T> make_two_conv_bn_network(std::size_t classes = 10, const two_conv_
   net.template add<linear<T>>(o.hidden, true, o.init);
   net.template add<relu<T>>();
   net.template add<dropout<T>>(o.dropout, o.seed * 2 + 1);
+  net.template add<linear<T>>(classes, true, o.init);
+  net.setup(shape{1, o.channels, o.input_size, o.input_size}, o.seed);
+  return net;
+}
+
+struct resnet20_options {
+  std::size_t width = 16;                 // stage widths width, 2 width, 4 width
+  std::size_t blocks = 3;                 // basic blocks per stage (3: ResNet-20; 5: ResNet-32 ...)
+  double bn_decay = 0.9, bn_eps = 1e-5;   // PyTorch's batch-norm defaults
+  init_kind init = init_kind::he;
+  std::uint64_t seed = 0;                 // parameter initialisation
+  std::size_t channels = 1, input_size = 28;  // input C x S x S
+};
+
+template <class T = float>
+graph<T> make_resnet20(std::size_t classes = 10, const resnet20_options& o = {}) {
+  HOUSENET_CHECK(classes >= 1, "make_resnet20: classes must be >= 1");
+  HOUSENET_CHECK(o.width >= 1 && o.blocks >= 1, "make_resnet20: width and blocks must be >= 1");
+  HOUSENET_CHECK(o.input_size >= 4 && o.channels >= 1, "make_resnet20: input ", o.channels, "x",
+                 o.input_size, "x", o.input_size, " too small");
+  graph<T> net;
+  const auto conv_bn = [&](const from& in, std::size_t width, std::size_t kernel, std::size_t stride) {
+    net.template add<conv2d<T>>(in, width, kernel, stride, kernel / 2, false, o.init);
+    net.template add<batch_norm2d<T>>(o.bn_decay, o.bn_eps);
+  };
+  conv_bn(from{net.last()}, o.width, 3, 1);
+  net.template add<relu<T>>();
+  std::size_t in_width = o.width;
+  for (std::size_t stage = 0; stage < 3; ++stage) {
+    const std::size_t width = o.width << stage;
+    for (std::size_t b = 0; b < o.blocks; ++b) {
+      const std::size_t stride = stage > 0 && b == 0 ? 2 : 1;
+      const node block_in = net.last();
+      conv_bn(from{block_in}, width, 3, stride);
+      net.template add<relu<T>>();
+      conv_bn(from{net.last()}, width, 3, 1);
+      const node main = net.last();
+      node shortcut = block_in;
+      if (stride != 1 || width != in_width) {
+        conv_bn(from{block_in}, width, 1, stride);
+        shortcut = net.last();
+      }
+      net.template add<add_layer<T>>(from{main, shortcut});
+      net.template add<relu<T>>();
+      in_width = width;
+    }
+  }
+  net.template add<global_avg_pool<T>>();
   net.template add<linear<T>>(classes, true, o.init);
   net.setup(shape{1, o.channels, o.input_size, o.input_size}, o.seed);
   return net;

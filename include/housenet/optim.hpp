@@ -1,8 +1,8 @@
 // housenet/optim.hpp: optimizers (sgd with momentum, adam), one loop over the model's arena.
 //
 // WHAT THIS IS
-//   An optimizer updates the trainable part of a sequential<T>'s value arena from its gradient
-//   arena (see sequential.hpp, ARENA LAYOUT): weight decay applies to [0, decay_size()) only, so
+//   An optimizer updates the trainable part of a model's (graph<T>'s) value arena from its gradient
+//   arena (see graph.hpp, ARENA LAYOUT): weight decay applies to [0, decay_size()) only, so
 //   never to biases, batch-norm parameters or non-trainable state; [trainable_size(), end) (BN
 //   running statistics) is never touched.
 //
@@ -37,7 +37,7 @@
 #include "error.hpp"
 #include "layers/layer.hpp"
 #include "parallel.hpp"
-#include "sequential.hpp"
+#include "graph.hpp"
 #include "tensor.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
@@ -49,7 +49,7 @@ class optimizer {
   virtual std::string kind() const = 0;               // "sgd", "adam"
   virtual int version() const { return 1; }
   virtual layer_config config() const = 0;            // hyperparameters, for the checkpoint header
-  virtual void step(sequential<T>& model) = 0;
+  virtual void step(graph<T>& model) = 0;
   // Named state tensors (each model.trainable_size() elements, arena layout).
   virtual std::vector<std::pair<std::string, tensor<T>*>> state() = 0;
 
@@ -62,7 +62,7 @@ class optimizer {
   void set_steps(std::uint64_t s) { steps_ = s; }
 
   // Zero state sized for `model`, steps() = 0.
-  void reset(const sequential<T>& model) {
+  void reset(const graph<T>& model) {
     for (auto& s : state()) {
       s.second->resize(shape{model.trainable_size()});
       s.second->zero();
@@ -74,7 +74,7 @@ class optimizer {
   explicit optimizer(double lr) : lr_(lr) {}
 
   // Allocates the state (zeros) on the first step; checks its size on later ones.
-  void prepare(const sequential<T>& model) {
+  void prepare(const graph<T>& model) {
     HOUSENET_CHECK(model.is_setup(), kind(), ": step() on a model that is not set up");
     bool all_empty = true;
     for (auto& s : state()) all_empty = all_empty && s.second->empty();
@@ -129,7 +129,7 @@ class sgd : public optimizer<T> {
   }
   const tensor<T>& velocity() const { return velocity_; }
 
-  void step(sequential<T>& model) override {
+  void step(graph<T>& model) override {
     this->prepare(model);
     T* p = model.values().data();
     const T* g = model.grads().data();
@@ -196,7 +196,7 @@ class adam : public optimizer<T> {
     return {{"exp_avg", &m_}, {"exp_avg_sq", &v_}};
   }
 
-  void step(sequential<T>& model) override {
+  void step(graph<T>& model) override {
     this->prepare(model);
     const std::uint64_t t = this->steps_ + 1;
     const double bc1 = 1.0 - std::pow(opt_.beta1, double(t));

@@ -141,7 +141,7 @@ class batch_norm2d : public layer<T> {
   }
 
   layer_config config() const override {
-    return {{"decay", detail::format_real(decay_)}, {"eps", detail::format_real(eps_)}};
+    return {{"decay", config_real(decay_)}, {"eps", config_real(eps_)}};
   }
 
   std::vector<param_spec> param_specs() const override {

@@ -5,11 +5,12 @@
 //   block covers the layers [first(), last()] and computes what they compute, from the input of
 //   the first to the output of the last. layer_block runs one layer through its entry points; a
 //   fused block (layers/relu_bn_pool.hpp) runs several in one pass, with the same bits, and keeps
-//   none of their intermediate outputs.
+//   none of their intermediate outputs. x is the list of the first layer's inputs (one, but for a
+//   layer_block of a layer with several), dx their gradients:
 //     forward(x, y, ctx)      y: the last layer's output, ASSIGNED (a training forward may record
 //                             what backward needs)
 //     infer(x, y) const       the eval forward; touches no member
-//     backward(x, y, dy, dx)  x, y: the input and output of the last forward; dx ASSIGNED, the
+//     backward(x, y, dy, dx)  x, y: the inputs and output of the last forward; dx ASSIGNED, the
 //                             layers' parameter gradients ACCUMULATED
 //   A block checks its input with its first layer's check_input (the one input-shape check), so
 //   its errors name that layer ("relu #2: input ...").
@@ -32,9 +33,12 @@ class chain_block {
   std::size_t size() const { return size_; }              // number of layers covered (>= 1)
   std::size_t last() const { return first_ + size_ - 1; }
 
-  virtual void forward(const tensor<T>& x, tensor<T>& y, const context& ctx) = 0;
-  virtual void infer(const tensor<T>& x, tensor<T>& y) const = 0;
-  virtual void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>& dx) = 0;
+  virtual void forward(layer_inputs<T> x, tensor<T>& y, const context& ctx) = 0;
+  virtual void infer(layer_inputs<T> x, tensor<T>& y) const = 0;
+  virtual void backward(layer_inputs<T> x, const tensor<T>& y, const tensor<T>& dy, layer_input_grads<T> dx) = 0;
+
+  // The planner places a block planned on a part of a model's layers: first() += by.
+  void shift(std::size_t by) { first_ += by; }
 
  protected:
   chain_block(std::size_t first, std::size_t size) : first_(first), size_(size) {}
@@ -49,9 +53,9 @@ class layer_block : public chain_block<T> {
  public:
   layer_block(layer<T>& l, std::size_t index) : chain_block<T>(index, 1), layer_(&l) {}
 
-  void forward(const tensor<T>& x, tensor<T>& y, const context& ctx) override { layer_->forward(x, y, ctx); }
-  void infer(const tensor<T>& x, tensor<T>& y) const override { layer_->infer(x, y); }
-  void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>& dx) override {
+  void forward(layer_inputs<T> x, tensor<T>& y, const context& ctx) override { layer_->forward(x, y, ctx); }
+  void infer(layer_inputs<T> x, tensor<T>& y) const override { layer_->infer(x, y); }
+  void backward(layer_inputs<T> x, const tensor<T>& y, const tensor<T>& dy, layer_input_grads<T> dx) override {
     layer_->backward(x, y, dy, dx);
   }
 

@@ -60,7 +60,7 @@ class dropout : public layer<T> {
   }
 
   layer_config config() const override {
-    return {{"ratio", detail::format_real(ratio_)}, {"seed", std::to_string(seed_)}};
+    return {{"ratio", config_real(ratio_)}, {"seed", std::to_string(seed_)}};
   }
 
   // Whether element i is kept at training step `step` (the mask forward applies).

@@ -27,6 +27,7 @@
 //                   optional: dilation, groups (absent: 1)
 //     linear        out_features, bias (0/1), init (lecun/he)
 //     relu, sigmoid, tanh, flatten, global_avg_pool   (no keys)
+//     add, concat   (no keys; several inputs: a graph's, graph.hpp)
 //     leaky_relu    negative_slope
 //     batch_norm2d  decay, eps
 //     max_pool2d    kernel, stride, padding, ceil_mode (0/1)
@@ -51,8 +52,10 @@
 #include <utility>
 #include <vector>
 
+#include "add.hpp"
 #include "avg_pool2d.hpp"
 #include "batch_norm2d.hpp"
+#include "concat.hpp"
 #include "conv2d.hpp"
 #include "dropout.hpp"
 #include "flatten.hpp"
@@ -268,6 +271,8 @@ const layer_registry<T>& builtin_layers() {
       return std::make_unique<dropout<T>>(ratio, seed);
     });
     r.template add<flatten<T>>([](int, config_reader&) { return std::make_unique<flatten<T>>(); });
+    r.template add<add_layer<T>>([](int, config_reader&) { return std::make_unique<add_layer<T>>(); });
+    r.template add<concat_layer<T>>([](int, config_reader&) { return std::make_unique<concat_layer<T>>(); });
     return r;
   }();
   return registry;

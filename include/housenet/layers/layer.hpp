@@ -94,6 +94,11 @@ struct param {
 // Hyperparameters as ordered key=value pairs (the model file's arch line).
 using layer_config = std::vector<std::pair<std::string, std::string>>;
 
+// The text of a real-valued config entry: the shortest decimal that reads back as the same double
+// (what the registry's config_reader::real() parses; the library's one real-number text form,
+// detail/number.hpp). {"negative_slope", config_real(0.01)} writes "0.01".
+inline std::string config_real(double v) { return detail::format_real(v); }
+
 // A list of tensors, not owned: a layer's inputs (layer_inputs<T>) or their gradients
 // (layer_input_grads<T>). Built from a pointer array or a vector of pointers, without allocating.
 template <class Tensor>

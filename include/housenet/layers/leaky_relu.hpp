@@ -37,7 +37,7 @@ class leaky_relu : public elementwise_layer<T, leaky_relu_op<T>> {
                    " is not finite");
   }
 
-  layer_config config() const override { return {{"negative_slope", detail::format_real(slope_)}}; }
+  layer_config config() const override { return {{"negative_slope", config_real(slope_)}}; }
 
   double negative_slope() const { return slope_; }
 

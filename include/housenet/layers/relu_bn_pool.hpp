@@ -77,8 +77,8 @@ class relu_bn_pool : public chain_block<T> {
   }
 
   // x: the relu layer's input. y: the pooling layer's output. Records what backward needs.
-  void forward(const tensor<T>& x, tensor<T>& y, const context& ctx) override {
-    relu_->check_input(x);
+  void forward(layer_inputs<T> xs, tensor<T>& y, const context& ctx) override {
+    const tensor<T>& x = one_input(xs);
     const std::size_t n = x.shape().n(), m = n * h_ * w_;
     const bool train = ctx.mode == mode::train;
     HOUSENET_CHECK(!train || m >= 2, bn_->name(), ": training needs more than 1 value per channel (input ",
@@ -120,8 +120,8 @@ class relu_bn_pool : public chain_block<T> {
   }
 
   // The eval-mode forward; records nothing.
-  void infer(const tensor<T>& x, tensor<T>& y) const override {
-    relu_->check_input(x);
+  void infer(layer_inputs<T> xs, tensor<T>& y) const override {
+    const tensor<T>& x = one_input(xs);
     const std::size_t n = x.shape().n();
     y.resize(shape{n, c_, pool_->output_shape().h(), pool_->output_shape().w()});
     const batch_norm2d<T>& bn = *bn_;
@@ -140,8 +140,11 @@ class relu_bn_pool : public chain_block<T> {
   // x: the input of the last forward; dy: the gradient w.r.t. its output (y, unused). dx is
   // ASSIGNED, gamma's and beta's gradients are ACCUMULATED (batch_norm2d's backward, through the
   // pooling and the ReLU).
-  void backward(const tensor<T>& x, const tensor<T>& /*y*/, const tensor<T>& dy, tensor<T>& dx) override {
-    relu_->check_input(x);
+  void backward(layer_inputs<T> xs, const tensor<T>& /*y*/, const tensor<T>& dy,
+                layer_input_grads<T> dxs) override {
+    const tensor<T>& x = one_input(xs);
+    HOUSENET_CHECK(dxs.size() == 1, relu_->name(), ": backward(): ", dxs.size(), " input gradients for 1 input");
+    tensor<T>& dx = dxs[0];
     const shape want = pool_->output_shape().with_n(x.shape().n());
     HOUSENET_CHECK(dy.shape() == want && dy.size() == argmax_.size(), pool_->name(), ": gradient ",
                    dy.shape().str(), " does not match the last forward (", want.str(), ")");
@@ -182,6 +185,13 @@ class relu_bn_pool : public chain_block<T> {
   }
 
  private:
+  // The block's one input (the relu layer's), checked.
+  const tensor<T>& one_input(layer_inputs<T> xs) const {
+    HOUSENET_CHECK(xs.size() == 1, relu_->name(), ": ", xs.size(), " inputs, it takes 1");
+    relu_->check_input(xs[0]);
+    return xs[0];
+  }
+
   relu<T>* relu_;
   batch_norm2d<T>* bn_;
   max_pool2d<T>* pool_;

@@ -23,7 +23,7 @@
 
 #include "../file_io.hpp"
 #include "../optim.hpp"
-#include "../sequential.hpp"
+#include "../graph.hpp"
 #include "format.hpp"
 #include "model_file.hpp"
 
@@ -44,7 +44,7 @@ struct checkpoint_state {
 
 template <class T = float>
 struct loaded_checkpoint {
-  sequential<T> model;
+  graph<T> model;
   model_info info;
   checkpoint_state state;
 };
@@ -68,7 +68,7 @@ inline bool no_newline(const std::string& s) {
 
 // The checkpoint's extra header lines and optimizer state records.
 template <class T>
-void checkpoint_parts(const sequential<T>& model, optimizer<T>& opt, const checkpoint_state& st,
+void checkpoint_parts(const graph<T>& model, optimizer<T>& opt, const checkpoint_state& st,
                       header_lines& extra, std::vector<std::pair<std::string, const tensor<T>*>>& state) {
   std::string oline = opt.kind() + "/" + std::to_string(opt.version());
   for (const auto& c : opt.config()) oline += " " + c.first + "=" + c.second;
@@ -161,7 +161,7 @@ checkpoint_header read_checkpoint_header(const header_lines& extra, const optimi
 // allocated is saved as nothing: all zeros); every record must be used. Touches no slot.
 template <class T>
 std::vector<std::pair<std::string, tensor<T>>> read_optimizer_state(
-    const decoded<T>& d, const sequential<T>& model, const std::vector<std::pair<std::string, tensor<T>*>>& slots,
+    const decoded<T>& d, const graph<T>& model, const std::vector<std::pair<std::string, tensor<T>*>>& slots,
     const std::string& kind, const std::string& f) {
   std::vector<std::pair<std::string, tensor<T>>> fresh;
   std::vector<bool> used(d.opt_records.size(), false);
@@ -197,7 +197,7 @@ std::vector<std::pair<std::string, tensor<T>>> read_optimizer_state(
 }  // namespace detail
 
 template <class T>
-std::vector<std::uint8_t> checkpoint_to_bytes(const sequential<T>& model, optimizer<T>& opt,
+std::vector<std::uint8_t> checkpoint_to_bytes(const graph<T>& model, optimizer<T>& opt,
                                               const std::vector<std::string>& labels,
                                               const checkpoint_state& st) {
   detail::header_lines extra;
@@ -208,7 +208,7 @@ std::vector<std::uint8_t> checkpoint_to_bytes(const sequential<T>& model, optimi
 
 // Writes a checkpoint atomically, streamed: no copy of the file in memory.
 template <class T>
-void save_checkpoint(const std::string& path, const sequential<T>& model, optimizer<T>& opt,
+void save_checkpoint(const std::string& path, const graph<T>& model, optimizer<T>& opt,
                      const std::vector<std::string>& labels, const checkpoint_state& st) {
   detail::header_lines extra;
   std::vector<std::pair<std::string, const tensor<T>*>> state;

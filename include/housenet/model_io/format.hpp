@@ -13,7 +13,7 @@
 //       checks and reads, in this order (each step one function below): the fixed header
 //       (read_fixed_header), the size against payload_bytes and the CRC (check_size_and_crc),
 //       the header lines (split_header_lines, then read_model_header and read_layers with a
-//       header_cursor), the shapes (before the arena is allocated), the records (read_records).
+//       header_cursor; a graph's layer lines carry from=<nodes>, format version 2), the shapes (before the arena is allocated), the records (read_records).
 //       The model is built and filled; a checkpoint's optimizer records and extra header lines
 //       are handed back for model_io/checkpoint.hpp.
 //   Every error is one housenet::error naming the file (`name`). model_io/model_file.hpp and
@@ -37,14 +37,17 @@
 #include "../detail/crc32.hpp"
 #include "../error.hpp"
 #include "../layers/factory.hpp"
-#include "../sequential.hpp"
+#include "../graph.hpp"
 #include "../version.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
 
-// The format this build writes, and the range it reads.
-constexpr std::uint32_t model_format_version = 1;
+// The newest format this build writes, and the range it reads. A model that is a chain is
+// written as version 1 (what every earlier build reads); version 2 adds the inputs of a graph's
+// layers ("from=" on a layer line).
+constexpr std::uint32_t model_format_version = 2;
 constexpr std::uint32_t model_format_min_version = 1;
+constexpr std::uint32_t model_format_chain_version = 1;
 constexpr std::uint32_t model_flag_checkpoint = 1u;  // flags bit 0: a training checkpoint
 constexpr std::uint32_t model_flag_ensemble = 2u;    // flags bit 1: an ensemble (ensemble_io.hpp)
 
@@ -134,7 +137,7 @@ struct record_ref {
 // The records in file order: every parameter (layer order), then each optimizer state's
 // trainable parameters as "optimizer.<state>.<param>".
 template <class T>
-std::vector<record_ref<T>> collect_records(const sequential<T>& model,
+std::vector<record_ref<T>> collect_records(const graph<T>& model,
                                            const std::vector<std::pair<std::string, const tensor<T>*>>& opt_state) {
   std::vector<record_ref<T>> records;
   const T* arena = model.values().data();
@@ -152,7 +155,7 @@ std::vector<record_ref<T>> collect_records(const sequential<T>& model,
 // The header text: the required keys in their order, one "layer=" line per layer, then the
 // caller's extra lines (a checkpoint's).
 template <class T>
-std::string header_text(const sequential<T>& model, const std::string& labels, std::size_t record_bytes,
+std::string header_text(const graph<T>& model, const std::string& labels, std::size_t record_bytes,
                         std::size_t nrecords, const header_lines& extra_header) {
   std::string h;
   const auto kv = [&](const std::string& k, const std::string& v) { h += k + "=" + v + "\n"; };
@@ -171,7 +174,13 @@ std::string header_text(const sequential<T>& model, const std::string& labels, s
     for (const auto& c : l.config()) {
       HOUSENET_CHECK(valid_token(c.first, false) && valid_token(c.second, true), "model: ",
                      l.name(), ": config '", c.first, "=", c.second, "' cannot be saved (spaces?)");
+      HOUSENET_CHECK(c.first != "from", "model: ", l.name(), ": config key 'from' cannot be saved (the file's name for a layer's inputs)");
       line += " " + c.first + "=" + c.second;
+    }
+    if (!model.is_chain()) {
+      std::string ids;
+      for (std::size_t id : model.inputs_of(i)) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+      line += " from=" + ids;
     }
     kv("layer", line);
   }
@@ -185,7 +194,7 @@ std::string header_text(const sequential<T>& model, const std::string& labels, s
 // emit(const std::uint8_t* p, std::size_t n) in order, the CRC last. The records are converted
 // 16 K values at a time: a 485 MB checkpoint never exists as one buffer.
 template <class T, class Emit>
-void encode_to(const sequential<T>& model, const std::vector<std::string>& labels, std::uint32_t flags,
+void encode_to(const graph<T>& model, const std::vector<std::string>& labels, std::uint32_t flags,
                const header_lines& extra_header,
                const std::vector<std::pair<std::string, const tensor<T>*>>& opt_state, Emit&& emit) {
   HOUSENET_CHECK(model.is_setup(), "model: save of a model that is not set up");
@@ -204,7 +213,7 @@ void encode_to(const sequential<T>& model, const std::vector<std::string>& label
   };
   byte_writer w;
   w.str("HSNT");
-  w.u32(model_format_version);
+  w.u32(model.is_chain() ? model_format_chain_version : model_format_version);
   w.u32(flags);
   w.u64(h.size());
   w.str(h);
@@ -228,7 +237,7 @@ void encode_to(const sequential<T>& model, const std::vector<std::string>& label
 }
 
 template <class T>
-std::vector<std::uint8_t> encode(const sequential<T>& model, const std::vector<std::string>& labels,
+std::vector<std::uint8_t> encode(const graph<T>& model, const std::vector<std::string>& labels,
                                  std::uint32_t flags, const header_lines& extra_header,
                                  const std::vector<std::pair<std::string, const tensor<T>*>>& opt_state) {
   std::vector<std::uint8_t> out;
@@ -242,7 +251,7 @@ std::vector<std::uint8_t> encode(const sequential<T>& model, const std::vector<s
 // The decoded container; the model is built and filled, optimizer records are kept aside.
 template <class T>
 struct decoded {
-  sequential<T> model;
+  graph<T> model;
   model_info info;
   header_lines extra;                                                   // header keys after model_step
   std::vector<std::pair<std::string, std::vector<float>>> opt_records;  // "optimizer.*" records
@@ -402,7 +411,7 @@ inline void read_model_header(header_cursor& h, model_info& info) {
 // "layers=N" and the N "layer=kind/version key=value ..." lines: the architecture, rebuilt into
 // model (the registry's make for each line).
 template <class T>
-void read_layers(header_cursor& h, sequential<T>& model, const layer_registry<T>& layers) {
+void read_layers(header_cursor& h, graph<T>& model, const layer_registry<T>& layers, std::uint32_t version) {
   const std::string& f = h.f;
   const std::uint64_t nlayers = h.expect_u64("layers", 1, 100000);
   for (std::uint64_t i = 0; i < nlayers; ++i) {
@@ -417,14 +426,29 @@ void read_layers(header_cursor& h, sequential<T>& model, const layer_registry<T>
                        parse_u64(tokens[0].substr(slash + 1), lv) && lv <= 1000000,
                    f, ": layer ", i + 1, ": '", tokens[0], "' is not kind/version");
     layer_config cfg;
+    std::vector<node> inputs{node{std::size_t(i)}};  // a chain's: the previous layer's output
+    bool have_from = false;
     for (std::size_t t = 1; t < tokens.size(); ++t) {
       const std::size_t eq = tokens[t].find('=');
       HOUSENET_CHECK(eq != std::string::npos && eq > 0, f, ": layer ", i + 1, ": '", tokens[t],
                      "' is not key=value");
+      if (tokens[t].compare(0, eq, "from") == 0) {
+        HOUSENET_CHECK(version >= 2, f, ": layer ", i + 1, ": 'from=' (a graph) needs format version 2, the file says ", version);
+        HOUSENET_CHECK(!have_from, f, ": layer ", i + 1, ": 'from=' given twice");
+        have_from = true;
+        inputs.clear();
+        for (const std::string& id : split(tokens[t].substr(eq + 1), ',')) {
+          std::uint64_t v = 0;
+          HOUSENET_CHECK(parse_u64(id, v) && v <= i, f, ": layer ", i + 1, ": '", tokens[t],
+                         "': each input is 0 (the model's input) or an earlier layer's number (1..", i, ")");
+          inputs.push_back(node{std::size_t(v)});
+        }
+        continue;
+      }
       cfg.emplace_back(tokens[t].substr(0, eq), tokens[t].substr(eq + 1));
     }
     try {
-      model.add(layers.make(tokens[0].substr(0, slash), int(lv), cfg));
+      model.add(layers.make(tokens[0].substr(0, slash), int(lv), cfg), from(inputs));
     } catch (const error& e) {
       fail(concat(f, ": layer ", i + 1, ": ", e.what()));
     }
@@ -438,7 +462,7 @@ void read_records(const std::uint8_t* data, std::size_t size, std::size_t begin,
                   const std::string& f, decoded<T>& out) {
   byte_reader rr(data, size - 4, f, size);
   rr.skip(begin);
-  sequential<T>& model = out.model;
+  graph<T>& model = out.model;
   const auto& params = model.parameters();
   std::vector<bool> seen(params.size(), false);
   std::unordered_map<std::string, std::size_t> by_name;  // one lookup per record, not a scan
@@ -505,13 +529,13 @@ decoded<T> decode(const std::uint8_t* data, std::size_t size, const std::string&
   info.header = split_header_lines(fh.header, f);
   header_cursor h{info.header, f};
   read_model_header(h, info);
-  read_layers(h, out.model, layers);
+  read_layers(h, out.model, layers, fh.version);
   const std::uint64_t nrec = h.expect_u64("records", 0, 10000000);
   const std::uint64_t model_step = h.expect_u64("model_step", 0, ~std::uint64_t(0));
   for (std::size_t k = h.pos; k < info.header.size(); ++k) out.extra.push_back(info.header[k]);
 
   // Parameters can take at most the payload's bytes: checked before the arena is allocated.
-  sequential<T>& model = out.model;
+  graph<T>& model = out.model;
   try {
     model.setup_shapes(info.input, std::size_t(payload / 4));
   } catch (const error& e) {

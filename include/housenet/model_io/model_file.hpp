@@ -15,14 +15,14 @@
 #include <vector>
 
 #include "../file_io.hpp"
-#include "../sequential.hpp"
+#include "../graph.hpp"
 #include "format.hpp"
 
 HOUSENET_BEGIN_NAMESPACE
 
 template <class T = float>
 struct loaded_model {
-  sequential<T> model;
+  graph<T> model;
   model_info info;
 };
 
@@ -35,14 +35,14 @@ inline std::vector<std::uint8_t> read_model_file(const std::string& path) {
 
 // The bytes of a model file.
 template <class T>
-std::vector<std::uint8_t> model_to_bytes(const sequential<T>& model,
+std::vector<std::uint8_t> model_to_bytes(const graph<T>& model,
                                          const std::vector<std::string>& labels = {}) {
   return detail::encode(model, labels, 0, {}, {});
 }
 
 // Writes a model file atomically, streamed: no copy of the file in memory.
 template <class T>
-void save_model(const sequential<T>& model, const std::vector<std::string>& labels,
+void save_model(const graph<T>& model, const std::vector<std::string>& labels,
                 const std::string& path) {
   write_file_atomic_with(path, [&](const auto& write) {
     detail::encode_to(model, labels, 0, {}, {}, write);
@@ -71,7 +71,7 @@ loaded_model<T> load_model(const std::string& path, const layer_registry<T>& lay
 
 // Loads into the caller's model (and labels, when given) only if the whole file is valid.
 template <class T>
-void load_model(const std::string& path, sequential<T>& model,
+void load_model(const std::string& path, graph<T>& model,
                 std::vector<std::string>* labels = nullptr,
                 const layer_registry<T>& layers = builtin_layers<T>()) {
   loaded_model<T> m = load_model<T>(path, layers);
