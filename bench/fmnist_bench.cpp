@@ -130,13 +130,12 @@ void bm_hn_infer(benchmark::State& state, net_kind k, std::size_t batch, int thr
 
 // ---- libtorch ------------------------------------------------------------------------------------
 #if HOUSENET_BENCH_LIBTORCH
-std::shared_ptr<torch::nn::Module> make_torch_2conv() {
+torch::nn::Sequential make_torch_2conv() {
   namespace nn = torch::nn;
   return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(1, 32, 3).padding(1)), nn::ReLU(), nn::BatchNorm2d(32),
                         nn::MaxPool2d(nn::MaxPool2dOptions(2)), nn::Conv2d(nn::Conv2dOptions(32, 64, 3).padding(1)),
                         nn::ReLU(), nn::BatchNorm2d(64), nn::MaxPool2d(nn::MaxPool2dOptions(2)), nn::Flatten(),
-                        nn::Linear(64 * 7 * 7, 128), nn::ReLU(), nn::Dropout(0.5), nn::Linear(128, classes))
-      .ptr();
+                        nn::Linear(64 * 7 * 7, 128), nn::ReLU(), nn::Dropout(0.5), nn::Linear(128, classes));
 }
 
 // ResNet-20 as housenet::make_resnet20 builds it, its modules registered in housenet's layer order
@@ -228,7 +227,7 @@ struct torch_state {
       forward = [r](const torch::Tensor& x) { return r->forward(x); };
       module = r;
     } else {
-      auto seq = std::static_pointer_cast<torch::nn::SequentialImpl>(make_torch_2conv());
+      std::shared_ptr<torch::nn::SequentialImpl> seq = make_torch_2conv().ptr();
       forward = [seq](const torch::Tensor& x) { return seq->forward(x); };
       module = seq;
     }

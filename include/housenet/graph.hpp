@@ -615,4 +615,9 @@ class graph {
   bool fusion_ = true;
 };
 
+// The chain: a graph built by add<L>(args...) alone (sequential.hpp says more). Declared here so
+// that every header that knows the model knows both names.
+template <class T>
+using sequential = graph<T>;
+
 HOUSENET_END_NAMESPACE

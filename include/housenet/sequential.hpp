@@ -14,11 +14,4 @@
 //   class with add<L>(from{...}, args...) and reads best declared as graph<T>.
 #pragma once
 
-#include "graph.hpp"
-
-HOUSENET_BEGIN_NAMESPACE
-
-template <class T>
-using sequential = graph<T>;
-
-HOUSENET_END_NAMESPACE
+#include "graph.hpp"  // declares `template <class T> using sequential = graph<T>;`
