@@ -7,6 +7,7 @@
 //   housenet sort   photo.jpg -m my.hsnt      boxes, labels, probabilities, an annotated copy
 //   housenet detect photo.jpg                 the face detector alone
 //   housenet info   my.hsnt                   what a model file holds
+//   housenet ensemble a.hsnt b.hsnt -o e.hsnt several models as one (the mean of their probabilities)
 //
 // main() is the table of commands at the bottom: it makes `housenet --help` and the dispatch
 // (app/cli.hpp). The subcommands other than train live in app/commands.hpp, train's options in
@@ -224,6 +225,7 @@ static const std::vector<app::command> commands = {
     {"eval", "eval DATA -m M", "accuracy, balanced accuracy, confusion matrix", app::cmd_eval},
     {"info", "info MODEL", "architecture, classes, parameters", app::cmd_info},
     {"export", "export MODEL OUT.onnx", "the model as an ONNX file (onnxruntime, OpenCV, ...)", app::cmd_export},
+    {"ensemble", "ensemble M... -o E", "several models as one ensemble file", app::cmd_ensemble},
 };
 
 int main(int argc, char** argv) { return app::run_command_line(commands, argc, argv, HOUSENET_VERSION_STRING); }

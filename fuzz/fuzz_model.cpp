@@ -1,9 +1,11 @@
-// libFuzzer target: the model-file reader (housenet/model_io/format.hpp's decode, through the
-// in-memory API of model_io/model_file.hpp and model_io/checkpoint.hpp).
+// libFuzzer target: the model-file readers (housenet/model_io/format.hpp's decode, through the
+// in-memory API of model_io/model_file.hpp and model_io/checkpoint.hpp, and ensemble_io.hpp).
 // Each input is tried twice: as given, and with its trailing CRC-32 recomputed, so the fuzzer
 // also reaches the header, architecture and record checks behind the checksum. Any input must
-// give a model (or checkpoint) or one housenet::error; a small loaded model is then run once.
+// give a model (or checkpoint, or ensemble) or one housenet::error; a small loaded model is then
+// run once.
 #include <housenet/detail/crc32.hpp>
+#include <housenet/ensemble_io.hpp>
 #include <housenet/model_io/checkpoint.hpp>
 #include <housenet/model_io/model_file.hpp>
 #include <housenet/optim.hpp>
@@ -30,6 +32,14 @@ void try_bytes(const std::uint8_t* data, std::size_t size) {
     // A file that loads must save to the same bytes' meaning: re-encode and reload.
     const std::vector<std::uint8_t> again = housenet::model_to_bytes(m.model, m.info.labels);
     (void)housenet::model_from_bytes<float>(again.data(), again.size(), "again.hsnt");
+  } catch (const housenet::error&) {
+  }
+  try {
+    housenet::loaded_ensemble<float> e = housenet::ensemble_from_bytes<float>(data, size, "fuzz.hsnt");
+    for (const auto& m : e.members) use(m);
+    const std::vector<std::uint8_t> again = housenet::ensemble_to_bytes(e.members, e.info.labels);
+    const housenet::loaded_ensemble<float> back = housenet::ensemble_from_bytes<float>(again.data(), again.size(), "again.hsnt");
+    if (back.members.size() != e.members.size()) __builtin_trap();
   } catch (const housenet::error&) {
   }
   try {

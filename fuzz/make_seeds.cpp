@@ -1,10 +1,11 @@
 // Writes the generated seed corpora of the fuzz targets:  make_seeds OUT_DIR
-//   OUT_DIR/model/   small model files and checkpoints (sgd, adam) saved by housenet itself
+//   OUT_DIR/model/   small model files, an ensemble and checkpoints (sgd, adam) saved by housenet itself
 //   OUT_DIR/image/   tiny PNG, JPEG (with and without an EXIF Orientation), BMP, TGA, PGM/PPM, GIF
 // (The cascade seeds are fuzz/seeds/cascade/*.xml plus the repository's real cascade files; the
 // data-set seeds are fuzz/seeds/dataset/*.)
 #include <housenet/housenet.hpp>
 #include <housenet/image.hpp>
+#include <housenet/ensemble_io.hpp>
 #include <housenet/model_io.hpp>
 #include <housenet/optim.hpp>
 
@@ -107,6 +108,14 @@ int main(int argc, char** argv) {
     lin.add<hn::linear<float>>(2);
     lin.setup(hn::shape{1, 3}, 1);
     put(out + "/model/linear.hsnt", hn::model_to_bytes(lin, {"a", "b"}), 0);
+    // an ensemble of two (ensemble_io.hpp)
+    hn::sequential<float> lin2;
+    lin2.add<hn::linear<float>>(2);
+    lin2.setup(hn::shape{1, 3}, 2);
+    std::vector<hn::sequential<float>> two;
+    two.push_back(std::move(lin));
+    two.push_back(std::move(lin2));
+    put(out + "/model/linear_ensemble.hsnt", hn::ensemble_to_bytes(two, {"a", "b"}), 0);
   }
   {  // issue 14's kinds: dilated, grouped and depthwise convolutions, average pooling, activations
     hn::sequential<float> net;

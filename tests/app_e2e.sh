@@ -83,7 +83,7 @@ expect_error() {  # expect_error WHAT command...
 
 step "version and help"
 "$HN" --version | grep -q '^housenet [0-9]' || fail "--version"
-for c in sort detect crop train eval info; do "$HN" $c --help | grep -q "^usage: housenet $c" || fail "$c --help"; done
+for c in sort detect crop train eval info ensemble; do "$HN" $c --help | grep -q "^usage: housenet $c" || fail "$c --help"; done
 
 step "detect --json on the bundled sample"
 "$HN" detect --json "$SAMPLE" > detect.json
@@ -195,6 +195,55 @@ step "info"
 "$HN" info m.hsnt > info.txt
 cat info.txt
 grep -q 'bright' info.txt && grep -qi 'param' info.txt || fail "info"
+grep -q 'a single model' info.txt || fail "info: a model file is not said to be a single model"
+
+step "ensemble: two models as one file; info, eval and sort read it"
+"$HN" ensemble m.hsnt m.hsnt.last -o e2.hsnt > ens.txt
+cat ens.txt
+"$HN" info e2.hsnt > info2.txt
+cat info2.txt
+grep -q 'an ensemble of 2 models' info2.txt || fail "info: the ensemble"
+"$HN" eval synth -m e2.hsnt --json > eval2.json
+check_json eval2.json accuracy balanced_accuracy ece identities
+"$HN" sort "$SAMPLE" -m e2.hsnt --json -o sorted2.png > sort2.json
+check_json sort2.json image faces
+mkdir -p tri/a tri/b tri/c
+cp synth/bright/b1__1.ppm tri/a/ && cp synth/dark/d1__1.ppm tri/b/ && cp synth/dark/d2__1.ppm tri/c/
+"$HN" train tri -o tri.hsnt --arch small --epochs 1 --batch 8 --test-count 0 --threads 2 2> /dev/null
+expect_error "ensemble of models with other classes" "$HN" ensemble m.hsnt tri.hsnt -o bad.hsnt
+[[ ! -e bad.hsnt ]] || fail "ensemble: a file was written after an error"
+
+step "eval: the test side of a fold, predictions, no flip"
+"$HN" eval synth -m m.hsnt --folds 3 --fold 2 --split group --seed 7 --predictions pred.csv --json > fold.json
+head -3 pred.csv
+[[ $(head -1 pred.csv) == "file,identity,true,predicted,bright,dark" ]] || fail "eval --predictions: header"
+n_fold=$(grep -o '"images": [0-9]*' fold.json | grep -o '[0-9]*$')
+[[ $(( $(wc -l < pred.csv) - 1 )) -eq $n_fold && $n_fold -lt 25 ]] || fail "eval --folds: $n_fold images, $(wc -l < pred.csv) csv lines"
+"$HN" eval synth -m m.hsnt --no-flip > noflip.txt && grep -q 'calibration error' noflip.txt || fail "eval --no-flip"
+expect_error "eval --jitter without --stability" "$HN" eval synth -m m.hsnt --jitter
+
+step "eval --detect: photos, the largest face of each (a photo without a face left out)"
+mkdir -p detphotos/bright detphotos/dark
+cp "$SAMPLE" detphotos/bright/eileen__1.png && cp "$SAMPLE" detphotos/dark/eileen__2.png
+cp synth/dark/d1__1.ppm detphotos/dark/noface__1.ppm
+"$HN" eval detphotos -m m.hsnt --detect --json --predictions det.csv > det.json 2> det.err
+cat det.json det.err
+grep -q '"images": 2,' det.json || fail "eval --detect: the two photos with a face"
+grep -q '1 without a face left out' det.err || fail "eval --detect: the photo without a face"
+[[ $(wc -l < det.csv) -eq 3 ]] || fail "eval --detect --predictions: 2 rows"
+"$HN" eval detphotos -m m.hsnt --detect --jitter > /dev/null 2>&1 || fail "eval --detect --jitter"
+
+step "eval --stability: photos (detector) and crops"
+mkdir -p stab/people
+cp "$SAMPLE" stab/people/eileen__1.png && cp "$SAMPLE" stab/people/eileen__2.png
+"$HN" eval stab -m m.hsnt --stability > stab.txt
+cat stab.txt
+grep -q '^(a) mirrored ' stab.txt && grep -q '^(b) box' stab.txt && grep -q '^(c) JPEG' stab.txt || fail "stability: rows"
+grep -q '^(d) identities .*(1 of 1 identities' stab.txt || fail "stability: the same photo twice is one identity with one label"
+"$HN" eval synth -m e2.hsnt --stability --crops --json > stab.json
+cat stab.json
+check_json stab.json images faces mirror jpeg identities
+grep -q '"mirror": {"kept": 25, "found": 25' stab.json || fail "stability: with test-time flip a mirrored crop keeps its label"
 
 step "bad inputs: one line on stderr, non-zero exit"
 mkdir -p empty three/a three/b three/c

@@ -4,6 +4,7 @@
 //   contains, starts_with
 //   read_file, read_bytes, write_file, list_dir, scratch_dir (a fresh folder, removed at scope exit)
 //   same_bits          two tensors (or anything with data() and size()) bit for bit
+//   rewrite_header     a .hsnt file with one header substring replaced (header_bytes, CRC fixed)
 //   random_vec         deterministic values in [-1, 1) from the library's generator
 //   tensor_of, set_values  a tensor from a list of values (hand-computed cases)
 //   settings_guard     restores threads, instruction set and convolution algorithm at scope exit,
@@ -22,6 +23,8 @@
 #include <doctest/doctest.h>
 
 #include <housenet/conv_algorithm.hpp>
+#include <housenet/detail/binary_io.hpp>
+#include <housenet/detail/crc32.hpp>
 #include <housenet/error.hpp>
 #include <housenet/parallel.hpp>
 #include <housenet/random.hpp>
@@ -130,6 +133,25 @@ class scratch_dir {
  private:
   std::filesystem::path dir_;
 };
+
+// Rebuilds a .hsnt file (a model or an ensemble) with one header substring replaced, fixing
+// header_bytes and the CRC (payload_bytes stays as it was).
+inline std::vector<std::uint8_t> rewrite_header(const std::vector<std::uint8_t>& file, const std::string& from,
+                                                const std::string& to) {
+  std::uint64_t hb = 0;
+  for (int i = 0; i < 8; ++i) hb |= std::uint64_t(file[12 + std::size_t(i)]) << (8 * i);
+  std::string h(file.begin() + 20, file.begin() + 20 + std::ptrdiff_t(hb));
+  const std::size_t at = h.find(from);
+  REQUIRE_MESSAGE(at != std::string::npos, "header has no '" << from << "'");
+  h.replace(at, from.size(), to);
+  housenet::detail::byte_writer w;
+  w.raw(file.data(), 12);
+  w.u64(h.size());
+  w.str(h);
+  w.raw(file.data() + 20 + hb, file.size() - 20 - hb - 4);
+  w.u32(housenet::detail::crc32(w.bytes().data(), w.size()));
+  return w.bytes();
+}
 
 // The same number of elements with the same bits (tensors: and the same shape).
 template <class A, class B>

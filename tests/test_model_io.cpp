@@ -25,6 +25,7 @@
 #include <vector>
 
 using namespace housenet;
+using housenet_test::rewrite_header;
 using housenet_test::list_dir;
 using housenet_test::same_bits;
 
@@ -75,24 +76,6 @@ bool same_arena(const sequential<float>& a, const sequential<float>& b) {
 // The error of reading `bytes` as a model file ("" when it reads).
 std::string error_of(const std::vector<std::uint8_t>& bytes, const std::string& name = "m.hsnt") {
   return housenet_test::error_of([&] { (void)model_from_bytes<float>(bytes.data(), bytes.size(), name); });
-}
-
-// Rebuilds a file with one header substring replaced (fixing header_bytes and the CRC).
-std::vector<std::uint8_t> rewrite_header(const std::vector<std::uint8_t>& file, const std::string& from,
-                                         const std::string& to) {
-  std::uint64_t hb = 0;
-  for (int i = 0; i < 8; ++i) hb |= std::uint64_t(file[12 + std::size_t(i)]) << (8 * i);
-  std::string h(file.begin() + 20, file.begin() + 20 + std::ptrdiff_t(hb));
-  const std::size_t at = h.find(from);
-  REQUIRE_MESSAGE(at != std::string::npos, "header has no '" << from << "'");
-  h.replace(at, from.size(), to);
-  detail::byte_writer w;
-  w.raw(file.data(), 12);
-  w.u64(h.size());
-  w.str(h);
-  w.raw(file.data() + 20 + hb, file.size() - 20 - hb - 4);
-  w.u32(detail::crc32(w.bytes().data(), w.size()));
-  return w.bytes();
 }
 
 const std::vector<std::string> houses = {"gryffindor", "hufflepuff", "ravenclaw"};

@@ -1,6 +1,7 @@
-// examples/app/commands.hpp: the subcommands sort, detect, crop, eval, info and export of `housenet`
-// (train is in housenet.cpp, in full view; the table of commands at its bottom names them all;
-// sort's work on one photo is sort.hpp, shared with the web page).
+// examples/app/commands.hpp: the subcommands sort, detect, crop, eval, info, ensemble and export of
+// `housenet` (train is in housenet.cpp, in full view; the table of commands at its bottom names
+// them all; sort's work on one photo is sort.hpp, shared with the web page; the prediction path
+// of sort and eval is classify.hpp, eval --stability's study stability.hpp).
 // Each declares its options, prints its results on stdout (one JSON line per image with --json),
 // and throws on any failure; --help is answered by the parser. app::run_command_line (cli.hpp)
 // turns each exception into one "housenet: ..." line on stderr and a non-zero exit status.
@@ -17,6 +18,7 @@
 #include <housenet/housenet.hpp>
 #include <housenet/vision.hpp>
 
+#include "classify.hpp"
 #include "cli.hpp"
 #include "dataset.hpp"
 #include "detector.hpp"
@@ -25,6 +27,7 @@
 #include "json.hpp"
 #include "models.hpp"
 #include "sort.hpp"
+#include "stability.hpp"
 
 namespace app {
 
@@ -75,16 +78,18 @@ inline int cmd_sort(int argc, char** argv) {
                  "Finds every face and sorts it into a house: box, label and the probability of every class.\n"
                  "Writes a copy of each image with the boxes in the house colours and the labels to OUT (a\n"
                  "file for one image, a folder for several; default: <stem>_sorted.<ext> here). Without -m it\n"
-                 "uses the bundled default model, without --cascade the bundled cascade.\n"
-                 "For fun only: a face says nothing about anyone's character.");
+                 "uses the bundled default model, without --cascade the bundled cascade. A face's probabilities\n"
+                 "are the mean over the face and its mirror image (test-time flip) and, for an ensemble file,\n"
+                 "over its models. For fun only: a face says nothing about anyone's character.");
   cli.option("model", "MODEL", "", "the model file (default: the bundled " + std::string(default_model_name) + ")", "m")
       .option("output", "OUT", "", "the annotated copy (one image) or a folder (several)", "o")
       .flag("json", "one JSON line per image: {\"image\", \"faces\": [{\"box\", \"label\", \"probs\"}]}")
       .option("margin", "F", "0", "widen each box by F times its size on every side before classifying");
+  add_prediction_options(cli);
   add_detector_options(cli);
   cli.positionals(1, -1);
   cli.parse(argc, argv, 2);
-  const double margin = cli.get_double("margin", 0.0, 1.0);
+  const prediction_options popt = prediction_options_from(cli, cli.get_double("margin", 0.0, 1.0));
   const model_file m = load_model_or_default(cli.get("model"));
   const face_detector det = make_detector(cli);
   const bool json = cli.has("json");
@@ -92,7 +97,7 @@ inline int cmd_sort(int argc, char** argv) {
   for (const std::string& path : cli.args()) {
     housenet::image img = housenet::load(path);
     std::string text;
-    const std::string line = sort_photo(img, path, det, m, margin, &text);
+    const std::string line = sort_photo(img, path, det, m, popt, &text);
     const std::string o = out.name_for(path);
     housenet::save(img, o);
     if (json)
@@ -193,20 +198,49 @@ inline int cmd_crop(int argc, char** argv) {
 
 // ---- housenet eval -----------------------------------------------------------------------------
 inline int cmd_eval(int argc, char** argv) {
-  arg_parser cli("eval", "housenet eval DATA_DIR -m MODEL [--json]",
+  arg_parser cli("eval", "housenet eval DATA_DIR -m MODEL [--json] [--detect] [--folds N --fold K] [--predictions CSV]\n"
+                 "       housenet eval DIR --stability [-m MODEL] [--crops] [--largest] [--json] [detector options]",
                  "Scores MODEL on DATA_DIR/<class>/<face image> (the class folders must be the model's\n"
                  "classes): accuracy, balanced accuracy (the mean of the per-class accuracies, which an\n"
-                 "always-the-largest-class guess cannot inflate), per-class accuracy, confusion matrix.");
+                 "always-the-largest-class guess cannot inflate), per-class accuracy, confusion matrix, the\n"
+                 "expected calibration error and how many identities (<identity>__<n> names) get one label.\n"
+                 "Faces are classified as `sort` does (test-time flip unless --no-flip; an ensemble file's mean);\n"
+                 "--detect: DATA_DIR holds photos, and the largest face of each is scored (--jitter allowed).\n"
+                 "--folds N --fold K [--split --seed]: only the test side of train's split with those options.\n"
+                 "--stability: for the photos under DIR, the share of faces whose label survives mirroring,\n"
+                 "a +-5% shift or scale of the box and JPEG re-encoding at quality 75, and of identities\n"
+                 "whose photos all get one label (docs/app.md).");
   cli.option("model", "MODEL", "", "the model file (default: the bundled one)", "m")
-      .flag("json", "one JSON line: accuracy, balanced_accuracy, per_class, confusion, classes, images, loss")
-      .option("threads", "N", "", "worker threads");
+      .flag("json", "one JSON line: accuracy, balanced_accuracy, per_class, confusion, classes, images, loss, ece, identities")
+      .option("folds", "N", "", "score only the test side of fold --fold of N (as train --folds N --fold K)")
+      .option("fold", "K", "", "with --folds: the fold (1-based)")
+      .option("split", "random|group", "random", "with --folds: as train's --split")
+      .option("seed", "N", "1", "with --folds: as train's --seed")
+      .option("predictions", "CSV", "", "write file,identity,true,predicted,<probability of each class> per image")
+      .flag("detect", "the images are photos: score the largest face the detector finds in each, as sort does");
+  add_prediction_options(cli);
+  add_stability_options(cli);
+  add_detector_options(cli);  // (with --stability) and --threads
   cli.positionals(1, 1);
   cli.parse(argc, argv, 2);
   if (cli.has("threads")) housenet::set_num_threads(int(cli.get_int("threads", 1, 1024)));
+  const prediction_options popt = prediction_options_from(cli);
   model_file m = load_model_or_default(cli.get("model"));
+  if (cli.has("stability")) {
+    const face_detector det = make_detector(cli);
+    const stability_counts s = measure_stability(m, det, cli.args()[0], cli.has("crops"), cli.has("largest"), popt);
+    std::cout << (cli.has("json") ? stability_json(s, cli.has("crops")) + "\n" : stability_text(s, cli.has("crops")));
+    return 0;
+  }
+  const bool photos = cli.has("detect");
+  if (popt.jitter && !photos)
+    cli.fail("--jitter needs --detect or --stability (a crop has no pixels around the face to jitter into)");
+  if (cli.has("folds") != cli.has("fold")) cli.fail("--folds and --fold go together");
   dataset_index data = scan_dataset(cli.args()[0]);
-  // Each image decoded once; each unreadable file: one warning, then left out.
-  const housenet::tensor<float> images = load_faces(data, m.net.input_shape(), "eval");
+  // Each image decoded once; each unreadable file: one warning, then left out (with --detect:
+  // when it is scored).
+  housenet::tensor<float> images;
+  if (!photos) images = load_faces(data, m.input_shape(), "eval");
   if (data.classes != m.classes) {
     std::string a, b;
     for (const auto& c : data.classes) a += (a.empty() ? "" : ",") + c;
@@ -216,16 +250,58 @@ inline int cmd_eval(int argc, char** argv) {
   }
   std::vector<std::size_t> all(data.samples.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  const eval_summary r = summarize(evaluate(m.net, images, data, all), data, all);
+  if (cli.has("folds"))
+    all = fold_split(data, std::size_t(cli.get_int("folds", 2, 1000)), std::size_t(cli.get_int("fold", 1, 1000)),
+                     cli.get_choice("split", {"random", "group"}) == "group",
+                     std::uint64_t(cli.get_int("seed", 0, 0x7fffffffffffffffL)))
+              .test;
   const std::size_t k = data.classes.size();
+  const housenet::tensor<float> probs = photos ? photo_probabilities(m, make_detector(cli), data, all, popt)
+                                               : image_probabilities(m, images, all, popt);
+  const eval_result er = score(probs, data, all);
+  eval_summary r = summarize(er, data, all);
+  std::vector<int> truth;
+  std::vector<std::string> identity;
+  std::vector<std::size_t> predicted;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    truth.push_back(data.samples[all[i]].label);
+    identity.push_back(data.samples[all[i]].identity);
+    predicted.push_back(std::size_t(er.predicted[i]));
+  }
+  r.ece = expected_calibration_error(probs, truth);
+  const auto agree = identity_agreement(identity, predicted);
+  r.identities = agree.first;
+  r.identities_one_label = agree.second;
+  if (cli.has("predictions")) {
+    const auto field = [](const std::string& v) {  // RFC 4180: quoted when it holds , " or a newline
+      if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+      std::string q = "\"";
+      for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return q + "\"";
+    };
+    std::string csv = "file,identity,true,predicted";
+    for (const auto& c : data.classes) csv += "," + field(c);
+    csv += "\n";
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const sample& smp = data.samples[all[i]];
+      csv += field(smp.path.string()) + "," + field(smp.identity) + "," + field(data.classes[std::size_t(smp.label)]) +
+             "," + field(data.classes[predicted[i]]);
+      for (std::size_t c = 0; c < k; ++c) csv += "," + json_number(double(probs.data()[i * k + c]));
+      csv += "\n";
+    }
+    write_file_atomic(cli.get("predictions"), csv);
+  }
   if (cli.has("json")) {
     std::cout << eval_json(r, data.classes) << "\n";
     return 0;
   }
   std::printf("%zu images, %zu classes\naccuracy          %.3f\nbalanced accuracy %.3f   (mean of the per-class accuracies)\n"
-              "mean loss         %.4f\n\n",
-              r.images, k, r.accuracy, r.balanced_accuracy, r.loss);
-  std::printf("%-16s %8s %8s   confusion (rows: true class, columns: predicted)\n", "class", "images", "accuracy");
+              "mean loss         %.4f\ncalibration error %.3f   (expected calibration error, 15 bins of the top probability)\n",
+              r.images, k, r.accuracy, r.balanced_accuracy, r.loss, r.ece);
+  if (r.identities)
+    std::printf("identities        %.3f   (%zu of %zu identities with 2 or more images get one label)\n",
+                double(r.identities_one_label) / double(r.identities), r.identities_one_label, r.identities);
+  std::printf("\n%-16s %8s %8s   confusion (rows: true class, columns: predicted)\n", "class", "images", "accuracy");
   for (std::size_t c = 0; c < k; ++c) {
     std::printf("%-16s %8zu %8.3f  ", data.classes[c].c_str(), r.per_class_images[c], r.per_class[c]);
     for (std::size_t v : r.confusion[c]) std::printf(" %5zu", v);
@@ -257,12 +333,47 @@ inline int cmd_export(int argc, char** argv) {
   cli.parse(argc, argv, 2);
   const std::string opset = cli.get_choice("opset", {"11", "13", "17"});
   const model_file m = load_model_file(cli.args()[0]);
+  if (m.is_ensemble)
+    throw app_error("export: " + cli.args()[0] + " is an ensemble of " + std::to_string(m.members.size()) +
+                    " models; ONNX export writes one network (export a member's model file)");
+  const housenet::sequential<float>& net = m.members.at(0);
   housenet::onnx_options o;
   o.opset = std::stoi(opset);
   o.labels = m.classes;
-  housenet::save_onnx(m.net, cli.args()[1], o);
-  std::printf("%s: ONNX opset %d, %zu layers, %zu parameters\n", cli.args()[1].c_str(), o.opset, m.net.size(),
-              m.net.num_params());
+  housenet::save_onnx(net, cli.args()[1], o);
+  std::printf("%s: ONNX opset %d, %zu layers, %zu parameters\n", cli.args()[1].c_str(), o.opset, net.size(),
+              net.num_params());
+  return 0;
+}
+
+// ---- housenet ensemble -------------------------------------------------------------------------
+inline int cmd_ensemble(int argc, char** argv) {
+  arg_parser cli("ensemble", "housenet ensemble MODEL... -o OUT",
+                 "Writes the models (or the members of ensembles) given as one ensemble file OUT: the answer\n"
+                 "of an ensemble is the mean of its members' class probabilities (docs/model-format.md). The\n"
+                 "models must take the same input and have the same classes, in the same order.");
+  cli.option("output", "OUT", "", "the ensemble file to write (required)", "o");
+  cli.positionals(1, -1);
+  cli.parse(argc, argv, 2);
+  const std::string out = cli.get("output");
+  if (out.empty()) cli.fail("-o OUT is required");
+  check_writable(out);
+  std::vector<housenet::sequential<float>> members;
+  std::vector<std::string> classes;
+  for (const std::string& path : cli.args()) {
+    model_file m = load_model_file(path);
+    if (members.empty()) classes = m.classes;
+    if (!members.empty() && (m.classes != classes || m.input_shape() != members.front().input_shape()))
+      throw app_error("ensemble: '" + path + "' does not match '" + cli.args()[0] + "' (input " +
+                      m.input_shape().str() + ", " + std::to_string(m.classes.size()) + " classes; " +
+                      members.front().input_shape().str() + ", " + std::to_string(classes.size()) + ")");
+    for (auto& net : m.members) members.push_back(std::move(net));
+  }
+  if (members.size() > housenet::max_ensemble_members)
+    throw app_error("ensemble: " + std::to_string(members.size()) + " models, at most " +
+                    std::to_string(housenet::max_ensemble_members));
+  housenet::save_ensemble(members, classes, out);
+  std::cout << out << ": an ensemble of " << members.size() << " models\n";
   return 0;
 }
 

@@ -1,16 +1,17 @@
 // examples/app/faces.hpp: the network side of the app — building one, feeding it face images,
-// classifying faces, and scoring a data set (with the library's loss, housenet/loss.hpp).
+// and scoring a data set (with the library's loss, housenet/loss.hpp). Classifying faces as sort
+// and eval do (test-time flip, ensembles) is classify.hpp.
 //
 //   make_network(arch, classes, seed)      "seed" (the blog's network) or "small"
 //   load_faces(data, input_shape, command) every image of the data set, decoded once and resized
 //                                          to the network's input, RGB in [0, 1]: one N x 3 x H x W
 //                                          tensor; unreadable files warned about and left out
-//   face_tensor(img, input_shape)          one image the same way (sort)
-//   classify_faces(net, img, boxes, margin) the class probabilities of each face (sort)
+//   face_to(img, box, input_shape, out)    one face of a photo the same way (classify.hpp)
 //   evaluate(net, images, data, indices)   eval-mode loss (the library's cross-entropy, the
 //                                          training loss's arithmetic), error rate, predictions
 //   summarize(result, data, indices)       accuracy, balanced accuracy, per-class, confusion matrix
-//   eval_json(summary, classes)            the one JSON line of `eval --json` (and MODEL.test.json)
+//   eval_json(summary, classes)            the one JSON line of `eval --json` (and MODEL.test.json;
+//                                          "ece" and "identities" when measured: eval only)
 #pragma once
 
 #include <algorithm>
@@ -127,22 +128,6 @@ inline housenet::image contact_sheet(const std::vector<std::pair<std::string, ho
   return sheet;
 }
 
-// The class probabilities of faces: boxes of img (each widened by margin), as the network sees
-// them, in one batch through net.predict (eval mode), then the library's softmax. [boxes, K];
-// an empty tensor when there is no box. The one place the app turns faces into probabilities.
-inline housenet::tensor<float> classify_faces(const housenet::sequential<float>& net, const housenet::image& img,
-                                              const std::vector<housenet::rect>& boxes, double margin) {
-  housenet::tensor<float> probs;
-  if (boxes.empty()) return probs;
-  const housenet::shape in = net.input_shape();
-  housenet::tensor<float> x(in.with_n(boxes.size())), logits;
-  for (std::size_t i = 0; i < boxes.size(); ++i)
-    face_to(img, widen(boxes[i], margin, img), in, x.data() + i * in.sample_size());
-  net.predict(x, logits);
-  housenet::softmax(logits, probs);
-  return probs;
-}
-
 struct eval_result {
   double loss = 0, error = 0;
   double balanced_accuracy = 0;  // mean over the classes present of the per-class accuracy
@@ -201,6 +186,8 @@ struct eval_summary {
   std::vector<std::size_t> per_class_images;
   double accuracy = 0, balanced_accuracy = 0, loss = 0;
   std::size_t images = 0;
+  double ece = -1;  // expected calibration error (eval); < 0: not measured (train's MODEL.test.json)
+  std::size_t identities = 0, identities_one_label = 0;  // identities with 2+ images (eval)
 };
 
 // r: evaluate(net, images, data, indices) of the same indices.
@@ -241,7 +228,10 @@ inline std::string eval_json(const eval_summary& s, const std::vector<std::strin
   }
   j.end_array().key("classes").begin_array();
   for (const auto& c : classes) j.value(c);
-  j.end_array().field("images", s.images).field("loss", s.loss).end_object();
+  j.end_array().field("images", s.images).field("loss", s.loss);
+  if (s.ece >= 0) j.field("ece", s.ece);
+  if (s.identities) j.key("identities").begin_object().field("one_label", s.identities_one_label).field("of", s.identities).end_object();
+  j.end_object();
   return j.str();
 }
 

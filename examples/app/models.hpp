@@ -1,8 +1,11 @@
 // examples/app/models.hpp: model files as the app uses them: a network plus its class names.
 // (They are written by the library's housenet::save_model, housenet/model_io.hpp: atomic.)
 //
-//   model_file                        a loaded model: the network, its classes, path and header
-//   load_model_file(path)             the network rebuilt from the file, and its classes
+//   model_file                        a loaded model file: its network(s), classes, path and
+//                                     header (member 1's); a model file has one member, an
+//                                     ensemble file (housenet/ensemble_io.hpp) several, whose
+//                                     mean probability is the answer (classify.hpp)
+//   load_model_file(path)             the network(s) rebuilt from the file, and its classes
 //   load_model_or_default(path)       path, or the bundled default model when path is empty; when
 //                                     there is none, says so in one line
 //   describe_model(m)                 the text of `housenet info`
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include <housenet/ensemble_io.hpp>
 #include <housenet/housenet.hpp>
 #include <housenet/model_io.hpp>
 
@@ -27,10 +31,12 @@ namespace app {
 constexpr const char* default_model_name = "houses.hsnt";
 
 struct model_file {
-  housenet::sequential<float> net;
+  std::vector<housenet::sequential<float>> members;  // one, or an ensemble's members
+  bool is_ensemble = false;                          // the file is an ensemble file
   std::vector<std::string> classes;
   std::string path;
-  housenet::model_info info;
+  housenet::model_info info;  // member 1's
+  housenet::shape input_shape() const { return members.at(0).input_shape(); }
 };
 
 inline bool all_finite(housenet::tensor_view<const float> v) {
@@ -51,15 +57,17 @@ inline bool all_finite(housenet::tensor_view<const float> v) {
 inline model_file load_model_file(const std::string& path) {
   model_file m;
   m.path = path;
-  housenet::loaded_model<float> l = housenet::load_model<float>(path);
-  m.net = std::move(l.model);
+  housenet::loaded_ensemble<float> l = housenet::load_ensemble<float>(path);
+  m.members = std::move(l.members);
+  m.is_ensemble = l.is_ensemble;
   m.info = std::move(l.info);
   m.classes = m.info.labels;
   if (m.classes.empty())  // a file without labels: number the classes
     for (std::size_t i = 0; i < m.info.classes; ++i) m.classes.push_back("class" + std::to_string(i));
-  if (m.classes.size() != m.net.output_shape().sample_size())
+  const std::size_t outputs = m.members[0].output_shape().sample_size();
+  if (m.classes.size() != outputs)
     throw app_error(path + ": " + std::to_string(m.classes.size()) + " labels for a network with " +
-                    std::to_string(m.net.output_shape().sample_size()) + " outputs");
+                    std::to_string(outputs) + " outputs");
   return m;
 }
 
@@ -76,12 +84,28 @@ inline std::string describe_model(const model_file& m) {
   std::ostringstream os;
   std::error_code ec;
   const auto bytes = fs::file_size(m.path, ec);
-  os << m.path << ": housenet model, format version " << m.info.format_version << ", "
-     << (ec ? 0 : bytes) << " bytes, written by housenet " << m.info.housenet_version << "\n";
+  os << m.path << ": housenet " << (m.is_ensemble ? "ensemble" : "model") << ", format version "
+     << m.info.format_version << ", " << (ec ? 0 : bytes) << " bytes, written by housenet " << m.info.housenet_version
+     << "\n";
+  std::size_t params = 0;
+  bool same = true;  // every member the same architecture: one table
+  for (const auto& net : m.members) {
+    params += net.num_params();
+    same = same && net.summary() == m.members[0].summary();
+  }
+  if (m.is_ensemble)
+    os << "an ensemble of " << m.members.size() << " models (the answer is the mean of their probabilities), "
+       << params << " parameters in all\n";
+  else
+    os << "a single model\n";
   os << "classes (" << m.classes.size() << "):";
   for (const auto& c : m.classes) os << " " << c;
-  os << "\ninput: " << m.net.input_shape().str() << "\n";
-  os << m.net.summary();
+  os << "\ninput: " << m.input_shape().str() << "\n";
+  for (std::size_t i = 0; i < m.members.size(); ++i) {
+    if (same && i > 0) break;
+    if (m.is_ensemble) os << (same ? std::string("each member:") : "member " + std::to_string(i + 1) + ":") << "\n";
+    os << m.members[i].summary();
+  }
   return os.str();
 }
 

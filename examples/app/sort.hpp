@@ -1,12 +1,16 @@
 // examples/app/sort.hpp: one photo sorted, the way `housenet sort` does it and the web page
 // (web/housenet_web.cpp) too, so that both give the same answer.
 //
-//   sort_photo(img, name, det, model, margin [, text])
-//       finds every face of img, classifies them all in one batch (each box widened by margin
-//       times its size first), draws each box with its caption ("Ravenclaw 71%") in the house
-//       colour on img, and returns the JSON line of `sort --json`:
+//   sort_photo(img, name, det, model, options [, text])
+//       finds every face of img, classifies them all in one batch as classify.hpp's
+//       face_probabilities does (each box widened by options.margin times its size first; the
+//       mean over the face and its mirror unless options.flip is off; an ensemble's mean), draws
+//       each box with its caption ("Ravenclaw 71%") in the house colour on img, every caption
+//       inside the image and none over another (draw_labels), and returns the JSON line of
+//       `sort --json`:
 //       {"image": name, "faces": [{"box": [x, y, w, h], "label": L, "probs": {class: p, ...}}, ...]}
 //       text (optional) receives the lines `sort` prints without --json.
+//   sort_photo(img, name, det, model, margin [, text])   the same with sort's default options
 #pragma once
 
 #include <algorithm>
@@ -18,6 +22,7 @@
 #include <housenet/housenet.hpp>
 #include <housenet/vision.hpp>
 
+#include "classify.hpp"
 #include "detector.hpp"
 #include "faces.hpp"
 #include "json.hpp"
@@ -26,9 +31,10 @@
 namespace app {
 
 inline std::string sort_photo(housenet::image& img, const std::string& name, const face_detector& det,
-                              const model_file& m, double margin, std::string* text = nullptr) {
+                              const model_file& m, const prediction_options& opt, std::string* text = nullptr) {
   const std::vector<housenet::rect> faces = det.detect(img);
-  const housenet::tensor<float> probs = classify_faces(m.net, img, faces, margin);  // [faces, k]
+  // All the faces of the photo in one batch (with their mirrors, and every ensemble member).
+  const housenet::tensor<float> probs = face_probabilities(m, img, faces, opt);  // [faces, k]
   const std::size_t k = m.classes.size();
 
   std::ostringstream out;
@@ -37,17 +43,20 @@ inline std::string sort_photo(housenet::image& img, const std::string& name, con
       << "\n";
   json_writer j;
   j.begin_object().field("image", name).key("faces").begin_array();
+  std::vector<std::string> captions;
+  std::vector<housenet::colour> colours;
   for (std::size_t i = 0; i < faces.size(); ++i) {
     const float* p = probs.data() + i * k;
-    const std::size_t best = std::size_t(std::max_element(p, p + k) - p);
+    const std::size_t best = label_of(p, k);
     const housenet::rect& r = faces[i];
     j.begin_object().key("box").begin_array().value(r.x).value(r.y).value(r.width).value(r.height).end_array();
     j.field("label", m.classes[best]).key("probs").begin_object();
     for (std::size_t c = 0; c < k; ++c) j.field(m.classes[c], double(p[c]));
     j.end_object().end_object();
     char caption[128];
-    std::snprintf(caption, sizeof caption, "%s %.0f%%", m.classes[best].c_str(), 100.0 * p[best]);
-    housenet::draw_label(img, r, caption, class_colour(m.classes[best], best));
+    std::snprintf(caption, sizeof caption, "%s %.0f%%", m.classes[best].c_str(), 100.0 * double(p[best]));
+    captions.push_back(caption);
+    colours.push_back(class_colour(m.classes[best], best));
     out << "  [" << r.x << ", " << r.y << ", " << r.width << ", " << r.height << "] " << caption << "  (";
     for (std::size_t c = 0; c < k; ++c) {
       char b[96];
@@ -56,9 +65,17 @@ inline std::string sort_photo(housenet::image& img, const std::string& name, con
     }
     out << ")\n";
   }
+  housenet::draw_labels(img, faces, captions, colours);  // every caption inside the image, none over another
   j.end_array().end_object();
   if (text) *text = out.str();
   return j.str();
+}
+
+inline std::string sort_photo(housenet::image& img, const std::string& name, const face_detector& det,
+                              const model_file& m, double margin, std::string* text = nullptr) {
+  prediction_options opt;
+  opt.margin = margin;
+  return sort_photo(img, name, det, m, opt, text);
 }
 
 }  // namespace app

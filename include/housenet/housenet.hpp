@@ -19,4 +19,6 @@
 #include "networks.hpp"
 #include "model_io.hpp"
 #include "onnx.hpp"
+#include "ensemble_io.hpp"
+#include "predict.hpp"
 #include "testing.hpp"

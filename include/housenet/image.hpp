@@ -25,11 +25,14 @@
 //       "image: cannot write 'a/x.png': cannot create a/x.png.tmp-XXXXXX: No such file or directory".
 //   rgb_to_gray(img)         OpenCV's fixed-point weights: Y = (4899 R + 9617 G + 1868 B + 8192) >> 14
 //   crop(img, r)             r clamped to the image; an empty intersection is an error
+//   mirror_horizontal(img)   the mirror image (left and right swapped)
 //   resize(img, w, h, f)     stb_image_resize; filter area (box, default) or bilinear (triangle)
 //   draw_rect(img, r, colour [, thickness])   thickness 0 = scaled to the image size
 //   draw_text(img, x, y, text, colour [, scale])   stb_easy_font glyphs; scale 0 = by image size
 //   draw_label(img, r, text, colour)          a box with a filled caption bar, readable on a
 //                                             300 px and on a 4000 px image alike
+//   draw_labels(img, boxes, texts, colours)   several: every caption inside the image, none over
+//                                             another (caption_layout says where they go)
 //   to_tensor(img, t)        t becomes 1 x C x H x W float in [0, 1], channels in R, G, B order
 //   Drawing clips to the image: any rectangle or text position is valid.
 //
@@ -453,6 +456,9 @@ inline image crop(const image& img, const rect& r) {
   return out;
 }
 
+// The mirror image: column x becomes column width - 1 - x.
+inline image mirror_horizontal(const image& img) { return detail::apply_exif_orientation(img, 2); }
+
 enum class resize_filter { area, bilinear };
 
 inline image resize(const image& img, int width, int height, resize_filter f = resize_filter::area) {
@@ -525,22 +531,87 @@ inline void draw_text(image& img, int x, int y, const std::string& text, colour 
   }
 }
 
-// A box with a caption: the outline of r and, above it (or inside when there is no room), a
-// filled bar in col with the text in black or white, whichever contrasts more.
-inline void draw_label(image& img, const rect& r, const std::string& text, colour col) {
+// Where the captions of several boxes go (caption_layout) and drawing them (draw_labels).
+// A caption is a bar of text_width(text, s) + 2s by 11s pixels (s = drawing_scale(img)), the text
+// with its descenders inside. Each box's
+// caption tries, in order: above the box, inside its top, below it, inside its bottom, then the
+// same places moved up or down by whole bar heights; every place is first moved inside the image
+// (a caption never crosses an edge unless it is wider or taller than the image). It takes the
+// first place that overlaps no caption placed before it (the boxes in the order given); when there
+// is none, the place that overlaps them least. Deterministic: the same boxes, the same places.
+struct caption_box {
+  rect bar;        // the filled bar
+  int text_x = 0;  // where draw_text puts the text's top-left corner
+  int text_y = 0;
+};
+
+namespace detail {
+inline long long overlap_area(const rect& a, const rect& b) {
+  const long long w = std::min<long long>((long long)a.x + a.width, (long long)b.x + b.width) - std::max(a.x, b.x);
+  const long long h = std::min<long long>((long long)a.y + a.height, (long long)b.y + b.height) - std::max(a.y, b.y);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+}  // namespace detail
+
+inline std::vector<caption_box> caption_layout(int image_width, int image_height, int scale,
+                                               const std::vector<rect>& boxes, const std::vector<std::string>& texts) {
+  HOUSENET_CHECK(boxes.size() == texts.size(), "image: ", boxes.size(), " boxes and ", texts.size(), " captions");
+  const int s = std::max(scale, 1), pad = s;
+  const int bar_h = 9 * s + 2 * pad;  // glyphs: 7 font pixels above the baseline, 2 of descenders
+  const auto inside = [](long long v, long long size, long long extent) {
+    return int(std::max<long long>(0, std::min<long long>(v, extent - size)));
+  };
+  std::vector<caption_box> placed;
+  for (std::size_t i = 0; i < boxes.size(); ++i) {
+    const rect& r = boxes[i];
+    const int bar_w = text_width(texts[i], s) + 2 * pad;
+    const int x = inside(r.x, bar_w, image_width);
+    const long long above = (long long)r.y - bar_h, below = (long long)r.y + r.height;
+    std::vector<long long> ys{above, r.y, below, below - bar_h};
+    for (int k = 1; k <= 4; ++k)
+      for (const long long base : {above, below}) ys.push_back(base + (base == above ? -k : k) * (long long)bar_h);
+    caption_box best;
+    long long best_overlap = -1;
+    for (const long long y0 : ys) {
+      const rect bar{x, inside(y0, bar_h, image_height), bar_w, bar_h};
+      long long overlap = 0;
+      for (const caption_box& c : placed) overlap += detail::overlap_area(bar, c.bar);
+      if (best_overlap < 0 || overlap < best_overlap) {
+        best_overlap = overlap;
+        best = caption_box{bar, bar.x + pad, bar.y + pad};
+      }
+      if (overlap == 0) break;
+    }
+    placed.push_back(best);
+  }
+  return placed;
+}
+
+// Every box's outline, then every caption (a later outline never crosses an earlier caption):
+// filled bars in the box's colour with the text in black or white, whichever contrasts more.
+inline void draw_labels(image& img, const std::vector<rect>& boxes, const std::vector<std::string>& texts,
+                        const std::vector<colour>& colours) {
+  HOUSENET_CHECK(boxes.size() == texts.size() && boxes.size() == colours.size(), "image: ", boxes.size(),
+                 " boxes, ", texts.size(), " captions and ", colours.size(), " colours");
   const int s = drawing_scale(img);
-  draw_rect(img, r, col, s);
-  if (text.empty()) return;
-  const int pad = s;
-  const int tw = text_width(text, s), th = 7 * s;  // glyphs are 7 font pixels tall without descenders
-  const int bar_h = th + 2 * pad + s;
-  int by = r.y - bar_h;
-  if (by < 0) by = r.y;  // no room above: inside the box, at its top
-  const int bx = r.x;
-  detail::fill_rect_clipped(img, bx, by, bx + tw + 2 * pad, by + bar_h, col);
-  const int lum = (4899 * col.r + 9617 * col.g + 1868 * col.b) >> 14;
-  const colour ink = lum > 128 ? colour{0, 0, 0} : colour{255, 255, 255};
-  draw_text(img, bx + pad, by + pad + s, text, ink, s);
+  for (std::size_t i = 0; i < boxes.size(); ++i) draw_rect(img, boxes[i], colours[i], s);
+  std::vector<rect> with_text;
+  std::vector<std::string> shown;
+  std::vector<colour> cols;
+  for (std::size_t i = 0; i < boxes.size(); ++i)
+    if (!texts[i].empty()) with_text.push_back(boxes[i]), shown.push_back(texts[i]), cols.push_back(colours[i]);
+  const std::vector<caption_box> bars = caption_layout(img.width(), img.height(), s, with_text, shown);
+  for (std::size_t i = 0; i < bars.size(); ++i) {
+    const rect& b = bars[i].bar;
+    detail::fill_rect_clipped(img, b.x, b.y, b.x + b.width, b.y + b.height, cols[i]);
+    const int lum = (4899 * cols[i].r + 9617 * cols[i].g + 1868 * cols[i].b) >> 14;
+    draw_text(img, bars[i].text_x, bars[i].text_y, shown[i], lum > 128 ? colour{0, 0, 0} : colour{255, 255, 255}, s);
+  }
+}
+
+// One box with its caption: draw_labels of one.
+inline void draw_label(image& img, const rect& r, const std::string& text, colour col) {
+  draw_labels(img, {r}, {text}, {col});
 }
 
 // t = 1 x C x H x W float in [0, 1] (value / 255), channel order R, G, B (or the one gray plane).

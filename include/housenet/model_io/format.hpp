@@ -3,7 +3,8 @@
 //
 // WHAT THIS IS
 //     "HSNT" | u32 format_version | u32 flags | u64 header_bytes | header | records | u32 crc32
-//   model_format_version, model_format_min_version, model_flag_checkpoint, model_info (public)
+//   model_format_version, model_format_min_version, model_flag_checkpoint, model_flag_ensemble
+//   (read by ensemble_io.hpp; here refused with a pointer to it), model_info (public)
 //   detail::encode_to(model, labels, flags, extra_header, opt_state, emit)
 //       the file's bytes, streamed to emit(p, n) in order, the CRC last; pieces: label_line,
 //       collect_records, header_text
@@ -48,6 +49,7 @@ constexpr std::uint32_t model_format_version = 2;
 constexpr std::uint32_t model_format_min_version = 1;
 constexpr std::uint32_t model_format_chain_version = 1;
 constexpr std::uint32_t model_flag_checkpoint = 1u;  // flags bit 0: a training checkpoint
+constexpr std::uint32_t model_flag_ensemble = 2u;    // flags bit 1: an ensemble (ensemble_io.hpp)
 
 // What a file says besides the parameters.
 struct model_info {
@@ -285,6 +287,8 @@ inline fixed_header read_fixed_header(const std::uint8_t* data, std::size_t size
                      : std::to_string(model_format_min_version) + "-" + std::to_string(model_format_version),
                  ")");
   fh.flags = r.u32();
+  HOUSENET_CHECK(fh.flags != model_flag_ensemble, f, ": an ensemble of models, not one model (read it with "
+                 "load_ensemble, housenet/ensemble_io.hpp)");
   HOUSENET_CHECK((fh.flags & ~model_flag_checkpoint) == 0, f, ": unknown flags 0x", std::hex, fh.flags,
                  " (this build knows 0x1: checkpoint)");
   fh.header_bytes = r.u64();
