@@ -17,6 +17,7 @@
 #include <housenet/graph.hpp>
 #include <housenet/layers.hpp>
 #include <housenet/model_io.hpp>
+#include <housenet/ensemble_io.hpp>
 #include <housenet/onnx.hpp>
 
 #include <algorithm>
@@ -616,19 +617,21 @@ TEST_CASE("save_onnx: ONNX Runtime runs every export and matches housenet within
   });
 }
 
-TEST_CASE("save_onnx: the default model (data/houses.hsnt) in ONNX Runtime: same labels, logits within 1e-5 of max |logit|" *
+TEST_CASE("save_onnx: the default model's first network (data/houses.hsnt) in ONNX Runtime: same labels, logits within 1e-5 of max |logit|" *
           doctest::test_suite("onnxruntime")) {
   if (!onnxruntime_available()) {
     housenet_test::skip("onnxruntime-node is not installed (cd <source> && npm install --ignore-scripts onnxruntime-node)");
     return;
   }
   housenet_test::scratch_dir dir("onnx");
-  const loaded_model<float> m = load_model<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
+  // the default model is an ensemble (one file, several networks): its first network
+  const loaded_ensemble<float> e = load_ensemble<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
+  const graph<float>& net = e.members.at(0);
   onnx_options o;
-  o.labels = m.info.labels;
-  save_onnx(m.model, dir("houses.onnx"), o);
-  const tensor<float> x = random_input(m.model.input_shape().with_n(8), 21);
-  const tensor<float> want = m.model.predict(x);
+  o.labels = e.info.labels;
+  save_onnx(net, dir("houses.onnx"), o);
+  const tensor<float> x = random_input(net.input_shape().with_n(8), 21);
+  const tensor<float> want = net.predict(x);
   const tensor<float> got = run_onnxruntime(dir("houses.onnx"), x, dir);
   REQUIRE(got.shape() == want.shape());
   const std::size_t k = want.shape()[1];
@@ -663,16 +666,18 @@ TEST_CASE("load_onnx: housenet's exports read back run bit-identical to the orig
   });
 }
 
-TEST_CASE("load_onnx: the default model (data/houses.hsnt) exported and read back: bit-identical logits") {
-  const loaded_model<float> m = load_model<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
+TEST_CASE("load_onnx: the default model's first network (data/houses.hsnt) exported and read back: bit-identical logits") {
+  // the default model is an ensemble (one file, several networks): its first network
+  const loaded_ensemble<float> e = load_ensemble<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
+  const graph<float>& net = e.members.at(0);
   onnx_options o;
-  o.labels = m.info.labels;
-  const std::vector<std::uint8_t> b = model_to_onnx(m.model, o);
+  o.labels = e.info.labels;
+  const std::vector<std::uint8_t> b = model_to_onnx(net, o);
   const loaded_onnx<float> r = onnx_from_bytes<float>(b.data(), b.size(), "houses.onnx");
-  CHECK(r.labels == m.info.labels);
-  const tensor<float> x = random_input(m.model.input_shape().with_n(4), 40);
-  CHECK(housenet_test::same_bits(r.model.predict(x), m.model.predict(x)));
-  CHECK(r.model.num_params() == m.model.num_params());
+  CHECK(r.labels == e.info.labels);
+  const tensor<float> x = random_input(net.input_shape().with_n(4), 40);
+  CHECK(housenet_test::same_bits(r.model.predict(x), net.predict(x)));
+  CHECK(r.model.num_params() == net.num_params());
 }
 
 TEST_CASE("load_onnx: every truncation of a file is one error, never a crash or a half model") {

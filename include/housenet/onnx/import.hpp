@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "../detail/binary_io.hpp"
+#include "../detail/number.hpp"
 #include "../file_io.hpp"
 #include "../graph.hpp"
 #include "../layers/factory.hpp"
@@ -259,6 +260,15 @@ inline std::int64_t onnx_attr_i(const onnx_node_in& n, const char* name, std::in
   HOUSENET_CHECK(a->has_i, "attribute '", name, "' is not an integer");
   return a->i;
 }
+// A float attribute as the double its writer most likely meant: the shortest decimal that reads
+// back as that float (2e-5 written as a float32 reads back 2e-05, not 1.9999999494757503e-05), so
+// a housenet model exported and imported keeps its hyperparameters, and its bits.
+inline double onnx_real(float v) {
+  double d = double(v);
+  detail::parse_real(detail::format_real(v), d);
+  return d;
+}
+
 inline float onnx_attr_f(const onnx_node_in& n, const char* name, float def) {
   const onnx_attr* a = onnx_find_attr(n, name);
   if (!a) return def;
@@ -407,14 +417,14 @@ loaded_onnx<T> onnx_from_bytes(const void* data, std::size_t size, const std::st
         const float eps = onnx_attr_f(n, "epsilon", 1e-5f), momentum = onnx_attr_f(n, "momentum", 0.9f);
         HOUSENET_CHECK(eps > 0 && eps <= 1, "epsilon ", eps, " not in (0, 1]");
         HOUSENET_CHECK(momentum >= 0 && momentum <= 1, "momentum ", momentum, " not in [0, 1]");
-        l = std::make_unique<batch_norm2d<T>>(double(momentum), double(eps));
+        l = std::make_unique<batch_norm2d<T>>(onnx_real(momentum), onnx_real(eps));
         for (std::size_t k = 1; k <= 4; ++k) w.tensors.push_back(init_in(k, 1));
       } else if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "LeakyRelu" || op == "GlobalAveragePool") {
         from_ids.push_back(tensor_in(0));
         if (op == "Relu") l = std::make_unique<relu<T>>();
         if (op == "Sigmoid") l = std::make_unique<sigmoid<T>>();
         if (op == "Tanh") l = std::make_unique<tanh_layer<T>>();
-        if (op == "LeakyRelu") l = std::make_unique<leaky_relu<T>>(double(onnx_attr_f(n, "alpha", 0.01f)));
+        if (op == "LeakyRelu") l = std::make_unique<leaky_relu<T>>(onnx_real(onnx_attr_f(n, "alpha", 0.01f)));
         if (op == "GlobalAveragePool") l = std::make_unique<global_avg_pool<T>>();
       } else if (op == "MaxPool" || op == "AveragePool") {
         onnx_no_auto_pad(n);
