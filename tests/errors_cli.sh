@@ -100,6 +100,9 @@ row "cascade with a wrong featureType" \
 row "cascade cut in half" "housenet: cascade: half.xml:11739: unterminated tag <internalNo>" \
   "$HN" detect --cascade half.xml "$SAMPLE"
 row "model of another format version" "housenet: v3.hsnt: format version 3 not supported (this build reads 1-2)" "$HN" info v3.hsnt
+row "export of an ensemble file" \
+  "housenet: export: $SRC/data/houses.hsnt is an ensemble of 3 models; ONNX export writes one network (export a member's model file)" \
+  "$HN" export "$SRC/data/houses.hsnt" x.onnx
 row "model with a flipped byte" "housenet: flipped.hsnt: checksum mismatch (file damaged?)" "$HN" sort "$SAMPLE" -m flipped.hsnt -o x.png
 row "class count differs from the data folder" \
   "housenet: eval: 'three' has 3 classes (a,b,c), the model has 2 (bright,dark)" "$HN" eval three -m m.hsnt
