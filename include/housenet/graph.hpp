@@ -193,9 +193,7 @@ class graph {
     HOUSENET_CHECK(in_.size() > 0, "model: setup(): empty input shape ", input.str());
     for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->set_name(layers_[i]->kind() + " #" + std::to_string(i + 1));
     // every node but the output is read by some layer
-    std::vector<std::size_t> readers(layers_.size() + 1, 0);
-    for (const auto& ins : inputs_)
-      for (std::size_t id : ins) ++readers[id];
+    const std::vector<std::size_t> readers = reader_counts();
     for (std::size_t id = 0; id < layers_.size(); ++id)
       HOUSENET_CHECK(readers[id] > 0, "model: setup(): ", id == 0 ? std::string("the model's input") : "the output of " + layers_[id - 1]->name(),
                      " is read by no layer (the model's output is the last layer's)");
@@ -433,6 +431,14 @@ class graph {
   const tensor<T>& value(std::size_t id) const { return id == 0 ? input_ : outputs_[id - 1]; }
   tensor<T>& grad(std::size_t id) { return id == 0 ? dinput_ : dgrads_[id - 1]; }
 
+  // How many layer inputs read each node (node id -> count).
+  std::vector<std::size_t> reader_counts() const {
+    std::vector<std::size_t> readers(layers_.size() + 1, 0);
+    for (const auto& ins : inputs_)
+      for (std::size_t id : ins) ++readers[id];
+    return readers;
+  }
+
   // g += d, element by element (the gradient of a node several layers read).
   static void add_into(tensor<T>& g, const tensor<T>& d) {
     T* gp = g.data();
@@ -448,9 +454,7 @@ class graph {
   // a node's (accumulate_), and the buffer of every node in predict (slot_).
   void plan() {
     plan_.clear();
-    std::vector<std::size_t> readers(layers_.size() + 1, 0);
-    for (const auto& ins : inputs_)
-      for (std::size_t id : ins) ++readers[id];
+    const std::vector<std::size_t> readers = reader_counts();
     std::vector<layer<T>*> run;
     std::size_t run_first = 0;
     const auto flush = [&] {
