@@ -4,6 +4,8 @@
 //   load_onnx<T>(path)                       -> loaded_onnx<T> {model (eval mode, set up), labels,
 //                                               opset, producer}
 //   onnx_from_bytes<T>(data, size, name)     the same from memory; `name` prefixes every error
+//   load_onnx_ensemble<T>(path)              -> loaded_ensemble<T> (ensemble_io.hpp), what the app
+//                                               loads: a one-network file gives one member
 //   The model is a graph<T> of built-in layers that runs inference and trains further
 //   (fine-tuning). The ops read (default domain, opsets 1..17: each op as
 //   its latest version up to 17 defines it; BatchNormalization's spatial 0 of opsets < 9 is refused):
@@ -40,6 +42,7 @@
 
 #include "../detail/binary_io.hpp"
 #include "../detail/number.hpp"
+#include "../ensemble_io.hpp"
 #include "../file_io.hpp"
 #include "../graph.hpp"
 #include "../layers/factory.hpp"
@@ -585,6 +588,21 @@ template <class T = float>
 loaded_onnx<T> load_onnx(const std::string& path) {
   const std::vector<std::uint8_t> b = detail::read_file_bytes(path, "ONNX file", std::uint64_t(1) << 38);
   return onnx_from_bytes<T>(b.data(), b.size(), path);
+}
+
+// The file as the app's model: members (eval mode) and info (labels, classes, input; opset as
+// format_version, producer as housenet_version), as load_ensemble gives them for a .hsnt file.
+template <class T = float>
+loaded_ensemble<T> load_onnx_ensemble(const std::string& path) {
+  loaded_onnx<T> o = load_onnx<T>(path);
+  loaded_ensemble<T> e;
+  e.info.labels = std::move(o.labels);
+  e.info.classes = o.model.output_shape().sample_size();
+  e.info.input = o.model.input_shape();
+  e.info.housenet_version = o.producer;
+  e.info.format_version = std::uint32_t(o.opset);
+  e.members.push_back(std::move(o.model));
+  return e;
 }
 
 HOUSENET_END_NAMESPACE
