@@ -35,12 +35,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <vector>
 
 #include <stb_image.h>
 
+#include "../detail/binary_io.hpp"
 #include "../detail/crc32.hpp"
 #include "../error.hpp"
 
@@ -53,20 +53,6 @@ inline bool is_gzip(const std::uint8_t* data, std::size_t n) {
   return n >= 2 && data[0] == 0x1f && data[1] == 0x8b;
 }
 
-namespace detail {
-inline std::uint32_t le32(const std::uint8_t* p) {
-  return std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24;
-}
-inline std::string hex_bytes(const std::uint8_t* p, std::size_t n) {
-  std::string s;
-  char buf[4];
-  for (std::size_t i = 0; i < n; ++i) {
-    std::snprintf(buf, sizeof buf, "%s%02x", i ? " " : "", unsigned(p[i]));
-    s += buf;
-  }
-  return s;
-}
-}  // namespace detail
 
 inline std::vector<std::uint8_t> gunzip(const std::uint8_t* data, std::size_t n, const std::string& name,
                                         std::size_t max_bytes = default_max_gunzip_bytes) {

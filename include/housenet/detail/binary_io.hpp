@@ -24,6 +24,21 @@ HOUSENET_BEGIN_NAMESPACE
 namespace detail {
 
 // Folded to a constant by the compiler.
+inline std::uint32_t le32(const std::uint8_t* p) {
+  return std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[3]) << 24;
+}
+// "1f 8b 08 00": the first bytes of a file, for "not a ... file (it starts with ...)"
+inline std::string hex_bytes(const std::uint8_t* p, std::size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) s += ' ';
+    s += digits[p[i] >> 4];
+    s += digits[p[i] & 15];
+  }
+  return s;
+}
+
 inline bool host_is_little_endian() {
   const std::uint32_t one = 1;
   unsigned char first = 0;
