@@ -6,7 +6,8 @@
 //   housenet eval   faces/ -m my.hsnt         accuracy, balanced accuracy, confusion matrix
 //   housenet sort   photo.jpg -m my.hsnt      boxes, labels, probabilities, an annotated copy
 //   housenet detect photo.jpg                 the face detector alone
-//   housenet info   my.hsnt                   what a model file holds
+//   housenet info   my.hsnt                   what a model file holds (.hsnt or .onnx, as -m everywhere)
+//   housenet run    -m my.onnx --input x.npy -o y.npy   the model on a NumPy tensor, for scripts
 //   housenet ensemble a.hsnt b.hsnt -o e.hsnt several models as one (the mean of their probabilities)
 //
 // main() is the table of commands at the bottom: it makes `housenet --help` and the dispatch
@@ -54,7 +55,8 @@ static int cmd_train(int argc, char** argv) {
   if (data.classes.size() < 2)
     throw app::app_error("train: '" + args.data_dir + "' has one class folder ('" + data.classes[0] +
                          "'); a classifier needs at least two");
-  hn::sequential<float> net = app::make_network(opt.arch, data.classes.size(), opt.seed);
+  hn::sequential<float> net = args.init_from.empty() ? app::make_network(opt.arch, data.classes.size(), opt.seed)
+                                                      : app::initial_network(args.init_from, data.classes);
   const hn::shape in = net.input_shape();  // 1 x 3 x 100 x 100 for both architectures
   // Each image decoded once; each unreadable file: one warning, then left out.
   hn::tensor<float> images = app::load_faces(data, in, "train");  // N x 3 x H x W in [0, 1]
@@ -224,6 +226,7 @@ static const std::vector<app::command> commands = {
     {"train", "train DATA -o M", "train a network on DATA/<class>/<face image>", cmd_train},
     {"eval", "eval DATA -m M", "accuracy, balanced accuracy, confusion matrix", app::cmd_eval},
     {"info", "info MODEL", "architecture, classes, parameters", app::cmd_info},
+    {"run", "run -m M --input X.npy -o Y.npy", "the model on a tensor (NumPy .npy), for scripts", app::cmd_run},
     {"export", "export MODEL OUT.onnx", "the model as an ONNX file (onnxruntime, OpenCV, ...)", app::cmd_export},
     {"ensemble", "ensemble M... -o E", "several models as one ensemble file", app::cmd_ensemble},
 };

@@ -83,7 +83,7 @@ expect_error() {  # expect_error WHAT command...
 
 step "version and help"
 "$HN" --version | grep -q '^housenet [0-9]' || fail "--version"
-for c in sort detect crop train eval info ensemble; do "$HN" $c --help | grep -q "^usage: housenet $c" || fail "$c --help"; done
+for c in sort detect crop train eval info ensemble run export; do "$HN" $c --help | grep -q "^usage: housenet $c" || fail "$c --help"; done
 
 step "detect --json on the bundled sample"
 "$HN" detect --json "$SAMPLE" > detect.json
@@ -207,11 +207,49 @@ grep -q 'an ensemble of 2 models' info2.txt || fail "info: the ensemble"
 check_json eval2.json accuracy balanced_accuracy ece identities
 "$HN" sort "$SAMPLE" -m e2.hsnt --json -o sorted2.png > sort2.json
 check_json sort2.json image faces
+
 mkdir -p tri/a tri/b tri/c
 cp synth/bright/b1__1.ppm tri/a/ && cp synth/dark/d1__1.ppm tri/b/ && cp synth/dark/d2__1.ppm tri/c/
 "$HN" train tri -o tri.hsnt --arch small --epochs 1 --batch 8 --test-count 0 --threads 2 2> /dev/null
 expect_error "ensemble of models with other classes" "$HN" ensemble m.hsnt tri.hsnt -o bad.hsnt
 [[ ! -e bad.hsnt ]] || fail "ensemble: a file was written after an error"
+
+step "ONNX: export, then -m MODEL.onnx in info, sort, eval and run (.npy in and out)"
+"$HN" export m.hsnt m.onnx > export.txt
+"$HN" info m.onnx > info_onnx.txt
+grep -q 'ONNX model, opset 13' info_onnx.txt && grep -q 'bright' info_onnx.txt || { cat info_onnx.txt; fail "info of an ONNX file"; }
+"$HN" sort "$SAMPLE" -m m.onnx --json -o sorted_onnx.png > sort_onnx.json
+cmp sort.json sort_onnx.json || fail "sort: the exported ONNX model answers otherwise than the model file"
+"$HN" eval synth -m m.onnx --json > eval_onnx.json
+"$HN" eval synth -m m.hsnt --json > eval_hsnt.json
+cmp eval_hsnt.json eval_onnx.json || fail "eval: the exported ONNX model answers otherwise than the model file"
+npy_zeros() {  # npy_zeros FILE DIMS... : a float32 .npy of zeros ('<f4', C order)
+  local f=$1; shift
+  local shape count=1 d
+  shape=$(IFS=,; echo "$*" | sed 's/,/, /g')
+  [[ $# -eq 1 ]] && shape="$shape,"
+  for d in "$@"; do count=$((count * d)); done
+  local header="{'descr': '<f4', 'fortran_order': False, 'shape': ($shape), }"
+  local pad=$(( (64 - (10 + ${#header} + 1) % 64) % 64 ))
+  { printf '\x93NUMPY\x01\x00'; printf "\\x$(printf %02x $(( (${#header} + pad + 1) % 256 )))\\x$(printf %02x $(( (${#header} + pad + 1) / 256 )))"
+    printf '%s%*s\n' "$header" "$pad" ''; head -c $((count * 4)) /dev/zero; } > "$f"
+}
+npy_zeros x.npy 3 3 100 100
+"$HN" run -m m.hsnt --input x.npy -o y_hsnt.npy > run.txt
+"$HN" run -m m.onnx --input x.npy -o y_onnx.npy --batch 2 >> run.txt
+cat run.txt
+grep -q '3x2, the network' run.txt || fail "run: output shape"
+cmp y_hsnt.npy y_onnx.npy || fail "run: the ONNX model's output differs from the model file's"
+[[ $(head -c 6 y_hsnt.npy | tail -c 5) == NUMPY ]] || fail "run: not a .npy file"
+"$HN" run -m e2.hsnt --input x.npy -o y_ens.npy | grep -q 'class probabilities' || fail "run: an ensemble gives probabilities"
+"$HN" train synth -o ft.hsnt --init-from m.onnx --epochs 1 --batch 8 --test-count 0 --threads 2 2> ft.txt || { cat ft.txt; fail "train --init-from an ONNX file"; }
+"$HN" info ft.hsnt | grep -q 'a single model' || fail "train --init-from: the model written"
+expect_error "train --init-from with another class count" "$HN" train tri -o ft3.hsnt --init-from m.onnx --epochs 1
+expect_error "train --init-from and --arch" "$HN" train synth -o ft4.hsnt --init-from m.onnx --arch small
+npy_zeros wrong.npy 2 3 50 50
+expect_error "run: input of another shape" "$HN" run -m m.hsnt --input wrong.npy -o y.npy
+expect_error "run: not a .npy file" "$HN" run -m m.hsnt --input m.hsnt -o y.npy
+expect_error "run: no --input" "$HN" run -m m.hsnt -o y.npy
 
 step "eval: the test side of a fold, predictions, no flip"
 "$HN" eval synth -m m.hsnt --folds 3 --fold 2 --split group --seed 7 --predictions pred.csv --json > fold.json

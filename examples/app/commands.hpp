@@ -1,4 +1,4 @@
-// examples/app/commands.hpp: the subcommands sort, detect, crop, eval, info, ensemble and export of
+// examples/app/commands.hpp: the subcommands sort, detect, crop, eval, info, run, ensemble and export of
 // `housenet` (train is in housenet.cpp, in full view; the table of commands at its bottom names
 // them all; sort's work on one photo is sort.hpp, shared with the web page; the prediction path
 // of sort and eval is classify.hpp, eval --stability's study stability.hpp).
@@ -16,6 +16,8 @@
 #include <vector>
 
 #include <housenet/housenet.hpp>
+#include <housenet/npy.hpp>
+#include <housenet/predict.hpp>
 #include <housenet/vision.hpp>
 
 #include "classify.hpp"
@@ -319,6 +321,61 @@ inline int cmd_info(int argc, char** argv) {
   cli.parse(argc, argv, 2);
   const model_file m = load_model_or_default(cli.args().empty() ? std::string() : cli.args()[0]);
   std::cout << describe_model(m);
+  return 0;
+}
+
+// ---- housenet run ------------------------------------------------------------------------------
+inline int cmd_run(int argc, char** argv) {
+  arg_parser cli("run", "housenet run -m MODEL --input X.npy -o Y.npy [--probabilities]",
+                 "Runs MODEL (a .hsnt or .onnx file) on the tensor of X.npy (float32, C order: N x the\n"
+                 "model's input, e.g. N x 3 x 100 x 100; or one sample without N) and writes its output\n"
+                 "to Y.npy (float32, N x the output): a network's output as it is (logits), or with\n"
+                 "--probabilities their softmax; an ensemble's answer is always the mean of its\n"
+                 "members' probabilities. No test-time flip (X need not be images).\n"
+                 "np.save('x.npy', x.astype(np.float32)) writes X; np.load('y.npy') reads Y.");
+  cli.option("model", "MODEL", "", "the model file (required)", "m")
+      .option("input", "X.npy", "", "the input tensor (required)")
+      .option("output", "Y.npy", "", "the output tensor to write (required)", "o")
+      .flag("probabilities", "write the softmax of a network's output (an ensemble's always is)")
+      .option("batch", "N", "64", "samples run at once (memory: a batch's activations)")
+      .option("threads", "N", "", "worker threads (default: HOUSENET_NUM_THREADS or all cores)");
+  cli.positionals(0, 0);
+  cli.parse(argc, argv, 2);
+  for (const char* o : {"model", "input", "output"})
+    if (cli.get(o).empty()) cli.fail(std::string("--") + o + " is required");
+  if (cli.has("threads")) housenet::set_num_threads(int(cli.get_int("threads", 1, 1024)));
+  const std::size_t batch = std::size_t(cli.get_int("batch", 1, 1 << 20));
+  const std::string out_path = cli.get("output");
+  check_writable(out_path);
+  const model_file m = load_model_file(cli.get("model"));
+  const housenet::tensor<float> x = housenet::read_npy(cli.get("input"));
+  const housenet::shape in = m.input_shape();
+  const bool one = x.shape().rank() + 1 == in.rank();
+  bool fits = one || x.shape().rank() == in.rank();
+  for (std::size_t i = 1; fits && i < in.rank(); ++i) fits = x.shape()[one ? i - 1 : i] == in[i];
+  if (!fits)
+    throw app_error("run: " + cli.get("input") + " holds " + x.shape().str() + "; the model takes N x " +
+                    housenet::detail::sample_dims(in) + " (or one " + housenet::detail::sample_dims(in) + ")");
+  const std::size_t n = one ? 1 : x.shape()[0], sample = in.sample_size();
+  const bool probs = cli.has("probabilities") || m.members.size() > 1;
+  housenet::tensor<float> xb, yb, y;
+  for (std::size_t first = 0; first < n; first += batch) {
+    const std::size_t count = std::min(batch, n - first);
+    xb.resize(in.with_n(count));
+    std::copy_n(x.data() + first * sample, count * sample, xb.data());
+    if (probs) {
+      housenet::predict_options po;
+      po.flip = false;
+      housenet::predict_probabilities(m.members, xb, yb, po);
+    } else {
+      m.members[0].predict(xb, yb);
+    }
+    if (first == 0) y.resize(yb.shape().with_n(n));
+    std::copy_n(yb.data(), yb.size(), y.data() + first * (yb.size() / count));
+  }
+  housenet::write_npy(out_path, y);
+  std::printf("%s: %s, %s of %s\n", out_path.c_str(), y.shape().str().c_str(),
+              probs ? "class probabilities" : "the network's output", m.path.c_str());
   return 0;
 }
 

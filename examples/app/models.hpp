@@ -5,16 +5,23 @@
 //                                     header (member 1's); a model file has one member, an
 //                                     ensemble file (housenet/ensemble_io.hpp) several, whose
 //                                     mean probability is the answer (classify.hpp)
-//   load_model_file(path)             the network(s) rebuilt from the file, and its classes
+//   load_model_file(path)             the network(s) rebuilt from the file, and its classes: a
+//                                     housenet file (.hsnt: it starts with "HSNT"), or an ONNX
+//                                     file (housenet/onnx.hpp: the ops of docs/onnx.md)
 //   load_model_or_default(path)       path, or the bundled default model when path is empty; when
 //                                     there is none, says so in one line
+//   initial_network(path, classes)    train --init-from: a one-network file's network, checked
+//                                     against the data set's classes
 //   describe_model(m)                 the text of `housenet info`
 //   all_finite(values)                no NaN or infinity among them (in parallel: 61 M weights in ~10 ms)
 #pragma once
 
 #include <atomic>
+#include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -22,6 +29,7 @@
 #include <housenet/ensemble_io.hpp>
 #include <housenet/housenet.hpp>
 #include <housenet/model_io.hpp>
+#include <housenet/onnx.hpp>
 
 #include "cli.hpp"
 #include "files.hpp"
@@ -33,6 +41,7 @@ constexpr const char* default_model_name = "houses.hsnt";
 struct model_file {
   std::vector<housenet::sequential<float>> members;  // one, or an ensemble's members
   bool is_ensemble = false;                          // the file is an ensemble file
+  bool is_onnx = false;                              // an ONNX file (info: opset, producer)
   std::vector<std::string> classes;
   std::string path;
   housenet::model_info info;  // member 1's
@@ -54,12 +63,24 @@ inline bool all_finite(housenet::tensor_view<const float> v) {
   return ok.load();
 }
 
+// An ONNX file: not a housenet file (those start with "HSNT") and named *.onnx.
+inline bool is_onnx_path(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (ext != ".onnx") return false;
+  char magic[4] = {};
+  std::ifstream f(path, std::ios::binary);
+  return !(f.read(magic, 4) && std::memcmp(magic, "HSNT", 4) == 0);
+}
+
 inline model_file load_model_file(const std::string& path) {
   model_file m;
   m.path = path;
-  housenet::loaded_ensemble<float> l = housenet::load_ensemble<float>(path);
+  m.is_onnx = is_onnx_path(path);
+  housenet::loaded_ensemble<float> l =
+      m.is_onnx ? housenet::load_onnx_ensemble<float>(path) : housenet::load_ensemble<float>(path);
   m.members = std::move(l.members);
-  m.is_ensemble = l.is_ensemble;
+  m.is_ensemble = l.is_ensemble || l.members.size() > 1;
   m.info = std::move(l.info);
   m.classes = m.info.labels;
   if (m.classes.empty())  // a file without labels: number the classes
@@ -80,13 +101,34 @@ inline model_file load_model_or_default(const std::string& path) {
   return load_model_file(p.string());
 }
 
+// train --init-from: the network of a one-network model file (.hsnt or .onnx), to train further
+// on a data set with `classes`: the class count must match (a warning when the names differ).
+inline housenet::sequential<float> initial_network(const std::string& path, const std::vector<std::string>& classes) {
+  model_file m = load_model_file(path);
+  if (m.members.size() != 1)
+    throw app_error("train: --init-from " + path + " is an ensemble of " + std::to_string(m.members.size()) +
+                    " models; training starts from one network");
+  if (m.classes.size() != classes.size())
+    throw app_error("train: --init-from " + path + " has " + std::to_string(m.classes.size()) +
+                    " classes, the data set " + std::to_string(classes.size()));
+  if (!m.info.labels.empty() && m.info.labels != classes)
+    std::fprintf(stderr, "housenet train: warning: %s's classes are not the data set's (same count: trained as they are)\n",
+                 path.c_str());
+  return std::move(m.members[0]);
+}
+
 inline std::string describe_model(const model_file& m) {
   std::ostringstream os;
   std::error_code ec;
   const auto bytes = fs::file_size(m.path, ec);
-  os << m.path << ": housenet " << (m.is_ensemble ? "ensemble" : "model") << ", format version "
-     << m.info.format_version << ", " << (ec ? 0 : bytes) << " bytes, written by housenet " << m.info.housenet_version
-     << "\n";
+  if (m.is_onnx)
+    os << m.path << ": ONNX " << (m.is_ensemble ? "ensemble" : "model") << ", opset " << m.info.format_version << ", "
+       << (ec ? 0 : bytes) << " bytes, written by " << (m.info.housenet_version.empty() ? "?" : m.info.housenet_version)
+       << "\n";
+  else
+    os << m.path << ": housenet " << (m.is_ensemble ? "ensemble" : "model") << ", format version "
+       << m.info.format_version << ", " << (ec ? 0 : bytes) << " bytes, written by housenet "
+       << m.info.housenet_version << "\n";
   std::size_t params = 0;
   bool same = true;  // every member the same architecture: one table
   for (const auto& net : m.members) {

@@ -21,6 +21,7 @@ namespace app {
 
 struct train_command {
   std::string data_dir, model_path;
+  std::string init_from;          // --init-from: the model whose weights training starts from
   train_options options;          // everything that must match when resuming (data_signature: later)
   bool resume = false;
   int threads = 0;                // 0: HOUSENET_NUM_THREADS or all cores
@@ -50,6 +51,9 @@ inline train_command read_train_command(int argc, char** argv) {
                  "--resume goes on from it with the same result as an uninterrupted run.");
   cli.option("output", "MODEL", "", "the model file to write (required)", "o")
       .option("arch", "seed|small", "seed", "seed: the blog's network; small: a smaller one")
+      .option("init-from", "MODEL", "",
+              "start from MODEL's network and weights instead (a .hsnt or .onnx file of one network "
+              "with DATA_DIR's class count: fine-tuning)")
       .option("epochs", "N", "100", "training epochs")
       .option("batch", "N", "32", "mini-batch size")
       .option("optimizer", "sgd|adam", "sgd", "momentum SGD (0.9) or Adam")
@@ -78,6 +82,11 @@ inline train_command read_train_command(int argc, char** argv) {
 
   train_options& o = t.options;
   o.arch = cli.get_choice("arch", {"seed", "small"});
+  t.init_from = cli.get("init-from");
+  if (!t.init_from.empty()) {
+    if (cli.has("arch")) cli.fail("--init-from and --arch do not go together (the network is MODEL's)");
+    o.arch = "from " + fs::path(t.init_from).filename().string();
+  }
   o.epochs = int(cli.get_int("epochs", 1, 100000));
   o.batch = std::size_t(cli.get_int("batch", 1, 65536));
   o.optimizer = cli.get_choice("optimizer", {"sgd", "adam"});
