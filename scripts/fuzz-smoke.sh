@@ -14,7 +14,7 @@ SECONDS_PER_TARGET=${1:-30}
 B=${2:-build-fuzz}
 shift $(( $# > 2 ? 2 : $# ))
 TARGETS=("$@")
-[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(cascade model image dataset idx onnx)
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(cascade model image dataset idx onnx npy)
 
 CXX_FUZZ=${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14 || true)}
 CC_FUZZ=${CC_FUZZ:-$(command -v clang || command -v clang-14 || true)}
@@ -34,6 +34,7 @@ for t in "${TARGETS[@]}"; do mkdir -p "$B/corpus/$t"; done
 [[ -d $B/corpus/dataset ]] && cp fuzz/seeds/dataset/* "$B/corpus/dataset/"
 [[ -d $B/corpus/idx ]] && cp tests/data/idx/*-ubyte tests/data/idx/*.gz tests/data/idx/float-idx1 "$B/corpus/idx/"
 [[ -d $B/corpus/onnx ]] && cp tests/data/onnx/*.onnx "$B/corpus/onnx/"
+[[ -d $B/corpus/npy ]] && cp tests/data/npy/*.npy "$B/corpus/npy/"
 
 status=0
 for t in "${TARGETS[@]}"; do

@@ -179,17 +179,16 @@ inline tensor<float> npy_from_bytes(const void* data, std::size_t size, const st
   HOUSENET_CHECK(dims.size() >= 1 && dims.size() <= shape::max_rank, name, ": shape ", detail::npy_shape_text(dims),
                  ": ", dims.size(), " dimensions (housenet's tensors have 1 to ", shape::max_rank, ")");
   const std::size_t have = size - at;
-  std::size_t count = 1;
+  std::uint64_t count = 1;  // 64-bit on every target (size_t has 32 bits on wasm32)
   for (std::size_t d : dims) {
     HOUSENET_CHECK(d >= 1, name, ": shape ", detail::npy_shape_text(dims), " has no elements");
-    HOUSENET_CHECK(count <= have / 4 / d, name, ": truncated: the shape ", detail::npy_shape_text(dims), " needs more than the ",
-                   have, " bytes of data the file has");
+    HOUSENET_CHECK(count <= (std::uint64_t(1) << 60) / d, name, ": shape ", detail::npy_shape_text(dims), " too large");
     count *= d;
   }
   HOUSENET_CHECK(count * 4 == have, name, ": ", count * 4 < have ? "trailing bytes: " : "truncated: ", "the shape ",
                  detail::npy_shape_text(dims), " needs ", count * 4, " bytes of data, the file has ", have);
   tensor<float> x(shape::from_range(dims.begin(), dims.end()));
-  detail::from_f32_bytes(b + at, count, x.data());
+  detail::from_f32_bytes(b + at, x.size(), x.data());
   return x;
 }
 
