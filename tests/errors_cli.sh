@@ -103,6 +103,30 @@ row "model of another format version" "housenet: v3.hsnt: format version 3 not s
 row "export of an ensemble file" \
   "housenet: export: $SRC/data/houses.hsnt is an ensemble of 3 models; ONNX export writes one network (export a member's model file)" \
   "$HN" export "$SRC/data/houses.hsnt" x.onnx
+# ONNX files, .npy tensors, run and train --init-from (docs/errors.md, "ONNX files and .npy tensors")
+: > empty.onnx
+echo "not a model" > notes.onnx
+head -c 3000 "$SRC/tests/data/onnx/seed.onnx" > cut.onnx
+row "empty ONNX file" "housenet: empty.onnx: not an ONNX file (empty)" "$HN" info empty.onnx
+row "text file named .onnx" "housenet: notes.onnx: malformed protobuf at byte 0: wire type 6 (field 13) is not supported" \
+  "$HN" sort "$SAMPLE" -m notes.onnx -o x.png
+row "truncated ONNX file" "housenet: cut.onnx: malformed protobuf at byte 20: length 4811 runs past the end (2978 bytes remain)" \
+  "$HN" info cut.onnx
+row "ONNX attribute housenet cannot honour" \
+  "housenet: $SRC/tests/data/onnx/node/test_gemm_transposeA.onnx: node '' (Gemm): transA 1 is not supported" \
+  "$HN" info "$SRC/tests/data/onnx/node/test_gemm_transposeA.onnx"
+row ".npy of float64" \
+  "housenet: $SRC/tests/data/npy/f8_3.npy: data type '<f8' not supported (float32, '<f4', only: save x.astype(np.float32))" \
+  "$HN" run -m m.hsnt --input "$SRC/tests/data/npy/f8_3.npy" -o y.npy
+row ".npy of another shape than the model's input" \
+  "housenet: run: $SRC/tests/data/npy/f4_2x3x4.npy holds 2x3x4; the model takes N x 3x100x100 (or one 3x100x100)" \
+  "$HN" run -m m.hsnt --input "$SRC/tests/data/npy/f4_2x3x4.npy" -o y.npy
+row "train --init-from an ensemble" \
+  "housenet: train: --init-from $SRC/data/houses.hsnt is an ensemble of 3 models; training starts from one network" \
+  "$HN" train synth -o ft.hsnt --init-from "$SRC/data/houses.hsnt" --epochs 1
+row "train --init-from a model of another class count" \
+  "housenet: train: --init-from $SRC/tests/data/onnx/seed.onnx has 3 classes, the data set 2" \
+  "$HN" train synth -o ft.hsnt --init-from "$SRC/tests/data/onnx/seed.onnx" --epochs 1
 row "model with a flipped byte" "housenet: flipped.hsnt: checksum mismatch (file damaged?)" "$HN" sort "$SAMPLE" -m flipped.hsnt -o x.png
 row "class count differs from the data folder" \
   "housenet: eval: 'three' has 3 classes (a,b,c), the model has 2 (bright,dark)" "$HN" eval three -m m.hsnt
