@@ -8,8 +8,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -22,11 +20,7 @@ namespace {
 
 const fs::path dir = fs::path(HOUSENET_SOURCE_DIR) / "tests" / "data" / "npy";
 
-std::vector<std::uint8_t> bytes_of(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  REQUIRE(f.good());
-  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+std::vector<std::uint8_t> bytes_of(const fs::path& p) { return housenet_test::read_bytes(p.string()); }
 
 std::string read_error(const std::vector<std::uint8_t>& b) {
   return error_of([&] { npy_from_bytes(b.data(), b.size(), "x.npy"); });
