@@ -387,3 +387,57 @@ TEST_CASE("graph: summary() lists what each layer reads; a chain's table is unch
   sequential<float> c = make_small_network<float>(4, 1);
   CHECK(!housenet_test::contains(c.summary(), "Reads"));
 }
+
+TEST_CASE("graph: the gradient arena is zero whichever way it is first reached, and a gradient written before any backward is kept") {
+  const auto make = [] {
+    graph<float> g;
+    g.add<conv2d<float>>(3, 3, 1, 1);
+    g.add<relu<float>>();
+    g.add<flatten<float>>();
+    g.add<linear<float>>(4);
+    g.setup(shape{1, 2, 5, 5}, 7);
+    return g;
+  };
+  const auto all_zero = [](tensor_view<const float> v) {
+    for (float x : v)
+      if (x != 0.0f) return false;
+    return true;
+  };
+  {  // grads()
+    graph<float> g = make();
+    CHECK(all_zero(std::as_const(g).grads()));
+  }
+  {  // a layer's params()
+    graph<float> g = make();
+    layer<float>& l = g[0];
+    bool zero = true;
+    for (const auto& p : l.params())
+      for (float x : p.grad) zero = zero && x == 0.0f;
+    CHECK(zero);
+  }
+  {  // written through param_by_name, then an optimizer step reads it: the write is not wiped
+    graph<float> g = make();
+    param<float>& w = g.param_by_name("4.linear.weight");
+    const float before = w.value[0];
+    w.grad[0] = 2.0f;
+    sgd<float>::options o;
+    o.lr = 0.5;
+    o.momentum = 0;
+    sgd<float> opt(o);
+    opt.step(g);
+    CHECK(w.value[0] == before - 1.0f);
+  }
+  {  // backward accumulates onto zero: the same gradients as after an explicit zero_grad()
+    graph<float> a = make(), b = make();
+    const tensor<float> x = random_tensor<float>(shape{2, 2, 5, 5}, 3);
+    tensor<float> d(shape{2, 4}, 0.25f);
+    a.train();
+    b.train();
+    a.forward(x);
+    a.backward(d);
+    b.zero_grad();
+    b.forward(x);
+    b.backward(d);
+    CHECK(same_bits(a.grads(), b.grads()));
+  }
+}

@@ -8,7 +8,10 @@
 //   layer's shape from the input (dlib style: you never type a layer's input size), names the
 //   layers "<kind> #<i>" (1-based; the prefix of their error messages), and puts every parameter
 //   into ONE value arena and ONE gradient arena (llm.c): the optimizer step, zero_grad() and
-//   save/load are each one loop over flat memory.
+//   save/load are each one loop over flat memory. The gradient arena is zero after setup, but
+//   its pages are first touched when it is first reached (backward, zero_grad, grads(),
+//   operator[] and the parameter lookups, which all settle it): a model loaded only to run
+//   holds its weights once (the seed network: 242 MB, not 484).
 //
 //     graph<float> net;                                  // a chain ...
 //     net.add<conv2d<float>>(16, 3, 1, 1);  net.add<batch_norm2d<float>>();  net.add<relu<float>>();
@@ -269,6 +272,7 @@ class graph {
   const tensor<T>& backward(const tensor<T>& dloss, bool input_grad = false) {
     require_setup("backward");
     HOUSENET_CHECK(have_forward_, "model: backward() without a forward() before it");
+    settle_grads();
     HOUSENET_CHECK(dloss.shape() == outputs_.back().shape(), "model: backward(): gradient ",
                    dloss.shape().str(), ", expected the output shape ", outputs_.back().shape().str());
     const std::size_t L = layers_.size();
@@ -300,6 +304,7 @@ class graph {
   void zero_grad() {
     T* g = grads_.data();
     detail::elementwise(grads_.size(), [=](std::size_t b, std::size_t e) { std::memset(g + b, 0, (e - b) * sizeof(T)); });
+    grads_pending_ = false;
   }
 
   // Eval-mode forward on a const model, safe from several threads at once.
@@ -328,7 +333,10 @@ class graph {
 
   // ---- layers and intermediate tensors ------------------------------------------------------
   std::size_t size() const { return layers_.size(); }
-  layer<T>& operator[](std::size_t i) { return *layers_.at(i); }
+  layer<T>& operator[](std::size_t i) {  // (its params() reach the gradient arena: settled first)
+    settle_grads();
+    return *layers_.at(i);
+  }
   const layer<T>& operator[](std::size_t i) const { return *layers_.at(i); }
   // Output of layer i in the last forward; output(size()-1) is the model's output.
   const tensor<T>& output(std::size_t i) const { return outputs_.at(i); }
@@ -341,8 +349,14 @@ class graph {
   // Whole arenas (padding included); see ARENA LAYOUT.
   tensor_view<T> values() { return {values_.data(), values_.shape()}; }
   tensor_view<const T> values() const { return {values_.data(), values_.shape()}; }
-  tensor_view<T> grads() { return {grads_.data(), grads_.shape()}; }
-  tensor_view<const T> grads() const { return {grads_.data(), grads_.shape()}; }
+  tensor_view<T> grads() {
+    settle_grads();
+    return {grads_.data(), grads_.shape()};
+  }
+  tensor_view<const T> grads() const {
+    settle_grads();
+    return {grads_.data(), grads_.shape()};
+  }
   std::size_t arena_size() const { return values_.size(); }
   std::size_t decay_size() const { return decay_end_; }          // [0, decay_size): weight decay
   std::size_t trainable_size() const { return trainable_end_; }  // [0, trainable_size): trainable
@@ -356,11 +370,13 @@ class graph {
 
   // nullptr when there is no parameter of that name.
   param<T>* find_param(const std::string& name) {
+    settle_grads();
     for (const auto& p : infos_)
       if (p.name == name) return &layers_[p.layer]->params()[p.index];
     return nullptr;
   }
   const param<T>* find_param(const std::string& name) const {
+    settle_grads();
     for (const auto& p : infos_)
       if (p.name == name) return &layers_[p.layer]->params()[p.index];
     return nullptr;
@@ -570,7 +586,10 @@ class graph {
     values_.resize(shape{total});
     grads_.resize(shape{total});
     values_.zero();
-    grads_.zero();
+    // The gradients are zeroed when first needed (backward, zero_grad, grads()), not here: a model
+    // only loaded to run (a model or ONNX file read for inference) never touches their pages, so
+    // it holds its weights once, not twice.
+    grads_pending_ = true;
     infos_.clear();
     std::vector<std::vector<param<T>>> bound(layers_.size());
     for (std::size_t k = 0; k < items.size(); ++k) {
@@ -602,7 +621,16 @@ class graph {
   housenet::mode mode_ = mode::train;
   std::uint64_t step_ = 0;
 
-  tensor<T> values_, grads_;
+  tensor<T> values_;
+  mutable tensor<T> grads_;            // zero until the first backward (settle_grads)
+  mutable bool grads_pending_ = false;  // grads_ not yet zeroed since build_arena
+
+  void settle_grads() const {
+    if (!grads_pending_) return;
+    T* g = grads_.data();
+    detail::elementwise(grads_.size(), [=](std::size_t b, std::size_t e) { std::memset(g + b, 0, (e - b) * sizeof(T)); });
+    grads_pending_ = false;
+  }
   std::size_t decay_end_ = 0, trainable_end_ = 0;
   std::size_t num_trainable_ = 0, num_state_ = 0;
   std::vector<param_info> infos_;
