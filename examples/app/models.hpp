@@ -29,7 +29,9 @@
 #include <housenet/ensemble_io.hpp>
 #include <housenet/housenet.hpp>
 #include <housenet/model_io.hpp>
+#ifndef HOUSENET_APP_NO_ONNX  // (the web page reads its bundled .hsnt only: ONNX is 64 KB of wasm)
 #include <housenet/onnx.hpp>
+#endif
 
 #include "cli.hpp"
 #include "files.hpp"
@@ -77,8 +79,13 @@ inline model_file load_model_file(const std::string& path) {
   model_file m;
   m.path = path;
   m.is_onnx = is_onnx_path(path);
+#ifndef HOUSENET_APP_NO_ONNX
   housenet::loaded_ensemble<float> l =
       m.is_onnx ? housenet::load_onnx_ensemble<float>(path) : housenet::load_ensemble<float>(path);
+#else
+  if (m.is_onnx) throw app_error(path + ": ONNX files are not read by this build");
+  housenet::loaded_ensemble<float> l = housenet::load_ensemble<float>(path);
+#endif
   m.members = std::move(l.members);
   m.is_ensemble = l.is_ensemble || l.members.size() > 1;
   m.info = std::move(l.info);
