@@ -93,6 +93,8 @@ std::vector<std::unique_ptr<layer<double>>> all_layers() {
   v.push_back(std::make_unique<avg_pool2d<double>>(2, 3, 1, true, false));  // k < s
   v.push_back(std::make_unique<avg_pool2d<double>>(2, 2));                   // floor: last row and column left out
   v.push_back(std::make_unique<global_avg_pool<double>>());
+  v.push_back(std::make_unique<pad2d<double>>(0, 0, 1, 1));  // ONNX's pads 0,0,1,1: end only
+  v.push_back(std::make_unique<pad2d<double>>(2, 1, 0, 3));
   v.push_back(std::make_unique<conv2d<double>>(4, 3, 1, 2, true, init_kind::lecun, 2));           // dilation 2
   v.push_back(std::make_unique<conv2d<double>>(6, 3, 2, 1, true, init_kind::lecun, 1, 3));        // depthwise, x2
   v.push_back(std::make_unique<conv2d<double>>(3, 3, 1, 1, false, init_kind::he, 2, 3));          // depthwise, dilated
@@ -266,6 +268,7 @@ TEST_CASE("batch_norm2d, pooling, dropout, activations, depthwise conv2d: the sa
   ls.push_back(std::make_unique<tanh_layer<float>>());
   ls.push_back(std::make_unique<avg_pool2d<float>>(3, 2, 1, true, false));
   ls.push_back(std::make_unique<global_avg_pool<float>>());
+  ls.push_back(std::make_unique<pad2d<float>>(1, 2, 3, 0));
   ls.push_back(std::make_unique<conv2d<float>>(10, 3, 1, 1, true, init_kind::lecun, 2, 5));  // depthwise
   const housenet_test::settings_guard restore;
   for (auto& l : ls) {
@@ -999,6 +1002,21 @@ TEST_CASE("setup rejects inputs a layer cannot take") {
 }
 
 // ---- config round trips ----------------------------------------------------------------------
+
+TEST_CASE_TEMPLATE("pad2d: hand-computed, each side its own amount; out of range refused", T, float, double) {
+  pad2d<T> p(1, 0, 2, 1);
+  CHECK(p.setup(shape{1, 1, 2, 3}) == shape{1, 1, 5, 4});
+  tensor<T> x(shape{1, 1, 2, 3});
+  for (std::size_t i = 0; i < 6; ++i) x[i] = T(i + 1);
+  tensor<T> y;
+  p.infer(x, y);
+  const std::vector<T> want{0, 0, 0, 0,  1, 2, 3, 0,  4, 5, 6, 0,  0, 0, 0, 0,  0, 0, 0, 0};
+  CHECK(std::vector<T>(y.begin(), y.end()) == want);
+  CHECK(p.config() == layer_config{{"top", "1"}, {"left", "0"}, {"bottom", "2"}, {"right", "1"}});
+  CHECK(starts_with(error_of([] { pad2d<T>(0, 5000, 0, 0); }), "pad2d: padding 0,5000,0,0 out of range"));
+  pad2d<T> q(1, 1, 1, 1);
+  CHECK(starts_with(error_of([&] { q.setup(shape{2, 6}); }), "pad2d"));
+}
 
 TEST_CASE("config round-trips through make_layer for every layer") {
   auto ls = all_layers();

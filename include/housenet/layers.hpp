@@ -7,6 +7,7 @@
 #include "layers/max_pool2d.hpp"
 #include "layers/avg_pool2d.hpp"
 #include "layers/global_avg_pool.hpp"
+#include "layers/pad2d.hpp"
 #include "layers/relu.hpp"
 #include "layers/leaky_relu.hpp"
 #include "layers/sigmoid.hpp"

@@ -33,6 +33,7 @@
 //     max_pool2d    kernel, stride, padding, ceil_mode (0/1)
 //     avg_pool2d    kernel, stride, padding, ceil_mode (0/1), count_include_pad (0/1)
 //     dropout       ratio, seed
+//     pad2d         top, left, bottom, right
 //
 // ERRORS (housenet::error, prefix "make_layer: "): unknown kind, unsupported version, a missing,
 //   repeated, unknown or malformed key, or a value the layer's constructor rejects; the message
@@ -64,6 +65,7 @@
 #include "leaky_relu.hpp"
 #include "linear.hpp"
 #include "max_pool2d.hpp"
+#include "pad2d.hpp"
 #include "relu.hpp"
 #include "sigmoid.hpp"
 #include "tanh.hpp"
@@ -271,6 +273,11 @@ const layer_registry<T>& builtin_layers() {
       return std::make_unique<dropout<T>>(ratio, seed);
     });
     r.template add<flatten<T>>([](int, config_reader&) { return std::make_unique<flatten<T>>(); });
+    r.template add<pad2d<T>>([](int, config_reader& c) {
+      const std::size_t t = c.size("top", 0, 4096), l = c.size("left", 0, 4096);
+      const std::size_t b = c.size("bottom", 0, 4096), rt = c.size("right", 0, 4096);
+      return std::make_unique<pad2d<T>>(t, l, b, rt);
+    });
     r.template add<add_layer<T>>([](int, config_reader&) { return std::make_unique<add_layer<T>>(); });
     r.template add<concat_layer<T>>([](int, config_reader&) { return std::make_unique<concat_layer<T>>(); });
     return r;
