@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
     two.push_back(std::move(lin2));
     put(out + "/model/linear_ensemble.hsnt", hn::ensemble_to_bytes(two, {"a", "b"}), 0);
   }
-  {  // issue 14's kinds: dilated, grouped and depthwise convolutions, average pooling, activations
+  {  // issue 14's kinds: dilated, grouped and depthwise convolutions, zero padding, average pooling, activations
     hn::sequential<float> net;
     net.add<hn::conv2d<float>>(4, 3, 1, 2, false, hn::init_kind::he, 2);
     net.add<hn::batch_norm2d<float>>();
@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
     net.add<hn::conv2d<float>>(4, 3, 1, 1, true, hn::init_kind::lecun, 1, 2);
     net.add<hn::conv2d<float>>(4, 3, 1, 1, true, hn::init_kind::lecun, 1, 4);
     net.add<hn::tanh_layer<float>>();
+    net.add<hn::pad2d<float>>(0, 1, 1, 0);
     net.add<hn::avg_pool2d<float>>(2, 2, 1, true, false);
     net.add<hn::sigmoid<float>>();
     net.add<hn::global_avg_pool<float>>();
