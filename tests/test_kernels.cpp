@@ -118,8 +118,10 @@ const conv_dims conv_cases[] = {
     conv_dims::make(1, 17, 32, 32, 13, 3, 3, 1, 0),  // large packed B: the other GEMM loop order
     conv_dims::make(3, 3, 9, 40, 7, 3, 3, 1, 0),     // 38-wide rows, 7 output channels, 27 taps
     conv_dims::make(2, 3, 30, 30, 9, 7, 7, 1, 0),    // conv1-like with 24-wide rows
+    conv_dims::make(5, 2, 5, 6, 3, 3, 3, 1, 0),      // unpadded tiny maps: panels across images
     // + dilation, groups
     conv_dims::make(2, 3, 11, 9, 4, 3, 3, 1, 2, 2),       // dilation 2
+    conv_dims::make(2, 3, 13, 11, 5, 3, 3, 1, 0, 2),      // dilation 2 without padding
     conv_dims::make(2, 3, 12, 10, 5, 3, 2, 2, 3, 3),      // dilation 3, stride 2, rectangular kernel
     conv_dims::make(3, 2, 4, 4, 3, 2, 2, 1, 1, 2),        // dilation on tiny maps: several images per GEMM
     conv_dims::make(2, 6, 9, 7, 9, 3, 3, 2, 1, 2, 3),     // 3 groups of 2 -> 3, dilation 2

@@ -13,7 +13,7 @@
 //   Loops jc (NC columns) / pc (K in equal blocks of at most KC) / ic (MC rows) around packed
 //   panels: B's KC x NC block and A's MC x KC block are copied into contiguous, zero-padded
 //   micro-panels (AVX-512: 16x16 transposes for the layouts whose k index is contiguous), then
-//   an MR x NR register-blocked FMA micro-kernel (AVX-512 12x32, AVX2 6x16, SIMD128 6x8, scalar 4x8) runs
+//   an MR x NR register-blocked FMA micro-kernel (AVX-512 12x32, AVX2 6x16, SIMD128 4x8, scalar 4x8) runs
 //   over them: B micro-panel outer / A micro-panel inner (BLIS), or, when the packed B block
 //   fits in L2 (short K), A micro-panel outer so that C is swept along its rows.
 //   The float ISA is active_isa() (simd.hpp); double uses the portable kernel.

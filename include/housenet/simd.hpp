@@ -708,11 +708,15 @@ __attribute__((target("avx512f,avx2,fma"))) inline void lanes_scatter(const floa
 #endif  // HOUSENET_X86
 
 #if HOUSENET_WASM_SIMD128
-// ---- WebAssembly SIMD128: 6 x 8 tile (12 v128 accumulators) --------------------------------------
+// ---- WebAssembly SIMD128: 4 x 8 tile (8 v128 accumulators) ---------------------------------------
 // No FMA: each product is rounded, then added, in the scalar kernels' order (the same bits).
+// The tile fits the engine, not the ISA: V8 compiles v128 to x86's 16 xmm registers and keeps one
+// as its scratch, so 8 accumulators + 2 B rows + the broadcast A value + the product (12) stay in
+// registers, where a 6 x 8 tile (16) spills in the inner loop and ran at half the speed (Chromium
+// and node, docs/performance.md#in-the-browser). 4 rows also divide the model's channel counts.
 namespace simd128 {
 
-constexpr int mr = 6, nr = 8;
+constexpr int mr = 4, nr = 8;
 
 inline void sgemm_kernel(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc,
                          float alpha, float beta, const float* bias) {

@@ -74,6 +74,46 @@ struct im2col_source {
   std::size_t n0;   // first image
 };
 
+// A run of the columns of a packed panel: within one output row of one image.
+template <class T>
+struct im2col_run {
+  std::size_t at, len;  // columns [at, at + len) of the panel
+  const T* img;         // the image
+  std::ptrdiff_t oy, ox;
+};
+
+// im2col_pack without padding at stride 1 (every tap inside the image; a run is a contiguous piece
+// of an input row, at an offset that only depends on the row p): the row's (channel, ky, kx)
+// stepped instead of divided, and a panel that is one whole run (the common case) copied as NR
+// values at once (NR > 0: the panel width known at compile time).
+template <class T, std::size_t NR>
+void im2col_pack_inside(const conv_dims& d, const im2col_run<T>* runs, std::size_t nruns, std::size_t p0,
+                        std::size_t kc, std::size_t cols, std::size_t nr, T* out) {
+  const std::size_t kk = d.kh * d.kw, hw = d.h * d.w, dil = d.dilation;
+  const T* base[64];
+  for (std::size_t u = 0; u < nruns; ++u) base[u] = runs[u].img + std::size_t(runs[u].oy) * d.w + std::size_t(runs[u].ox);
+  const bool whole = NR > 0 && nruns == 1 && cols == NR && nr == NR;
+  std::size_t ci = p0 / kk, ky = (p0 % kk) / d.kw, kx = p0 % d.kw;
+  for (std::size_t p = 0; p < kc; ++p) {
+    const std::size_t off = ci * hw + (ky * d.w + kx) * dil;
+    T* dst = out + p * nr;
+    if (whole) {
+      std::memcpy(dst, base[0] + off, NR * sizeof(T));
+    } else {
+      for (std::size_t u = 0; u < nruns; ++u) {
+        const T* src = base[u] + off;
+        T* o = dst + runs[u].at;
+        for (std::size_t t = 0, len = runs[u].len; t < len; ++t) o[t] = src[t];
+      }
+      for (std::size_t j = cols; j < nr; ++j) dst[j] = T(0);
+    }
+    if (++kx == d.kw) {
+      kx = 0;
+      if (++ky == d.kh) ky = 0, ++ci;
+    }
+  }
+}
+
 // out[p*nr + j] = col(p0 + p, j0 + j) for j < cols (<= nr <= 64), 0 up to nr. The columns are cut
 // into runs within one output row of one image; at stride 1 a run is a contiguous piece of an
 // input row.
@@ -86,17 +126,22 @@ void im2col_pack(const void* ctx, std::size_t p0, std::size_t kc, std::size_t j0
   const std::ptrdiff_t h = std::ptrdiff_t(d.h), w = std::ptrdiff_t(d.w);
   const std::ptrdiff_t pad = std::ptrdiff_t(d.pad), stride = std::ptrdiff_t(d.stride);
   const std::ptrdiff_t dil = std::ptrdiff_t(d.dilation);
-  struct run {
-    std::size_t at, len;  // columns [at, at + len) of the panel
-    const T* img;         // the image
-    std::ptrdiff_t oy, ox;
-  } runs[64];
+  using run = im2col_run<T>;
+  run runs[64];
   std::size_t nruns = 0;
   for (std::size_t q = j0; q < j0 + cols && nruns < 64;) {
     const std::size_t img = q / ohw, r = q % ohw, oy = r / d.ow, ox = r % d.ow;
     const std::size_t len = std::min(d.ow - ox, j0 + cols - q);
     runs[nruns++] = {q - j0, len, s.x + (s.n0 + img) * d.c * hw, std::ptrdiff_t(oy), std::ptrdiff_t(ox)};
     q += len;
+  }
+  if (d.pad == 0 && d.stride == 1) {
+    switch (nr) {
+      case 8: return im2col_pack_inside<T, 8>(d, runs, nruns, p0, kc, cols, nr, out);
+      case 16: return im2col_pack_inside<T, 16>(d, runs, nruns, p0, kc, cols, nr, out);
+      case 32: return im2col_pack_inside<T, 32>(d, runs, nruns, p0, kc, cols, nr, out);
+      default: return im2col_pack_inside<T, 0>(d, runs, nruns, p0, kc, cols, nr, out);
+    }
   }
   for (std::size_t p = 0; p < kc; ++p) {
     const std::size_t row = p0 + p, ci = row / kk, ky = (row % kk) / d.kw, kx = row % d.kw;
