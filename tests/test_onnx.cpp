@@ -1104,3 +1104,192 @@ TEST_CASE("load_onnx: ONNX's own node test cases (tests/data/onnx/node): each ma
   CHECK(refusals == refused.size());
   CHECK(matched == 33);
 }
+
+// ---- ensembles ------------------------------------------------------------------------------------
+namespace {
+// Three small random networks of one input and 4 classes: a chain, a branching graph, a chain
+// ending in dropout (written as Identity).
+std::vector<graph<float>> ensemble_members() {
+  const shape in{1, 3, 8, 8};
+  std::vector<graph<float>> v;
+  graph<float> a;
+  a.add<conv2d<float>>(4, 3, 1, 1);
+  a.add<batch_norm2d<float>>();
+  a.add<relu<float>>();
+  a.add<max_pool2d<float>>(2, 2, 0, true);
+  a.add<flatten<float>>();
+  a.add<linear<float>>(4);
+  v.push_back(ready(std::move(a), in, 50));
+  graph<float> b;
+  b.add<conv2d<float>>(3, 1);
+  const node x = b.last();
+  b.add<conv2d<float>>(from{x}, 3, 3, 1, 1);
+  b.add<concat_layer<float>>(from{x, b.last()});
+  b.add<global_avg_pool<float>>();
+  b.add<linear<float>>(4);
+  v.push_back(ready(std::move(b), in, 60));
+  graph<float> c;
+  c.add<conv2d<float>>(2, 3, 2, 1);
+  c.add<tanh_layer<float>>();
+  c.add<linear<float>>(4);
+  c.add<dropout<float>>(0.5, 3);
+  v.push_back(ready(std::move(c), in, 70));
+  return v;
+}
+const std::vector<std::string> ensemble_labels = {"gryffindor", "hufflepuff", "ravenclaw", "slytherin"};
+}  // namespace
+
+TEST_CASE("save_onnx of an ensemble: one graph, each member's Softmax, their Mean as 'probabilities'; load_onnx_ensemble gives the members back bit-identical") {
+  const std::vector<graph<float>> members = ensemble_members();
+  for (int opset : {11, 13, 17}) {
+    INFO("opset ", opset);
+    onnx_options o;
+    o.opset = opset;
+    o.labels = ensemble_labels;
+    const std::vector<std::uint8_t> b = model_to_onnx(members, o);
+    const onnx_read r = read_onnx(b);
+    REQUIRE(r.outputs == std::vector<std::string>{"probabilities"});
+    CHECK(r.inputs == std::vector<std::string>{"input"});
+    CHECK(r.shapes.at("probabilities") == "N,4");
+    CHECK(r.meta.at("labels") == "gryffindor\nhufflepuff\nravenclaw\nslytherin");
+    CHECK(r.meta.at("ensemble") == "'probabilities' is the mean of the class probabilities (Softmax, axis 1, of the "
+                                   "logits) of 3 networks, without test-time flip");
+    const std::vector<std::string> op = ops(r);
+    REQUIRE(!op.empty());
+    CHECK(op.back() == "Mean");
+    CHECK(std::count(op.begin(), op.end(), "Softmax") == 3);
+    CHECK(r.nodes.back().in == std::vector<std::string>{"m1/probabilities", "m2/probabilities", "m3/probabilities"});
+    for (const auto& n : r.nodes) {  // every name prefixed per member
+      if (n.op == "Mean") continue;
+      CHECK((housenet_test::starts_with(n.name, "m1/") || housenet_test::starts_with(n.name, "m2/") ||
+             housenet_test::starts_with(n.name, "m3/")));
+    }
+    for (const auto& kv : r.dims) CHECK(housenet_test::starts_with(kv.first, "m"));
+    CHECK(r.dims.count("m2/2.conv2d.weight") == 1);
+
+    const loaded_ensemble<float> e = onnx_ensemble_from_bytes<float>(b.data(), b.size(), "e.onnx");
+    CHECK(e.is_ensemble);
+    REQUIRE(e.members.size() == 3);
+    CHECK(e.info.labels == ensemble_labels);
+    CHECK(e.info.classes == 4);
+    CHECK(e.info.input == members[0].input_shape());
+    for (std::size_t m = 0; m < 3; ++m) CHECK(e.members[m].num_params() == members[m].num_params());
+    const tensor<float> x = random_input(members[0].input_shape().with_n(5), 80);
+    for (bool flip : {false, true}) {
+      tensor<float> want, got;
+      predict_probabilities(members, x, want, {flip});
+      predict_probabilities(e.members, x, got, {flip});
+      CHECK(housenet_test::same_bits(got, want));
+    }
+    // load_onnx: one network per model, so it points at load_onnx_ensemble
+    CHECK(import_error(b) == "m.onnx: an ensemble of 3 networks (output 'probabilities' is the Mean of their Softmax "
+                             "outputs): load it with load_onnx_ensemble");
+  }
+  // a one-network file through load_onnx_ensemble: one member
+  const std::vector<std::uint8_t> one = model_to_onnx(members[0]);
+  const loaded_ensemble<float> e1 = onnx_ensemble_from_bytes<float>(one.data(), one.size(), "one.onnx");
+  CHECK(!e1.is_ensemble);
+  CHECK(e1.members.size() == 1);
+  // what cannot be an ensemble
+  std::vector<graph<float>> bad = ensemble_members();
+  graph<float> conv;
+  conv.add<conv2d<float>>(4, 3, 1, 1);
+  bad.push_back(ready(std::move(conv), shape{1, 3, 8, 8}, 90));
+  CHECK(error_of([&] { model_to_onnx(bad); }) ==
+        "save_onnx: ensemble member 4 gives 1x4x8x8 (N x classes needed: the members' probabilities are averaged)");
+  CHECK(error_of([&] { model_to_onnx(std::vector<graph<float>>{}); }) == "save_onnx: an ensemble of 0 models (1..64)");
+  std::vector<graph<float>> other = ensemble_members();
+  graph<float> five;
+  five.add<flatten<float>>();
+  five.add<linear<float>>(5);
+  other.push_back(ready(std::move(five), shape{1, 3, 8, 8}, 91));
+  CHECK(error_of([&] { model_to_onnx(other); }) == "save_onnx: ensemble member 4 gives 1x5, member 1 1x4");
+}
+
+TEST_CASE("save_onnx of an ensemble: onnx.checker.check_model(full_check=True) accepts it, opsets 11, 13, 17" *
+          doctest::test_suite("python-onnx")) {
+  if (!python_onnx_available()) {
+    housenet_test::skip("Debian's python3-onnx is not installed (/usr/bin/python3 -c 'import onnx')");
+    return;
+  }
+  housenet_test::scratch_dir dir("onnx");
+  const std::vector<graph<float>> members = ensemble_members();
+  for (int opset : {11, 13, 17}) {
+    INFO("opset ", opset);
+    onnx_options o;
+    o.opset = opset;
+    o.labels = ensemble_labels;
+    save_onnx(members, dir("e.onnx"), o);
+    CHECK(onnx_check(dir("e.onnx")) == "");
+  }
+}
+
+TEST_CASE("save_onnx of an ensemble: ONNX Runtime gives the members' mean probabilities (same labels, within 1e-5 of max)" *
+          doctest::test_suite("onnxruntime")) {
+  if (!onnxruntime_available()) {
+    housenet_test::skip("onnxruntime-node is not installed (cd <source> && npm install --ignore-scripts onnxruntime-node)");
+    return;
+  }
+  housenet_test::scratch_dir dir("onnx");
+  const std::vector<graph<float>> members = ensemble_members();
+  for (int opset : {11, 13, 17}) {
+    INFO("opset ", opset);
+    onnx_options o;
+    o.opset = opset;
+    save_onnx(members, dir("e.onnx"), o);
+    const tensor<float> x = random_input(members[0].input_shape().with_n(6), 81);
+    tensor<float> want;
+    predict_probabilities(members, x, want, {false});
+    const tensor<float> got = run_onnxruntime(dir("e.onnx"), x, dir);
+    REQUIRE(got.shape() == want.shape());
+    const std::size_t k = want.shape()[1];
+    for (std::size_t n = 0; n < want.shape()[0]; ++n)
+      CHECK(std::max_element(want.data() + n * k, want.data() + (n + 1) * k) - (want.data() + n * k) ==
+            std::max_element(got.data() + n * k, got.data() + (n + 1) * k) - (got.data() + n * k));
+    const deviation d = compare(want.data(), got.data(), want.size());
+    MESSAGE("ensemble opset ", opset, ": max |diff| ", d.diff, " of max |probability| ", d.scale);
+    CHECK(d.scale > 0);
+    CHECK(d.diff <= 1e-5f * d.scale);
+  }
+}
+
+TEST_CASE("save_onnx: the default model (data/houses.hsnt, an ensemble) as one graph: re-imported bit-identical") {
+  const loaded_ensemble<float> e = load_ensemble<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
+  onnx_options o;
+  o.labels = e.info.labels;
+  const std::vector<std::uint8_t> b = model_to_onnx(e.members, o);
+  const loaded_ensemble<float> r = onnx_ensemble_from_bytes<float>(b.data(), b.size(), "houses.onnx");
+  REQUIRE(r.members.size() == e.members.size());
+  CHECK(r.info.labels == e.info.labels);
+  const tensor<float> x = random_input(e.members[0].input_shape().with_n(4), 82);
+  tensor<float> want, got;
+  predict_probabilities(e.members, x, want, {false});
+  predict_probabilities(r.members, x, got, {false});
+  CHECK(housenet_test::same_bits(got, want));
+}
+
+TEST_CASE("save_onnx: the default model (data/houses.hsnt, an ensemble) in ONNX Runtime: same labels, mean probabilities within 1e-5 of max" *
+          doctest::test_suite("onnxruntime")) {
+  if (!onnxruntime_available()) {
+    housenet_test::skip("onnxruntime-node is not installed (cd <source> && npm install --ignore-scripts onnxruntime-node)");
+    return;
+  }
+  housenet_test::scratch_dir dir("onnx");
+  const loaded_ensemble<float> e = load_ensemble<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
+  onnx_options o;
+  o.labels = e.info.labels;
+  save_onnx(e.members, dir("houses.onnx"), o);
+  const tensor<float> x = random_input(e.members[0].input_shape().with_n(8), 83);
+  tensor<float> want;
+  predict_probabilities(e.members, x, want, {false});
+  const tensor<float> got = run_onnxruntime(dir("houses.onnx"), x, dir);
+  REQUIRE(got.shape() == want.shape());
+  const std::size_t k = want.shape()[1];
+  for (std::size_t n = 0; n < want.shape()[0]; ++n)
+    CHECK(std::max_element(want.data() + n * k, want.data() + (n + 1) * k) - (want.data() + n * k) ==
+          std::max_element(got.data() + n * k, got.data() + (n + 1) * k) - (got.data() + n * k));
+  const deviation d = compare(want.data(), got.data(), want.size());
+  MESSAGE("houses.hsnt ensemble: max |diff| ", d.diff, " of max |probability| ", d.scale);
+  CHECK(d.scale > 0);
+  CHECK(d.diff <= 1e-5f * d.scale);
+}
