@@ -154,6 +154,37 @@ void for_each_export(F f) {
     }
 }
 
+// Three small random networks of one input and 4 classes, for ensembles: a chain, a branching
+// graph, a chain ending in dropout (written as Identity).
+std::vector<graph<float>> ensemble_members() {
+  const shape in{1, 3, 8, 8};
+  std::vector<graph<float>> v;
+  graph<float> a;
+  a.add<conv2d<float>>(4, 3, 1, 1);
+  a.add<batch_norm2d<float>>();
+  a.add<relu<float>>();
+  a.add<max_pool2d<float>>(2, 2, 0, true);
+  a.add<flatten<float>>();
+  a.add<linear<float>>(4);
+  v.push_back(ready(std::move(a), in, 50));
+  graph<float> b;
+  b.add<conv2d<float>>(3, 1);
+  const node x = b.last();
+  b.add<conv2d<float>>(from{x}, 3, 3, 1, 1);
+  b.add<concat_layer<float>>(from{x, b.last()});
+  b.add<global_avg_pool<float>>();
+  b.add<linear<float>>(4);
+  v.push_back(ready(std::move(b), in, 60));
+  graph<float> c;
+  c.add<conv2d<float>>(2, 3, 2, 1);
+  c.add<tanh_layer<float>>();
+  c.add<linear<float>>(4);
+  c.add<dropout<float>>(0.5, 3);
+  v.push_back(ready(std::move(c), in, 70));
+  return v;
+}
+const std::vector<std::string> ensemble_labels = {"gryffindor", "hufflepuff", "ravenclaw", "slytherin"};
+
 // ---- reading an exported file back (with the reader under test) ----------------------------------
 struct attr {
   std::int64_t i = 0;
@@ -299,6 +330,18 @@ bool onnxruntime_available() {
   return f.good() && std::system("node --version >/dev/null 2>&1") == 0;
 }
 
+// The oracle present, or the test reported skipped (with how to install it).
+bool python_onnx_or_skip() {
+  if (python_onnx_available()) return true;
+  housenet_test::skip("Debian's python3-onnx is not installed (/usr/bin/python3 -c 'import onnx')");
+  return false;
+}
+bool onnxruntime_or_skip() {
+  if (onnxruntime_available()) return true;
+  housenet_test::skip("onnxruntime-node is not installed (cd <source> && npm install --ignore-scripts onnxruntime-node)");
+  return false;
+}
+
 // Runs the checker with full_check (strict shape inference); "" when the file passes.
 std::string onnx_check(const std::string& path) {
   const std::string out = path + ".check";
@@ -341,6 +384,22 @@ tensor<float> run_onnxruntime(const std::string& path, const tensor<float>& x, c
   REQUIRE(b.size() == y.size() * 4);
   std::memcpy(y.data(), b.data(), b.size());
   return y;
+}
+
+// Runs path in ONNX Runtime on x and checks its output against want: the same shape and class
+// (the largest value of each row), and within 1e-5 of max |want|.
+void check_onnxruntime(const std::string& path, const tensor<float>& x, const tensor<float>& want,
+                       const housenet_test::scratch_dir& dir, const std::string& what) {
+  const tensor<float> got = run_onnxruntime(path, x, dir);
+  REQUIRE(got.shape() == want.shape());
+  const std::size_t k = want.shape()[1];
+  for (std::size_t n = 0; n < want.shape()[0]; ++n)
+    CHECK(std::max_element(want.data() + n * k, want.data() + (n + 1) * k) - (want.data() + n * k) ==
+          std::max_element(got.data() + n * k, got.data() + (n + 1) * k) - (got.data() + n * k));
+  const deviation d = compare(want.data(), got.data(), want.size());
+  MESSAGE(what, ": max |diff| ", d.diff, " of max |output| ", d.scale);
+  CHECK(d.scale > 0);
+  CHECK(d.diff <= 1e-5f * d.scale);
 }
 
 tensor<float> random_input(const shape& s, std::uint64_t seed) {
@@ -584,10 +643,7 @@ TEST_CASE("save_onnx: errors") {
 // ---- the oracles ------------------------------------------------------------------------------------
 TEST_CASE("save_onnx: onnx.checker.check_model(full_check=True) accepts every export, opsets 11, 13, 17" *
           doctest::test_suite("python-onnx")) {
-  if (!python_onnx_available()) {
-    housenet_test::skip("Debian's python3-onnx is not installed (/usr/bin/python3 -c 'import onnx')");
-    return;
-  }
+  if (!python_onnx_or_skip()) return;
   housenet_test::scratch_dir dir("onnx");
   for_each_export([&](std::size_t, const graph<float>& m, int opset) {
     onnx_options o;
@@ -595,14 +651,19 @@ TEST_CASE("save_onnx: onnx.checker.check_model(full_check=True) accepts every ex
     save_onnx(m, dir("m.onnx"), o);
     CHECK(onnx_check(dir("m.onnx")) == "");
   });
+  const std::vector<graph<float>> members = ensemble_members();
+  for (int opset : {11, 13, 17}) {  // an ensemble as one graph
+    onnx_options o;
+    o.opset = opset;
+    o.labels = ensemble_labels;
+    save_onnx(members, dir("e.onnx"), o);
+    CHECK_MESSAGE(onnx_check(dir("e.onnx")) == "", "ensemble, opset ", opset);
+  }
 }
 
 TEST_CASE("save_onnx: ONNX Runtime runs every export and matches housenet within 1e-5 of max |output|" *
           doctest::test_suite("onnxruntime")) {
-  if (!onnxruntime_available()) {
-    housenet_test::skip("onnxruntime-node is not installed (cd <source> && npm install --ignore-scripts onnxruntime-node)");
-    return;
-  }
+  if (!onnxruntime_or_skip()) return;
   housenet_test::scratch_dir dir("onnx");
   for_each_export([&](std::size_t k, const graph<float>& m, int opset) {
     onnx_options o;
@@ -617,14 +678,22 @@ TEST_CASE("save_onnx: ONNX Runtime runs every export and matches housenet within
     CHECK(d.scale > 0);
     CHECK(d.diff <= 1e-5f * d.scale);
   });
+  // an ensemble as one graph: the members' mean probabilities (predict_probabilities, no flip)
+  const std::vector<graph<float>> members = ensemble_members();
+  for (int opset : {11, 13, 17}) {
+    onnx_options o;
+    o.opset = opset;
+    save_onnx(members, dir("e.onnx"), o);
+    const tensor<float> x = random_input(members[0].input_shape().with_n(6), 81);
+    tensor<float> want;
+    predict_probabilities(members, x, want, {false});
+    check_onnxruntime(dir("e.onnx"), x, want, dir, "an ensemble of 3 at opset " + std::to_string(opset));
+  }
 }
 
 TEST_CASE("save_onnx: the default model's first network (data/houses.hsnt) in ONNX Runtime: same labels, logits within 1e-5 of max |logit|" *
           doctest::test_suite("onnxruntime")) {
-  if (!onnxruntime_available()) {
-    housenet_test::skip("onnxruntime-node is not installed (cd <source> && npm install --ignore-scripts onnxruntime-node)");
-    return;
-  }
+  if (!onnxruntime_or_skip()) return;
   housenet_test::scratch_dir dir("onnx");
   // the default model is an ensemble (one file, several networks): its first network
   const loaded_ensemble<float> e = load_ensemble<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
@@ -633,17 +702,7 @@ TEST_CASE("save_onnx: the default model's first network (data/houses.hsnt) in ON
   o.labels = e.info.labels;
   save_onnx(net, dir("houses.onnx"), o);
   const tensor<float> x = random_input(net.input_shape().with_n(8), 21);
-  const tensor<float> want = net.predict(x);
-  const tensor<float> got = run_onnxruntime(dir("houses.onnx"), x, dir);
-  REQUIRE(got.shape() == want.shape());
-  const std::size_t k = want.shape()[1];
-  const deviation d = compare(want.data(), got.data(), want.size());
-  for (std::size_t n = 0; n < want.shape()[0]; ++n)
-    CHECK(std::max_element(want.data() + n * k, want.data() + (n + 1) * k) - (want.data() + n * k) ==
-          std::max_element(got.data() + n * k, got.data() + (n + 1) * k) - (got.data() + n * k));
-  MESSAGE("houses.hsnt: max |diff| ", d.diff, " of max |logit| ", d.scale);
-  CHECK(d.scale > 0);
-  CHECK(d.diff <= 1e-5f * d.scale);
+  check_onnxruntime(dir("houses.onnx"), x, net.predict(x), dir, "houses.hsnt, its first network (logits)");
 }
 
 // ---- import -------------------------------------------------------------------------------------------
@@ -781,6 +840,14 @@ protobuf::message int64_init(const std::string& name, const std::vector<std::int
   for (std::int64_t v : values) t.int64(7, v);
   return t;
 }
+// A Constant node whose "value" attribute is the given TensorProto.
+protobuf::message constant_node(const std::string& name, const std::string& out, protobuf::message tensor) {
+  protobuf::message attr;
+  attr.bytes(1, "value").varint(20, 4).child(5, std::move(tensor));
+  protobuf::message n = detail::onnx_node("Constant", name).out(out).build();
+  n.child(5, std::move(attr));
+  return n;
+}
 std::vector<protobuf::message> list(protobuf::message a) {
   std::vector<protobuf::message> v;
   v.push_back(std::move(a));
@@ -870,12 +937,7 @@ TEST_CASE("load_onnx: Reshape's shape folded from int64 initializers and constan
   // the chain of x.view(x.size(0), -1) with Constant nodes, the batch symbolic
   protobuf::message value;
   value.int64(1, 1).varint(2, 7).int64(7, -1);
-  protobuf::message attr;
-  attr.bytes(1, "value").varint(20, 4).child(5, std::move(value));
-  onnx_node minus("Constant", "minus");
-  minus.out("m");
-  protobuf::message cm = minus.build();
-  cm.child(5, std::move(attr));
+  protobuf::message cm = constant_node("minus", "m", std::move(value));
   std::vector<protobuf::message> nodes;
   nodes.push_back(onnx_node("Relu", "relu").in("x").out("r").build());
   nodes.push_back(onnx_node("Shape", "shape").in("r").out("s").build());
@@ -900,13 +962,7 @@ TEST_CASE("load_onnx: Reshape's shape folded from int64 initializers and constan
                                  list(int64_init("i", {4})), 13, in, in)) ==
         "m.onnx: node 'g' (Gather): index 4 out of range for rank 4");
   std::vector<std::vector<float>> store;
-  protobuf::message fv = float_init("v", {2}, store);
-  protobuf::message fattr;
-  fattr.bytes(1, "value").varint(20, 4).child(5, std::move(fv));
-  onnx_node fc("Constant", "c");
-  fc.out("y");
-  protobuf::message fcm = fc.build();
-  fcm.child(5, std::move(fattr));
+  protobuf::message fcm = constant_node("c", "y", float_init("v", {2}, store));
   CHECK(import_error(nodes_model(list(std::move(fcm)), {}, 13, in, in)) ==
         "m.onnx: node 'c' (Constant): tensor 'v' of data type 1: only int64 constants (shape computations) are supported");
 }
@@ -1105,39 +1161,6 @@ TEST_CASE("load_onnx: ONNX's own node test cases (tests/data/onnx/node): each ma
   CHECK(matched == 33);
 }
 
-// ---- ensembles ------------------------------------------------------------------------------------
-namespace {
-// Three small random networks of one input and 4 classes: a chain, a branching graph, a chain
-// ending in dropout (written as Identity).
-std::vector<graph<float>> ensemble_members() {
-  const shape in{1, 3, 8, 8};
-  std::vector<graph<float>> v;
-  graph<float> a;
-  a.add<conv2d<float>>(4, 3, 1, 1);
-  a.add<batch_norm2d<float>>();
-  a.add<relu<float>>();
-  a.add<max_pool2d<float>>(2, 2, 0, true);
-  a.add<flatten<float>>();
-  a.add<linear<float>>(4);
-  v.push_back(ready(std::move(a), in, 50));
-  graph<float> b;
-  b.add<conv2d<float>>(3, 1);
-  const node x = b.last();
-  b.add<conv2d<float>>(from{x}, 3, 3, 1, 1);
-  b.add<concat_layer<float>>(from{x, b.last()});
-  b.add<global_avg_pool<float>>();
-  b.add<linear<float>>(4);
-  v.push_back(ready(std::move(b), in, 60));
-  graph<float> c;
-  c.add<conv2d<float>>(2, 3, 2, 1);
-  c.add<tanh_layer<float>>();
-  c.add<linear<float>>(4);
-  c.add<dropout<float>>(0.5, 3);
-  v.push_back(ready(std::move(c), in, 70));
-  return v;
-}
-const std::vector<std::string> ensemble_labels = {"gryffindor", "hufflepuff", "ravenclaw", "slytherin"};
-}  // namespace
 
 TEST_CASE("save_onnx of an ensemble: one graph, each member's Softmax, their Mean as 'probabilities'; load_onnx_ensemble gives the members back bit-identical") {
   const std::vector<graph<float>> members = ensemble_members();
@@ -1206,53 +1229,6 @@ TEST_CASE("save_onnx of an ensemble: one graph, each member's Softmax, their Mea
   CHECK(error_of([&] { model_to_onnx(other); }) == "save_onnx: ensemble member 4 gives 1x5, member 1 1x4");
 }
 
-TEST_CASE("save_onnx of an ensemble: onnx.checker.check_model(full_check=True) accepts it, opsets 11, 13, 17" *
-          doctest::test_suite("python-onnx")) {
-  if (!python_onnx_available()) {
-    housenet_test::skip("Debian's python3-onnx is not installed (/usr/bin/python3 -c 'import onnx')");
-    return;
-  }
-  housenet_test::scratch_dir dir("onnx");
-  const std::vector<graph<float>> members = ensemble_members();
-  for (int opset : {11, 13, 17}) {
-    INFO("opset ", opset);
-    onnx_options o;
-    o.opset = opset;
-    o.labels = ensemble_labels;
-    save_onnx(members, dir("e.onnx"), o);
-    CHECK(onnx_check(dir("e.onnx")) == "");
-  }
-}
-
-TEST_CASE("save_onnx of an ensemble: ONNX Runtime gives the members' mean probabilities (same labels, within 1e-5 of max)" *
-          doctest::test_suite("onnxruntime")) {
-  if (!onnxruntime_available()) {
-    housenet_test::skip("onnxruntime-node is not installed (cd <source> && npm install --ignore-scripts onnxruntime-node)");
-    return;
-  }
-  housenet_test::scratch_dir dir("onnx");
-  const std::vector<graph<float>> members = ensemble_members();
-  for (int opset : {11, 13, 17}) {
-    INFO("opset ", opset);
-    onnx_options o;
-    o.opset = opset;
-    save_onnx(members, dir("e.onnx"), o);
-    const tensor<float> x = random_input(members[0].input_shape().with_n(6), 81);
-    tensor<float> want;
-    predict_probabilities(members, x, want, {false});
-    const tensor<float> got = run_onnxruntime(dir("e.onnx"), x, dir);
-    REQUIRE(got.shape() == want.shape());
-    const std::size_t k = want.shape()[1];
-    for (std::size_t n = 0; n < want.shape()[0]; ++n)
-      CHECK(std::max_element(want.data() + n * k, want.data() + (n + 1) * k) - (want.data() + n * k) ==
-            std::max_element(got.data() + n * k, got.data() + (n + 1) * k) - (got.data() + n * k));
-    const deviation d = compare(want.data(), got.data(), want.size());
-    MESSAGE("ensemble opset ", opset, ": max |diff| ", d.diff, " of max |probability| ", d.scale);
-    CHECK(d.scale > 0);
-    CHECK(d.diff <= 1e-5f * d.scale);
-  }
-}
-
 TEST_CASE("save_onnx: the default model (data/houses.hsnt, an ensemble) as one graph: re-imported bit-identical") {
   const loaded_ensemble<float> e = load_ensemble<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
   onnx_options o;
@@ -1270,10 +1246,7 @@ TEST_CASE("save_onnx: the default model (data/houses.hsnt, an ensemble) as one g
 
 TEST_CASE("save_onnx: the default model (data/houses.hsnt, an ensemble) in ONNX Runtime: same labels, mean probabilities within 1e-5 of max" *
           doctest::test_suite("onnxruntime")) {
-  if (!onnxruntime_available()) {
-    housenet_test::skip("onnxruntime-node is not installed (cd <source> && npm install --ignore-scripts onnxruntime-node)");
-    return;
-  }
+  if (!onnxruntime_or_skip()) return;
   housenet_test::scratch_dir dir("onnx");
   const loaded_ensemble<float> e = load_ensemble<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
   onnx_options o;
@@ -1282,14 +1255,5 @@ TEST_CASE("save_onnx: the default model (data/houses.hsnt, an ensemble) in ONNX 
   const tensor<float> x = random_input(e.members[0].input_shape().with_n(8), 83);
   tensor<float> want;
   predict_probabilities(e.members, x, want, {false});
-  const tensor<float> got = run_onnxruntime(dir("houses.onnx"), x, dir);
-  REQUIRE(got.shape() == want.shape());
-  const std::size_t k = want.shape()[1];
-  for (std::size_t n = 0; n < want.shape()[0]; ++n)
-    CHECK(std::max_element(want.data() + n * k, want.data() + (n + 1) * k) - (want.data() + n * k) ==
-          std::max_element(got.data() + n * k, got.data() + (n + 1) * k) - (got.data() + n * k));
-  const deviation d = compare(want.data(), got.data(), want.size());
-  MESSAGE("houses.hsnt ensemble: max |diff| ", d.diff, " of max |probability| ", d.scale);
-  CHECK(d.scale > 0);
-  CHECK(d.diff <= 1e-5f * d.scale);
+  check_onnxruntime(dir("houses.onnx"), x, want, dir, "houses.hsnt, the ensemble (mean probabilities)");
 }
