@@ -716,9 +716,8 @@ graph<T> onnx_build(const onnx_file& f, const std::string& target, const onnx_no
         bool ok = batch_first || batch_minus_one;
         for (std::int64_t v : rest) {
           if (v == -1) ++minus;
-          else if (v >= 1 && v <= features) known *= v;
+          else if (v >= 1 && v <= features / known) known *= v;  // known <= features: no overflow
           else ok = false;
-          if (known > features) ok = false;
         }
         if (ok && batch_minus_one) ok = minus == 0 && known == features;
         if (ok && batch_first) ok = minus <= 1 && (minus ? features % known == 0 : known == features);
