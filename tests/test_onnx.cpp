@@ -934,6 +934,8 @@ TEST_CASE("load_onnx: Reshape's shape folded from int64 initializers and constan
   CHECK(contains(import_error(reshape({-1, 12}, shape{1, 12})), "shape [-1, 12] of a 1x2x3x4 input: only"));
   CHECK(contains(import_error(reshape({24, -1}, shape{1, 24})), "shape [24, -1] of a 1x2x3x4 input: only"));
   CHECK(contains(import_error(reshape({0, -1, -1}, shape{1, 24})), "shape [0, -1, -1]"));
+  const std::int64_t big = std::int64_t(1) << 40;  // a product that would overflow int64
+  CHECK(contains(import_error(reshape({0, big, big, big}, shape{1, 24})), "shape [0, 1099511627776, 1099511627776"));
   // the chain of x.view(x.size(0), -1) with Constant nodes, the batch symbolic
   protobuf::message value;
   value.int64(1, 1).varint(2, 7).int64(7, -1);
