@@ -13,7 +13,8 @@
 //   (fine-tuning). It is built from the nodes the output depends on. The ops read (default
 //   domain, opsets 1..17: each op as its latest version up to 17 defines it; BatchNormalization's
 //   spatial 0 of opsets < 9 is refused):
-//     Conv (square kernel, equal strides and dilations, symmetric pads, group),
+//     Conv (square kernel, equal strides and dilations, group; asymmetric pads become a pad2d
+//     layer before an unpadded conv2d),
 //     BatchNormalization (inference form; epsilon, momentum), Relu, LeakyRelu, Sigmoid, Tanh,
 //     MaxPool, AveragePool (square kernel, equal strides, symmetric pads, ceil_mode,
 //     count_include_pad; also export.hpp's floor-mode form with grown end pads), GlobalAveragePool,
@@ -59,6 +60,7 @@
 #include "../file_io.hpp"
 #include "../graph.hpp"
 #include "../layers/factory.hpp"
+#include "../layers/pad2d.hpp"
 #include "export.hpp"
 #include "protobuf.hpp"
 
@@ -739,6 +741,7 @@ graph<T> onnx_build(const onnx_file& f, const std::string& target, const onnx_no
 
       std::unique_ptr<layer<T>> l;
       std::vector<std::size_t> from_ids;
+      std::vector<shape> in_shapes;  // the layer's input shapes when not its node's inputs' (Conv after a pad2d)
       weights w;
       w.layer = model.size();
       std::string out_name = n.out[0];
@@ -747,20 +750,32 @@ graph<T> onnx_build(const onnx_file& f, const std::string& target, const onnx_no
         l = std::make_unique<flatten<T>>();
       } else if (op == "Conv") {
         onnx_no_auto_pad(n);
-        from_ids.push_back(tensor_in(0));
+        const std::size_t x_id = tensor_in(0);
         const onnx_tensor_in* wt = init_in(1, 4);
         const std::size_t k = onnx_square(onnx_attr_ints(n, "kernel_shape", {wt->dims[2], wt->dims[3]}), "kernel_shape", 1);
         HOUSENET_CHECK(std::size_t(wt->dims[2]) == k && std::size_t(wt->dims[3]) == k, "kernel_shape does not match the weight");
         const std::size_t s = onnx_square(onnx_attr_ints(n, "strides", {1, 1}), "strides", 1);
         const std::size_t d = onnx_square(onnx_attr_ints(n, "dilations", {1, 1}), "dilations", 1);
         const std::vector<std::int64_t> pads = onnx_attr_ints(n, "pads", {0, 0, 0, 0});
-        HOUSENET_CHECK(pads.size() == 4 && pads[0] == pads[1] && pads[0] == pads[2] && pads[0] == pads[3] && pads[0] >= 0 &&
-                           pads[0] <= 4096,
-                       "pads must be the same on every side (housenet's conv2d pads symmetrically)");
+        HOUSENET_CHECK(pads.size() == 4, "pads has ", pads.size(), " values, expected 4 (2-D only)");
+        for (std::int64_t v : pads) HOUSENET_CHECK(v >= 0 && v <= 4096, "pad ", v, " out of range (0..4096)");
+        std::size_t padding = std::size_t(pads[0]);
+        if (pads[0] != pads[1] || pads[0] != pads[2] || pads[0] != pads[3]) {
+          // asymmetric (top, left, bottom, right): a pad2d layer, then the convolution unpadded
+          auto pad = std::make_unique<pad2d<T>>(std::size_t(pads[0]), std::size_t(pads[1]), std::size_t(pads[2]),
+                                                std::size_t(pads[3]));
+          in_shapes = {pad->setup({shape_of.at(n.in[0])}).with_n(1)};
+          model.add(std::move(pad), from(std::vector<node>{node{x_id}}));
+          from_ids.push_back(model.size());
+          w.layer = model.size();
+          padding = 0;
+        } else {
+          from_ids.push_back(x_id);
+        }
         const std::int64_t groups = onnx_attr_i(n, "group", 1);
         HOUSENET_CHECK(groups >= 1 && groups <= wt->dims[0], "group ", groups, " out of range");
         const bool bias = n.in.size() >= 3 && !n.in[2].empty();
-        l = std::make_unique<conv2d<T>>(std::size_t(wt->dims[0]), k, s, std::size_t(pads[0]), bias, init_kind::lecun, d,
+        l = std::make_unique<conv2d<T>>(std::size_t(wt->dims[0]), k, s, padding, bias, init_kind::lecun, d,
                                         std::size_t(groups));
         w.tensors.push_back(wt);
         if (bias) w.tensors.push_back(init_in(2, 1));
@@ -896,8 +911,8 @@ graph<T> onnx_build(const onnx_file& f, const std::string& target, const onnx_no
         detail::fail(detail::concat("op not supported (supported: ", onnx_importable_ops(), ")"));
       }
       HOUSENET_CHECK(n.out.size() == 1 || (op == "Dropout"), n.out.size(), " outputs (one supported)");
-      std::vector<shape> ins;
-      for (std::size_t k = 0; k < from_ids.size(); ++k) ins.push_back(shape_of.at(n.in[k]));
+      std::vector<shape> ins = in_shapes;
+      for (std::size_t k = ins.size(); k < from_ids.size(); ++k) ins.push_back(shape_of.at(n.in[k]));
       const shape out = l->setup(ins).with_n(1);
       std::vector<node> from_nodes;
       for (std::size_t id : from_ids) from_nodes.push_back(node{id});
