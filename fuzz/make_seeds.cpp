@@ -7,6 +7,7 @@
 #include <housenet/image.hpp>
 #include <housenet/ensemble_io.hpp>
 #include <housenet/model_io.hpp>
+#include <housenet/onnx.hpp>
 #include <housenet/optim.hpp>
 
 #include <stb_image_write.h>
@@ -162,6 +163,20 @@ int main(int argc, char** argv) {
     std::string pgm = "P5\n6 4\n255\n";
     pgm.append(reinterpret_cast<const char*>(gray.data()), gray.size_bytes());
     put(out + "/image/gray.pgm", std::vector<unsigned char>(pgm.begin(), pgm.end()));
+  }
+  // ONNX (fuzz_onnx; its other seeds are PyTorch's files in tests/data/onnx): an ensemble of two
+  // tiny networks as one graph (Softmax of each, their Mean), in OUT_DIR/onnx when it exists.
+  {
+    std::vector<hn::sequential<float>> members(2);
+    members[0].add<hn::conv2d<float>>(2, 3, 1, 1);
+    members[0].add<hn::relu<float>>();
+    members[0].add<hn::linear<float>>(3);
+    members[1].add<hn::global_avg_pool<float>>();
+    members[1].add<hn::linear<float>>(3);
+    for (auto& m : members) m.setup(hn::shape{1, 1, 4, 4}, 5);
+    hn::onnx_options o;
+    o.labels = {"red", "green", "blue"};
+    put(out + "/onnx/ensemble.onnx", hn::model_to_onnx(members, o), 0);
   }
   // A 2x2 GIF89a (global 4-colour table, LZW min code size 2).
   put(out + "/image/tiny.gif",

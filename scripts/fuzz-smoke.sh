@@ -24,7 +24,7 @@ if [[ ! -f $B/CMakeCache.txt ]]; then
 fi
 cmake --build "$B" -j"${FUZZ_JOBS:-2}" --target make_seeds $(printf 'fuzz_%s ' "${TARGETS[@]}") > /dev/null
 
-mkdir -p "$B/seeds/model" "$B/seeds/image" "$B/artifacts"
+mkdir -p "$B/seeds/model" "$B/seeds/image" "$B/seeds/onnx" "$B/artifacts"
 "$B/make_seeds" "$B/seeds" > /dev/null
 for t in "${TARGETS[@]}"; do mkdir -p "$B/corpus/$t"; done
 [[ -d $B/corpus/cascade ]] && cp fuzz/seeds/cascade/*.xml data/lbpcascade_frontalface_improved.xml \
@@ -33,7 +33,7 @@ for t in "${TARGETS[@]}"; do mkdir -p "$B/corpus/$t"; done
 [[ -d $B/corpus/image ]] && cp "$B"/seeds/image/* tests/data/plates_gray.png "$B/corpus/image/"
 [[ -d $B/corpus/dataset ]] && cp fuzz/seeds/dataset/* "$B/corpus/dataset/"
 [[ -d $B/corpus/idx ]] && cp tests/data/idx/*-ubyte tests/data/idx/*.gz tests/data/idx/float-idx1 "$B/corpus/idx/"
-[[ -d $B/corpus/onnx ]] && cp tests/data/onnx/*.onnx "$B/corpus/onnx/"
+[[ -d $B/corpus/onnx ]] && cp tests/data/onnx/*.onnx "$B"/seeds/onnx/*.onnx "$B/corpus/onnx/"
 [[ -d $B/corpus/npy ]] && cp tests/data/npy/*.npy "$B/corpus/npy/"
 
 status=0

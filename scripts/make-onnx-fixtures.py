@@ -83,6 +83,27 @@ class Mobile(nn.Module):  # depthwise + pointwise, LeakyReLU, Sigmoid and Tanh h
         return torch.tanh(self.fc(torch.flatten(self.gap(x), 1)))
 
 
+class Head(nn.Module):  # x.view(x.size(0), -1), explicit x @ W + b heads, a final softmax
+    def __init__(self, dim):
+        super().__init__()
+        self.dim = dim
+        self.c = nn.Conv2d(3, 4, 3, padding=1)
+        self.p = nn.MaxPool2d(2, 2)
+        self.w1 = nn.Parameter(torch.empty(4 * 4 * 4, 10))
+        self.b1 = nn.Parameter(torch.empty(10))
+        self.w2 = nn.Parameter(torch.empty(10, 10))
+        self.w3 = nn.Parameter(torch.empty(10, 3))
+        self.b3 = nn.Parameter(torch.empty(3))
+
+    def forward(self, x):
+        x = self.p(torch.relu(self.c(x)))
+        x = x.view(x.size(0), -1)             # Shape, Gather, Unsqueeze, Concat, Reshape
+        x = torch.relu(x @ self.w1 + self.b1)  # MatMul + Add
+        x = x.view(x.size(0), -1)             # a Reshape that keeps the shape
+        x = torch.tanh(x @ self.w2)           # MatMul without bias
+        return torch.softmax(x @ self.w3 + self.b3, dim=self.dim)
+
+
 def randomize(net, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -96,7 +117,9 @@ def randomize(net, seed):
 def main(out):
     os.makedirs(out, exist_ok=True)
     cases = [("seed", Seed(), 13, (2, 3, 9, 9)), ("resnet", Res(), 11, (2, 3, 8, 8)),
-             ("inception", Inception(), 17, (2, 3, 9, 9)), ("mobilenet", Mobile(), 13, (2, 3, 10, 10))]
+             ("inception", Inception(), 17, (2, 3, 9, 9)), ("mobilenet", Mobile(), 13, (2, 3, 10, 10)),
+             ("head11", Head(1), 11, (2, 3, 8, 8)), ("head13", Head(-1), 13, (2, 3, 8, 8)),
+             ("head17", Head(1), 17, (3, 3, 8, 8))]
     lines = []
     for i, (name, net, opset, shape) in enumerate(cases):
         randomize(net, 100 + i)

@@ -6,8 +6,10 @@
 # Each single-output case with a float32 first input of at most 1024 values becomes NAME.onnx, NAME.input.bin and
 # NAME.output.bin (raw little-endian float32, C order) and a MANIFEST line "NAME input-shape
 # output-shape". The one change to ONNX's model: the node's other inputs (Conv's weights,
-# BatchNormalization's statistics, Gemm's B and C) become initializers holding the case's values,
-# since housenet imports constants, not extra model inputs.
+# BatchNormalization's statistics, Gemm's and MatMul's B and C, Reshape's shape) become
+# initializers holding the case's values, since housenet imports constants, not extra model inputs;
+# and a Softmax case on a rank-2 input gets a Flatten (axis 1: the identity on rank 2) before it,
+# since housenet drops a final Softmax and a model needs a layer (ONNX's expected output holds).
 import importlib
 import os
 import sys
@@ -24,7 +26,7 @@ import onnx.backend.test.case.node as node_cases
 # Add, Sum and Concat are left out: their operands are all tensors, and a housenet model has one
 # input (they are checked by the PyTorch fixtures and housenet's own exports instead).
 MODULES = ["conv", "batchnorm", "relu", "leakyrelu", "sigmoid", "tanh", "maxpool", "averagepool",
-           "globalaveragepool", "gemm", "flatten", "dropout", "identity"]
+           "globalaveragepool", "gemm", "flatten", "dropout", "identity", "reshape", "matmul", "softmax"]
 
 
 def main(out):
@@ -51,6 +53,13 @@ def main(out):
         keep = [v for v in g.input if v.name == names[0]]
         del g.input[:]
         g.input.extend(keep)
+        if g.node[0].op_type == "Softmax" and inputs[0].ndim == 2:
+            softmax = onnx.NodeProto()
+            softmax.CopyFrom(g.node[0])
+            softmax.input[0] = names[0] + "_flat"
+            flat = onnx.helper.make_node("Flatten", [names[0]], [names[0] + "_flat"], axis=1)
+            del g.node[:]
+            g.node.extend([flat, softmax])
         onnx.save(model, os.path.join(out, case.name + ".onnx"))
         inputs[0].astype("<f4").tofile(os.path.join(out, case.name + ".input.bin"))
         outputs[0].astype("<f4").tofile(os.path.join(out, case.name + ".output.bin"))

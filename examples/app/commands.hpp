@@ -384,19 +384,23 @@ inline int cmd_export(int argc, char** argv) {
   arg_parser cli("export", "housenet export MODEL OUT.onnx [--opset N]",
                  "Writes MODEL (a housenet model file) as an ONNX file for ONNX Runtime, OpenCV and the\n"
                  "like: standard ops, a symbolic batch dimension, the classes in its metadata_props\n"
-                 "('labels', one per line). docs/onnx.md lists the mapping.");
+                 "('labels', one per line). An ensemble becomes one graph whose output 'probabilities' is\n"
+                 "the mean of its members' class probabilities (no test-time flip). docs/onnx.md lists the mapping.");
   cli.option("opset", "N", "13", "ONNX opset: 11, 13 or 17");
   cli.positionals(2, 2);
   cli.parse(argc, argv, 2);
   const std::string opset = cli.get_choice("opset", {"11", "13", "17"});
   const model_file m = load_model_file(cli.args()[0]);
-  if (m.is_ensemble)
-    throw app_error("export: " + cli.args()[0] + " is an ensemble of " + std::to_string(m.members.size()) +
-                    " models; ONNX export writes one network (export a member's model file)");
-  const housenet::sequential<float>& net = m.members.at(0);
   housenet::onnx_options o;
   o.opset = std::stoi(opset);
   o.labels = m.classes;
+  if (m.is_ensemble) {  // one graph: the mean of the members' probabilities (docs/onnx.md)
+    housenet::save_onnx(m.members, cli.args()[1], o);
+    std::printf("%s: ONNX opset %d, an ensemble of %zu networks (output: their mean probabilities)\n",
+                cli.args()[1].c_str(), o.opset, m.members.size());
+    return 0;
+  }
+  const housenet::sequential<float>& net = m.members.at(0);
   housenet::save_onnx(net, cli.args()[1], o);
   std::printf("%s: ONNX opset %d, %zu layers, %zu parameters\n", cli.args()[1].c_str(), o.opset, net.size(),
               net.num_params());

@@ -5,6 +5,12 @@
 //                                        the weights go from the model's arena to the file
 //                                        without a copy (float models on little-endian hosts)
 //   model_to_onnx(model, options)        the same bytes in memory
+//   save_onnx(members, path, options), model_to_onnx(members, options)
+//                                        an ensemble (ensemble_io.hpp) as ONE graph: each member's
+//                                        nodes read the shared input (names prefixed "m<i>/"), a
+//                                        Softmax (axis 1) of each member's logits, their Mean the
+//                                        output "probabilities" (metadata_props "ensemble" says so):
+//                                        predict_probabilities(members, x, p, {flip = false})
 //   Every built-in layer kind becomes standard ONNX ops of the default domain (opset 13 by
 //   default; 11 and 17 on request), the graph's wiring (graph<T>::inputs_of) becomes the tensor
 //   names the nodes read:
@@ -44,6 +50,7 @@
 #include <vector>
 
 #include "../detail/binary_io.hpp"
+#include "../ensemble_io.hpp"
 #include "../file_io.hpp"
 #include "../graph.hpp"
 #include "../layers/factory.hpp"
@@ -201,29 +208,26 @@ inline const char* onnx_exportable_kinds() {
          "global_avg_pool, linear, flatten, dropout, add, concat";
 }
 
-// The ModelProto of a model. Its initializers view the model's arena (float on a little-endian
-// host) or `storage` (converted copies): both must outlive the message.
+// The nodes, initializers and value_info of a graph being written.
+struct onnx_graph_parts {
+  std::vector<protobuf::message> nodes, inits, infos;
+};
+
+// Appends one network's nodes to `parts`: it reads tensor `input`, its last layer writes tensor
+// `output`; every other tensor, node and initializer name starts with `prefix` ("" for a single
+// network). Initializers view the model's arena (float on a little-endian host) or `storage`.
 template <class T>
-protobuf::message onnx_model_message(const graph<T>& model, const onnx_options& opt,
-                                     std::vector<std::vector<std::uint8_t>>& storage) {
+void onnx_emit_network(const graph<T>& model, const std::string& input, const std::string& output,
+                       const std::string& prefix, const onnx_options& opt, onnx_graph_parts& parts,
+                       std::vector<std::vector<std::uint8_t>>& storage) {
   using namespace onnx_field;
   HOUSENET_CHECK(model.is_setup(), "save_onnx: the model is not set up");
-  HOUSENET_CHECK(opt.opset == 11 || opt.opset == 13 || opt.opset == 17, "save_onnx: opset ", opt.opset,
-                 " not supported (11, 13 or 17)");
-  HOUSENET_CHECK(!opt.input_name.empty() && !opt.output_name.empty() && opt.input_name != opt.output_name,
-                 "save_onnx: the input and output names must be distinct and not empty");
-  std::string joined;
-  for (std::size_t i = 0; i < opt.labels.size(); ++i) {
-    HOUSENET_CHECK(opt.labels[i].find('\n') == std::string::npos, "save_onnx: label ", i + 1,
-                   " contains a newline");
-    joined += (i ? "\n" : "") + opt.labels[i];
-  }
-
-  protobuf::message g;
-  std::vector<protobuf::message> nodes, inits, infos;
+  std::vector<protobuf::message>& nodes = parts.nodes;
+  std::vector<protobuf::message>& inits = parts.inits;
+  std::vector<protobuf::message>& infos = parts.infos;
   // tensor name of each node (0: input, i: layer i's output, possibly its input's for dropout)
   std::vector<std::string> tensor_of(model.size() + 1);
-  tensor_of[0] = opt.input_name;
+  tensor_of[0] = input;
   const std::size_t last = model.size();
 
   // The initializer of a parameter, named after it.
@@ -247,68 +251,69 @@ protobuf::message onnx_model_message(const graph<T>& model, const onnx_options& 
     const layer<T>& l = model[i];
     const std::string& kind = l.kind();
     const std::size_t id = i + 1;
-    const std::string out = id == last ? opt.output_name : std::to_string(id) + "." + kind;
+    const std::string out = id == last ? output : prefix + std::to_string(id) + "." + kind;
     std::vector<std::string> ins;
     for (std::size_t from : model.inputs_of(i)) ins.push_back(tensor_of[from]);
     const layer_config cfg = l.config();
     config_reader c(cfg, kind);
     const auto param_name = [&](std::size_t k) {
-      return std::to_string(id) + "." + kind + "." + l.params().at(k).spec.name;
+      return prefix + std::to_string(id) + "." + kind + "." + l.params().at(k).spec.name;
     };
     const auto with_params = [&](onnx_node& n) {
       for (std::size_t k = 0; k < l.params().size(); ++k) n.in(initializer(l.params()[k], param_name(k)));
     };
     const std::size_t big = ~std::size_t(0);
-    onnx_node n("", l.name());
+    const std::string node_name = prefix + l.name();
+    onnx_node n("", node_name);
     bool emitted = true;
     if (kind == "conv2d") {
       const auto k = std::int64_t(c.size("kernel", 1, big)), s = std::int64_t(c.size("stride", 1, big));
       const auto p = std::int64_t(c.size("padding", 0, big));
       const auto d = std::int64_t(c.size_or("dilation", 1, 1, big)), gr = std::int64_t(c.size_or("groups", 1, 1, big));
-      n = onnx_node("Conv", l.name());
+      n = onnx_node("Conv", node_name);
       n.in(ins[0]);
       with_params(n);
       n.ints_attr("dilations", {d, d}).int_attr("group", gr).ints_attr("kernel_shape", {k, k})
           .ints_attr("pads", {p, p, p, p}).ints_attr("strides", {s, s});
     } else if (kind == "batch_norm2d") {
-      n = onnx_node("BatchNormalization", l.name());
+      n = onnx_node("BatchNormalization", node_name);
       n.in(ins[0]);
       with_params(n);  // gamma, beta, running_mean, running_var: ONNX's scale, B, mean, var
       n.float_attr("epsilon", static_cast<float>(c.real("eps", 0, 1))).float_attr("momentum", static_cast<float>(c.real("decay", 0, 1)));
     } else if (kind == "relu" || kind == "sigmoid" || kind == "tanh") {
-      n = onnx_node(kind == "relu" ? "Relu" : kind == "sigmoid" ? "Sigmoid" : "Tanh", l.name());
+      n = onnx_node(kind == "relu" ? "Relu" : kind == "sigmoid" ? "Sigmoid" : "Tanh", node_name);
       n.in(ins[0]);
     } else if (kind == "leaky_relu") {
-      n = onnx_node("LeakyRelu", l.name());
+      n = onnx_node("LeakyRelu", node_name);
       n.in(ins[0]).float_attr("alpha", static_cast<float>(c.real("negative_slope", -1e300, 1e300)));
     } else if (kind == "max_pool2d" || kind == "avg_pool2d") {
       const bool avg = kind == "avg_pool2d";
-      n = onnx_node(avg ? "AveragePool" : "MaxPool", l.name());
+      n = onnx_node(avg ? "AveragePool" : "MaxPool", node_name);
       n.in(ins[0]);
       const std::size_t k = c.size("kernel", 1, big), s = c.size("stride", 1, big), p = c.size("padding", 0, big);
       const bool ceil = c.boolean("ceil_mode"), include_pad = avg && c.boolean("count_include_pad");
-      const onnx_pool_form pf = onnx_pool(l.name(), l.input_shape(), k, s, p, ceil, include_pad);
+      const onnx_pool_form pf = onnx_pool(node_name, l.input_shape(), k, s, p, ceil, include_pad);
       n.int_attr("ceil_mode", pf.ceil_mode ? 1 : 0);
       if (avg) n.int_attr("count_include_pad", include_pad ? 1 : 0);
       n.ints_attr("kernel_shape", {std::int64_t(k), std::int64_t(k)}).ints_attr("pads", pf.pads)
           .ints_attr("strides", {std::int64_t(s), std::int64_t(s)});
     } else if (kind == "global_avg_pool") {
-      n = onnx_node("GlobalAveragePool", l.name());
+      n = onnx_node("GlobalAveragePool", node_name);
       n.in(ins[0]);
     } else if (kind == "flatten") {
-      n = onnx_node("Flatten", l.name());
+      n = onnx_node("Flatten", node_name);
       n.in(ins[0]).int_attr("axis", 1);
     } else if (kind == "linear") {
       std::string x = ins[0];
       if (l.input_shape().rank() > 2) {
-        const std::string flat = std::to_string(id) + "." + kind + ".flatten";
-        onnx_node f("Flatten", l.name() + " flatten");
+        const std::string flat = prefix + std::to_string(id) + "." + kind + ".flatten";
+        onnx_node f("Flatten", node_name + " flatten");
         f.in(x).out(flat).int_attr("axis", 1);
         nodes.push_back(f.build());
         infos.push_back(onnx_value_info(flat, shape{1, l.input_shape().size()}, opt.batch_dim));
         x = flat;
       }
-      n = onnx_node("Gemm", l.name());
+      n = onnx_node("Gemm", node_name);
       n.in(x);
       with_params(n);  // weight [O, F] (transB), bias [O] when present
       n.float_attr("alpha", 1.0f).float_attr("beta", 1.0f).int_attr("transA", 0).int_attr("transB", 1);
@@ -317,18 +322,18 @@ protobuf::message onnx_model_message(const graph<T>& model, const onnx_options& 
         tensor_of[id] = ins[0];
         emitted = false;
       } else {
-        n = onnx_node("Identity", l.name());
+        n = onnx_node("Identity", node_name);
         n.in(ins[0]);
       }
     } else if (kind == "add") {
-      n = onnx_node(ins.size() == 2 ? "Add" : "Sum", l.name());
+      n = onnx_node(ins.size() == 2 ? "Add" : "Sum", node_name);
       for (const auto& t : ins) n.in(t);
     } else if (kind == "concat") {
-      n = onnx_node("Concat", l.name());
+      n = onnx_node("Concat", node_name);
       for (const auto& t : ins) n.in(t);
       n.int_attr("axis", 1);
     } else {
-      detail::fail(detail::concat("save_onnx: ", l.name(), ": layer kind '", kind,
+      detail::fail(detail::concat("save_onnx: ", node_name, ": layer kind '", kind,
                                   "' has no ONNX mapping (supported: ", onnx_exportable_kinds(), ")"));
     }
     if (!emitted) continue;
@@ -338,12 +343,37 @@ protobuf::message onnx_model_message(const graph<T>& model, const onnx_options& 
     if (id != last) infos.push_back(onnx_value_info(out, model.layer_output_shape(i), opt.batch_dim));
   }
 
-  for (auto& m : nodes) g.child(graph_node, std::move(m));
+}
+
+// The labels as metadata_props' "labels" value (checked: no newline).
+inline std::string onnx_joined_labels(const std::vector<std::string>& labels) {
+  std::string joined;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    HOUSENET_CHECK(labels[i].find('\n') == std::string::npos, "save_onnx: label ", i + 1, " contains a newline");
+    joined += (i ? "\n" : "") + labels[i];
+  }
+  return joined;
+}
+
+inline void onnx_check_options(const onnx_options& opt) {
+  HOUSENET_CHECK(opt.opset == 11 || opt.opset == 13 || opt.opset == 17, "save_onnx: opset ", opt.opset,
+                 " not supported (11, 13 or 17)");
+  HOUSENET_CHECK(!opt.input_name.empty() && !opt.output_name.empty() && opt.input_name != opt.output_name,
+                 "save_onnx: the input and output names must be distinct and not empty");
+}
+
+// The ModelProto around a graph's parts: one input and one output, metadata_props `meta`.
+inline protobuf::message onnx_wrap_model(onnx_graph_parts& parts, const onnx_options& opt, const std::string& output,
+                                         const shape& in, const shape& out,
+                                         const std::vector<std::pair<std::string, std::string>>& meta) {
+  using namespace onnx_field;
+  protobuf::message g;
+  for (auto& m : parts.nodes) g.child(graph_node, std::move(m));
   g.bytes(graph_name, "housenet");
-  for (auto& m : inits) g.child(graph_initializer, std::move(m));
-  g.child(graph_input, onnx_value_info(opt.input_name, model.input_shape(), opt.batch_dim));
-  g.child(graph_output, onnx_value_info(opt.output_name, model.output_shape(), opt.batch_dim));
-  for (auto& m : infos) g.child(graph_value_info, std::move(m));
+  for (auto& m : parts.inits) g.child(graph_initializer, std::move(m));
+  g.child(graph_input, onnx_value_info(opt.input_name, in, opt.batch_dim));
+  g.child(graph_output, onnx_value_info(output, out, opt.batch_dim));
+  for (auto& m : parts.infos) g.child(graph_value_info, std::move(m));
 
   protobuf::message op;
   op.bytes(opset_domain, "").int64(opset_version, opt.opset);
@@ -353,12 +383,71 @@ protobuf::message onnx_model_message(const graph<T>& model, const onnx_options& 
       .bytes(model_producer_version, HOUSENET_VERSION_STRING)
       .child(model_graph, std::move(g))
       .child(model_opset_import, std::move(op));
-  if (!opt.labels.empty()) {
+  for (const auto& kv : meta) {
     protobuf::message e;
-    e.bytes(entry_key, "labels").bytes(entry_value, joined);
+    e.bytes(entry_key, kv.first).bytes(entry_value, kv.second);
     m.child(model_metadata_props, std::move(e));
   }
   return m;
+}
+
+// The ModelProto of a model. Its initializers view the model's arena (float on a little-endian
+// host) or `storage` (converted copies): both must outlive the message.
+template <class T>
+protobuf::message onnx_model_message(const graph<T>& model, const onnx_options& opt,
+                                     std::vector<std::vector<std::uint8_t>>& storage) {
+  HOUSENET_CHECK(model.is_setup(), "save_onnx: the model is not set up");
+  onnx_check_options(opt);
+  const std::string joined = onnx_joined_labels(opt.labels);
+  onnx_graph_parts parts;
+  onnx_emit_network(model, opt.input_name, opt.output_name, "", opt, parts, storage);
+  std::vector<std::pair<std::string, std::string>> meta;
+  if (!opt.labels.empty()) meta.emplace_back("labels", joined);
+  return onnx_wrap_model(parts, opt, opt.output_name, model.input_shape(), model.output_shape(), meta);
+}
+
+// The ModelProto of an ensemble (ensemble_io.hpp's meaning: the mean of the members' class
+// probabilities): member i's layers read the shared input, their names prefixed "m<i>/"; its
+// logits "m<i>/logits" go through Softmax (axis 1) to "m<i>/probabilities"; Mean of those is the
+// output (opt.output_name, or "probabilities" when it is the default "output").
+template <class T>
+protobuf::message onnx_ensemble_message(const std::vector<graph<T>>& members, const onnx_options& opt,
+                                        std::vector<std::vector<std::uint8_t>>& storage) {
+  HOUSENET_CHECK(!members.empty() && members.size() <= max_ensemble_members, "save_onnx: an ensemble of ",
+                 members.size(), " models (1..", max_ensemble_members, ")");
+  onnx_check_options(opt);
+  const std::string joined = onnx_joined_labels(opt.labels);
+  const std::string output = opt.output_name == "output" ? "probabilities" : opt.output_name;
+  HOUSENET_CHECK(output != opt.input_name, "save_onnx: the input and output names must be distinct");
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const graph<T>& m = members[i];
+    HOUSENET_CHECK(m.is_setup(), "save_onnx: ensemble member ", i + 1, " is not set up");
+    HOUSENET_CHECK(m.output_shape().rank() == 2, "save_onnx: ensemble member ", i + 1, " gives ",
+                   m.output_shape().str(), " (N x classes needed: the members' probabilities are averaged)");
+    HOUSENET_CHECK(m.input_shape() == members[0].input_shape(), "save_onnx: ensemble member ", i + 1, " takes ",
+                   m.input_shape().str(), ", member 1 ", members[0].input_shape().str());
+    HOUSENET_CHECK(m.output_shape() == members[0].output_shape(), "save_onnx: ensemble member ", i + 1, " gives ",
+                   m.output_shape().str(), ", member 1 ", members[0].output_shape().str());
+  }
+  onnx_graph_parts parts;
+  onnx_node mean("Mean", "mean");
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const std::string prefix = "m" + std::to_string(i + 1) + "/";
+    onnx_emit_network(members[i], opt.input_name, prefix + "logits", prefix, opt, parts, storage);
+    parts.infos.push_back(onnx_value_info(prefix + "logits", members[i].output_shape(), opt.batch_dim));
+    onnx_node sm("Softmax", prefix + "softmax");
+    sm.in(prefix + "logits").out(prefix + "probabilities").int_attr("axis", 1);
+    parts.nodes.push_back(sm.build());
+    parts.infos.push_back(onnx_value_info(prefix + "probabilities", members[i].output_shape(), opt.batch_dim));
+    mean.in(prefix + "probabilities");
+  }
+  mean.out(output);
+  parts.nodes.push_back(mean.build());
+  std::vector<std::pair<std::string, std::string>> meta;
+  if (!opt.labels.empty()) meta.emplace_back("labels", joined);
+  meta.emplace_back("ensemble", "'" + output + "' is the mean of the class probabilities (Softmax, axis 1, of the logits) of " +
+                                    std::to_string(members.size()) + " networks, without test-time flip");
+  return onnx_wrap_model(parts, opt, output, members[0].input_shape(), members[0].output_shape(), meta);
 }
 }  // namespace detail
 
@@ -374,6 +463,20 @@ template <class T>
 void save_onnx(const graph<T>& model, const std::string& path, const onnx_options& options = {}) {
   std::vector<std::vector<std::uint8_t>> storage;
   const protobuf::message m = detail::onnx_model_message(model, options, storage);
+  write_file_atomic_with(path, [&](const auto& write) { m.write_to(write); });
+}
+
+// An ensemble (ensemble_io.hpp: the members' mean class probabilities) as ONE ONNX graph whose
+// output "probabilities" is that mean, without test-time flip (options.labels: the classes).
+template <class T>
+std::vector<std::uint8_t> model_to_onnx(const std::vector<graph<T>>& members, const onnx_options& options = {}) {
+  std::vector<std::vector<std::uint8_t>> storage;
+  return detail::onnx_ensemble_message(members, options, storage).to_bytes();
+}
+template <class T>
+void save_onnx(const std::vector<graph<T>>& members, const std::string& path, const onnx_options& options = {}) {
+  std::vector<std::vector<std::uint8_t>> storage;
+  const protobuf::message m = detail::onnx_ensemble_message(members, options, storage);
   write_file_atomic_with(path, [&](const auto& write) { m.write_to(write); });
 }
 
