@@ -552,13 +552,13 @@ graph<T> onnx_build(const onnx_file& f, const std::string& target, const onnx_no
         const onnx_tensor_in& t = *it->second;
         HOUSENET_CHECK(t.type == 1, "initializer '", t.name, "': data type ", t.type, " not supported (float32 only)");
         HOUSENET_CHECK(t.dims.size() == rank, "initializer '", t.name, "' has rank ", t.dims.size(), ", expected ", rank);
-        std::size_t count = 1;
+        std::uint64_t count = 1;  // 64-bit on every target (size_t has 32 bits on wasm32)
         for (std::int64_t d : t.dims) {
           HOUSENET_CHECK(d >= 1 && d <= (std::int64_t(1) << 32), "initializer '", t.name, "': dimension ", d);
-          HOUSENET_CHECK(count <= (std::size_t(1) << 40) / std::size_t(d), "initializer '", t.name, "' too large");
-          count *= std::size_t(d);
+          HOUSENET_CHECK(count <= (std::uint64_t(1) << 40) / std::uint64_t(d), "initializer '", t.name, "' too large");
+          count *= std::uint64_t(d);
         }
-        const std::size_t have = t.raw ? t.raw_size : 4 * t.floats.size();
+        const std::uint64_t have = t.raw ? t.raw_size : 4 * std::uint64_t(t.floats.size());
         HOUSENET_CHECK(have == 4 * count, "initializer '", t.name, "': ", have, " bytes of data for ", count,
                        " float32 values");
         return &t;
@@ -885,7 +885,8 @@ graph<T> onnx_build(const onnx_file& f, const std::string& target, const onnx_no
           const onnx_tensor_in* c = it->second;
           std::size_t count = 1;
           for (std::int64_t d : c->dims) {
-            HOUSENET_CHECK(d >= 1 && d <= (std::int64_t(1) << 32), "initializer '", c->name, "': dimension ", d);
+            HOUSENET_CHECK(d >= 1 && std::uint64_t(d) <= out, "initializer '", c->name, "': dimension ", d,
+                           " (C has more values than the ", out, " outputs: broadcast C is not supported)");
             count *= std::size_t(d);
             HOUSENET_CHECK(count <= out, "C has more values than the ", out, " outputs (broadcast C is not supported)");
           }
@@ -932,17 +933,23 @@ graph<T> onnx_build(const onnx_file& f, const std::string& target, const onnx_no
                  "' must be the last layer's output (housenet's model output is its last layer's)");
   model.setup_shapes(f.in_shape);
 
-  // the weights, from the file's bytes into the arena
+  // the weights, from the file's bytes into the value arena (found through parameters(), not the
+  // layers: a model only read to run never touches its gradient arena, graph.hpp)
+  std::vector<std::vector<const param_info*>> info_of(model.size());  // [layer][index]
+  for (const param_info& pi : model.parameters()) {
+    std::vector<const param_info*>& v = info_of.at(pi.layer);
+    if (v.size() <= pi.index) v.resize(pi.index + 1, nullptr);
+    v[pi.index] = &pi;
+  }
   for (const weights& w : to_copy) {
-    layer<T>& l = model[w.layer];
     for (std::size_t k = 0; k < w.tensors.size(); ++k) {
       const onnx_tensor_in& t = *w.tensors[k];
-      param<T>& p = l.params().at(k);
+      const param_info& p = *info_of.at(w.layer).at(k);
       std::size_t count = 1;
       for (std::int64_t d : t.dims) count *= std::size_t(d);
-      HOUSENET_CHECK(count == p.value.size(), name, ": initializer '", t.name, "' has ", count, " values, ",
-                     l.name(), "'s ", p.spec.name, " needs ", p.value.size());
-      T* dst = p.value.data();
+      HOUSENET_CHECK(count == p.spec.shape.size(), name, ": initializer '", t.name, "' has ", count, " values, ",
+                     std::as_const(model)[w.layer].name(), "'s ", p.spec.name, " needs ", p.spec.shape.size());
+      T* dst = model.values().data() + p.offset;
       if (t.raw)
         from_f32_bytes(t.raw, count, dst);
       else
