@@ -20,13 +20,16 @@
 #include <housenet/ensemble_io.hpp>
 #include <housenet/onnx.hpp>
 #include <housenet/loss.hpp>
+#include <housenet/networks.hpp>
 #include <housenet/predict.hpp>
+#include <housenet/vision.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -143,12 +146,27 @@ graph<float> ceil_mixed_model() {
   return ready(std::move(m), shape{1, 3, 8, 7}, 7);
 }
 
+// Asymmetric zero padding (pad2d, ONNX Pad) before a strided convolution and before pooling.
+graph<float> pad_model() {
+  graph<float> m;
+  m.add<conv2d<float>>(3, 3, 1, 1);
+  m.add<pad2d<float>>(0, 0, 1, 1);  // TensorFlow's "SAME" at stride 2
+  m.add<conv2d<float>>(4, 3, 2, 0);
+  m.add<relu<float>>();
+  // (ONNX Runtime fuses a Pad into the pooling after it and then requires each pad < the kernel)
+  m.add<pad2d<float>>(1, 0, 0, 1);
+  m.add<avg_pool2d<float>>(2, 2, 0, false, true);
+  m.add<flatten<float>>();
+  m.add<linear<float>>(3);
+  return ready(std::move(m), shape{1, 2, 9, 8}, 8);
+}
+
 // Calls f(k, model, opset) for each test model at opsets 11, 13 and 17.
 template <class F>
 void for_each_export(F f) {
-  const graph<float> models[] = {chain_model(), graph_model(), ceil_corner_model(), ceil_mixed_model()};
+  const graph<float> models[] = {chain_model(), graph_model(), ceil_corner_model(), ceil_mixed_model(), pad_model()};
   for (int opset : {11, 13, 17})
-    for (std::size_t k = 0; k < 4; ++k) {
+    for (std::size_t k = 0; k < 5; ++k) {
       INFO("model ", k, " opset ", opset);
       f(k, models[k], opset);
     }
@@ -778,8 +796,8 @@ TEST_CASE("load_onnx: errors name the file, the node and its op") {
   CHECK(import_error(one_node_model(onnx_node("Mul", "mul").in("x").in("x").out("y").build())) ==
         "m.onnx: node 'mul' (Mul): op not supported (supported: Conv, BatchNormalization, Relu, LeakyRelu, "
         "Sigmoid, Tanh, MaxPool, AveragePool, GlobalAveragePool, Gemm, MatMul (+ Add), Flatten, Reshape (to N x rest), "
-        "Dropout, Identity, Add, Sum, Concat, Softmax (last op); int64 shape computations: Shape, Gather, Unsqueeze, "
-        "Concat, Constant, Cast)");
+        "Pad (zeros, spatial), Dropout, Identity, Add, Sum, Concat, Softmax (last op); int64 shape computations: Shape, "
+        "Gather, Unsqueeze, Concat, Constant, Cast)");
   CHECK(import_error(one_node_model(onnx_node("Relu", "r").in("x").out("y").build(), nullptr, 18)) ==
         "m.onnx: ONNX opset 18 not supported (this build reads 1..17 of the default domain)");
   CHECK(import_error(one_node_model(onnx_node("Relu", "r").in("z").out("y").build())) ==
@@ -1262,4 +1280,204 @@ TEST_CASE("save_onnx: the default model (data/houses.hsnt, an ensemble) in ONNX 
   tensor<float> want;
   predict_probabilities(e.members, x, want, {false});
   check_onnxruntime(dir("houses.onnx"), x, want, dir, "houses.hsnt, the ensemble (mean probabilities)");
+}
+
+TEST_CASE("load_onnx: Pad with zeros on the spatial axes is a pad2d (pads an attribute before opset 11, an input from 11); other modes, values and axes are refused") {
+  // Pad(x [1, 2, 4, 4]) -> y, built field by field (mode is a string attribute)
+  const auto pad_file = [](const std::vector<std::int64_t>& pads, const char* mode, std::int64_t opset,
+                           float value = 0.0f) {
+    protobuf::message node;
+    node.bytes(1, "x");
+    if (opset >= 11) node.bytes(1, "pads");
+    if (opset >= 11 && value != 0.0f) node.bytes(1, "value");
+    node.bytes(2, "y").bytes(3, "pad").bytes(4, "Pad");
+    if (mode) {
+      protobuf::message a;
+      a.bytes(1, "mode").bytes(4, mode).varint(20, 3);
+      node.child(5, std::move(a));
+    }
+    if (opset < 11) {
+      protobuf::message a;
+      a.bytes(1, "pads").varint(20, 7);
+      for (std::int64_t v : pads) a.int64(8, v);
+      node.child(5, std::move(a));
+    }
+    protobuf::message g;
+    g.child(1, std::move(node)).bytes(2, "g");
+    if (opset >= 11) {
+      protobuf::message t;
+      t.int64(1, std::int64_t(pads.size())).varint(2, 7).bytes(8, "pads");
+      for (std::int64_t v : pads) t.int64(7, v);
+      g.child(5, std::move(t));
+    }
+    if (opset >= 11 && value != 0.0f) {
+      protobuf::message t;
+      t.varint(2, 1).bytes(8, "value").float32(4, value);
+      g.child(5, std::move(t));
+    }
+    const bool ok = pads.size() == 8;
+    g.child(11, detail::onnx_value_info("x", shape{1, 2, 4, 4}, "N"));
+    g.child(12, detail::onnx_value_info("y", ok ? shape{1, 2, std::size_t(4 + pads[2] + pads[6]),
+                                                         std::size_t(4 + pads[3] + pads[7])}
+                                                   : shape{1, 2, 4, 4}, "N"));
+    protobuf::message op;
+    op.bytes(1, "").int64(2, opset);
+    protobuf::message m;
+    m.int64(1, 7).child(7, std::move(g)).child(8, std::move(op));
+    return m.to_bytes();
+  };
+  for (std::int64_t opset : {2, 11, 13, 17}) {
+    CAPTURE(opset);
+    const std::vector<std::uint8_t> b = pad_file({0, 0, 1, 0, 0, 0, 2, 3}, opset < 11 ? nullptr : "constant", opset);
+    const loaded_onnx<float> r = onnx_from_bytes<float>(b.data(), b.size(), "m.onnx");
+    REQUIRE(r.model.size() == 1);
+    CHECK(r.model[0].kind() == "pad2d");
+    CHECK(r.model[0].config() == layer_config{{"top", "1"}, {"left", "0"}, {"bottom", "2"}, {"right", "3"}});
+    CHECK(r.model.output_shape() == shape{1, 2, 7, 7});
+  }
+  CHECK(import_error(pad_file({0, 0, 1, 1, 0, 0, 1, 1}, "reflect", 13)) ==
+        "m.onnx: node 'pad' (Pad): mode 'reflect' is not supported (constant only)");
+  CHECK(import_error(pad_file({0, 0, 1, 1, 0, 0, 1, 1}, nullptr, 13, 1.5f)) ==
+        "m.onnx: node 'pad' (Pad): constant_value 1.5 is not supported (0 only)");
+  CHECK(import_error(pad_file({0, 1, 1, 1, 0, 0, 1, 1}, nullptr, 13)) ==
+        "m.onnx: node 'pad' (Pad): pads must be 8 values with 0 on the batch and channel axes (spatial padding only)");
+  CHECK(import_error(pad_file({0, 0, -1, 0, 0, 0, 0, 0}, nullptr, 13)) ==
+        "m.onnx: node 'pad' (Pad): pad -1 out of range (0..4096: no cropping)");
+  CHECK(import_error(pad_file({0, 0, 1, 1}, nullptr, 13)) ==
+        "m.onnx: node 'pad' (Pad): pads must be 8 values with 0 on the batch and channel axes (spatial padding only)");
+}
+
+// ---- the round trip on real faces ------------------------------------------------------------------
+namespace {
+
+// `count` face crops as the app's networks see them (the largest face of a photo, found by the
+// bundled cascade, cropped and resized with the area filter, RGB / 255): from the developers'
+// photos (../shared/data/houses, in path order) when they are there, else from the bundled
+// sample photo's face, shifted and scaled by up to 8% (so CI, without ../shared, runs it too).
+tensor<float> face_crops(const shape& in, std::size_t count, std::string& source) {
+  namespace fs = std::filesystem;
+  const std::string root = HOUSENET_SOURCE_DIR;
+  const cascade c = cascade::load(root + "/data/haarcascade_frontalface_default.xml");
+  tensor<float> x(in.with_n(count)), t;
+  std::size_t n = 0;
+  const auto put = [&](const image& img, const rect& r) {
+    image face = crop(img, r);
+    if (face.channels() != 3) {  // gray: replicated, as the app does
+      image rgb(face.width(), face.height(), 3);
+      for (int y = 0; y < face.height(); ++y)
+        for (int x = 0; x < face.width(); ++x)
+          for (int c = 0; c < 3; ++c) rgb.at(x, y, c) = face.at(x, y, 0);
+      face = std::move(rgb);
+    }
+    face = resize(face, int(in.w()), int(in.h()), resize_filter::area);
+    to_tensor(face, t);
+    REQUIRE(t.size() == in.sample_size());
+    std::copy_n(t.data(), t.size(), x.data() + n++ * in.sample_size());
+  };
+  const auto largest = [&](const image& img) {
+    const std::vector<rect> boxes = c.detect_multi_scale(rgb_to_gray(img), detect_options{});
+    rect best{0, 0, 0, 0};
+    for (const rect& r : boxes)
+      if (r.width * r.height > best.width * best.height) best = r;
+    return best;
+  };
+  const fs::path houses = fs::path(HOUSENET_SHARED_DIR) / "data" / "houses";
+  if (fs::is_directory(houses)) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::recursive_directory_iterator(houses))
+      if (e.is_regular_file()) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const fs::path& f : files) {
+      if (n == count) break;
+      image img;
+      try {
+        img = load(f.string());
+      } catch (const error&) {
+        continue;
+      }
+      const rect r = largest(img);
+      if (r.width > 0) put(img, r);
+    }
+    source = "the largest face of the first " + std::to_string(n) + " photos of " + houses.string();
+  }
+  if (n < count) {
+    n = 0;
+    const image img = load(root + "/data/samples/astronaut.png");
+    const rect r = largest(img);
+    REQUIRE(r.width > 0);
+    for (std::size_t k = 0; k < count; ++k) {
+      const int d = int(k % 5) - 2, s = int(k / 5 % 5) - 2, e = int(k / 25) * 2 - 1;
+      const int grow = s * r.width / 25;
+      put(img, clamp_rect({r.x + d * r.width / 25 - grow, r.y + e * r.height / 25 - grow, r.width + 2 * grow,
+                           r.height + 2 * grow}, img.width(), img.height()));
+    }
+    source = std::to_string(count) + " shifted and scaled crops of the bundled sample's face";
+  }
+  return x;
+}
+
+std::size_t argmax_row(const float* p, std::size_t k) { return std::size_t(std::max_element(p, p + k) - p); }
+
+}  // namespace
+
+TEST_CASE("round trip on 50 face crops: the default model's networks, its ensemble and a seed network exported, "
+          "run in ONNX Runtime (same labels, within 1e-5 of max |output|) and read back (bit-identical)" *
+          doctest::test_suite("onnxruntime")) {
+  if (!onnxruntime_available()) {
+    housenet_test::skip("onnxruntime-node is not installed (cd <source> && npm install --ignore-scripts onnxruntime-node)");
+    return;
+  }
+  housenet_test::scratch_dir dir("onnx");
+  const loaded_ensemble<float> e = load_ensemble<float>(std::string(HOUSENET_SOURCE_DIR) + "/data/houses.hsnt");
+  std::string source;
+  const tensor<float> x = face_crops(e.info.input, 50, source);
+  MESSAGE("faces: ", source);
+  const auto same_labels = [](const tensor<float>& a, const tensor<float>& b) {
+    const std::size_t k = a.shape()[1];
+    std::size_t same = 0;
+    for (std::size_t n = 0; n < a.shape()[0]; ++n)
+      same += argmax_row(a.data() + n * k, k) == argmax_row(b.data() + n * k, k);
+    return same;
+  };
+  const auto one_network = [&](const graph<float>& net, const std::string& what) {
+    onnx_options o;
+    o.labels = e.info.labels;
+    save_onnx(net, dir("net.onnx"), o);
+    const tensor<float> want = net.predict(x);
+    const tensor<float> got = run_onnxruntime(dir("net.onnx"), x, dir);
+    REQUIRE(got.shape() == want.shape());
+    const deviation d = compare(want.data(), got.data(), want.size());
+    MESSAGE(what, ": ONNX Runtime max |diff| ", d.diff, " of max |logit| ", d.scale);
+    CHECK(same_labels(want, got) == 50);
+    CHECK(d.scale > 0);
+    CHECK(d.diff <= 1e-5f * d.scale);
+    const loaded_onnx<float> back = load_onnx<float>(dir("net.onnx"));
+    CHECK(housenet_test::same_bits(back.model.predict(x), want));
+  };
+  for (std::size_t m = 0; m < e.members.size(); ++m)
+    one_network(e.members[m], "houses.hsnt network " + std::to_string(m + 1));
+  {  // the default model as it is: the ensemble, one ONNX graph giving the mean probabilities
+    onnx_options o;
+    o.labels = e.info.labels;
+    save_onnx(e.members, dir("houses.onnx"), o);
+    tensor<float> want;
+    predict_options po;
+    po.flip = false;  // the ONNX graph has no test-time flip
+    predict_probabilities(e.members, x, want, po);
+    const tensor<float> got = run_onnxruntime(dir("houses.onnx"), x, dir);
+    REQUIRE(got.shape() == want.shape());
+    const deviation d = compare(want.data(), got.data(), want.size());
+    MESSAGE("houses.hsnt (ensemble of ", e.members.size(), "): ONNX Runtime max |diff| ", d.diff, " of max |probability| ", d.scale);
+    CHECK(same_labels(want, got) == 50);
+    CHECK(d.diff <= 1e-5f * d.scale);
+    const loaded_ensemble<float> back = load_onnx_ensemble<float>(dir("houses.onnx"));
+    REQUIRE(back.members.size() == e.members.size());
+    CHECK(back.info.labels == e.info.labels);
+    tensor<float> again;
+    predict_probabilities(back.members, x, again, po);
+    CHECK(housenet_test::same_bits(again, want));
+  }
+  seed_network_options so;
+  so.seed = 5;
+  one_network(make_seed_network<float>(e.info.labels.size(), so), "a seed network (60 M parameters)");
 }

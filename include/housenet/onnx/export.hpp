@@ -25,6 +25,7 @@
 //     linear        Gemm (alpha 1, beta 1, transA 0, transB 1: PyTorch's export), preceded by
 //                   Flatten (axis 1) when its input has rank > 2
 //     flatten       Flatten (axis 1)
+//     pad2d         Pad (pads an int64 initializer [0, 0, top, left, 0, 0, bottom, right]; zeros)
 //     dropout       nothing (inference: its readers read its input), or Identity when it is the
 //                   model's output
 //     add           Add (2 inputs) or Sum (3 or more; both broadcast as housenet's add)
@@ -205,7 +206,7 @@ inline onnx_pool_form onnx_pool(const std::string& who, const shape& in, std::si
 
 inline const char* onnx_exportable_kinds() {
   return "conv2d, batch_norm2d, relu, leaky_relu, sigmoid, tanh, max_pool2d, avg_pool2d, "
-         "global_avg_pool, linear, flatten, dropout, add, concat";
+         "global_avg_pool, linear, flatten, pad2d, dropout, add, concat";
 }
 
 // The nodes, initializers and value_info of a graph being written.
@@ -300,6 +301,17 @@ void onnx_emit_network(const graph<T>& model, const std::string& input, const st
     } else if (kind == "global_avg_pool") {
       n = onnx_node("GlobalAveragePool", node_name);
       n.in(ins[0]);
+    } else if (kind == "pad2d") {  // Pad: mode constant (the default), value 0 (the default)
+      const std::int64_t t = std::int64_t(c.size("top", 0, big)), le = std::int64_t(c.size("left", 0, big));
+      const std::int64_t b = std::int64_t(c.size("bottom", 0, big)), r = std::int64_t(c.size("right", 0, big));
+      const std::string pads = prefix + std::to_string(id) + "." + kind + ".pads";
+      protobuf::message pt;
+      pt.int64(tensor_dims, 8).varint(tensor_data_type, dtype_int64).bytes(tensor_name, pads);
+      for (std::int64_t v : {std::int64_t(0), std::int64_t(0), t, le, std::int64_t(0), std::int64_t(0), b, r})
+        pt.int64(tensor_int64_data, v);
+      inits.push_back(std::move(pt));
+      n = onnx_node("Pad", node_name);
+      n.in(ins[0]).in(pads);
     } else if (kind == "flatten") {
       n = onnx_node("Flatten", node_name);
       n.in(ins[0]).int_attr("axis", 1);

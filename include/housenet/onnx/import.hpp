@@ -98,7 +98,8 @@ struct onnx_attr {
   std::int64_t type = 0;
   std::int64_t i = 0;
   float f = 0;
-  bool has_i = false, has_f = false;
+  bool has_i = false, has_f = false, has_s = false;
+  std::string s;  // a string attribute (Pad's mode)
   std::vector<std::int64_t> ints;
   std::vector<onnx_tensor_in> t;  // a tensor attribute (Constant's value): none or one
 };
@@ -251,6 +252,7 @@ inline onnx_graph_in onnx_parse(const std::uint8_t* data, std::size_t size, cons
               if (y.number == 20) a.type = ar.i64(y);
               if (y.number == 2) a.f = ar.f32(y), a.has_f = true;
               if (y.number == 3) a.i = ar.i64(y), a.has_i = true;
+              if (y.number == 4) a.s = ar.str(y, onnx_limits::name), a.has_s = true;
               if (y.number == 8) ar.append_i64(y, a.ints, onnx_limits::ints);
               if (y.number == 5) {
                 if (!a.t.empty()) ar.fail_at(y.data, "an attribute with two tensors");
@@ -277,7 +279,8 @@ inline onnx_graph_in onnx_parse(const std::uint8_t* data, std::size_t size, cons
 
 inline const char* onnx_importable_ops() {
   return "Conv, BatchNormalization, Relu, LeakyRelu, Sigmoid, Tanh, MaxPool, AveragePool, GlobalAveragePool, "
-         "Gemm, MatMul (+ Add), Flatten, Reshape (to N x rest), Dropout, Identity, Add, Sum, Concat, Softmax (last op); "
+         "Gemm, MatMul (+ Add), Flatten, Reshape (to N x rest), Pad (zeros, spatial), Dropout, Identity, Add, Sum, "
+         "Concat, Softmax (last op); "
          "int64 shape computations: Shape, Gather, Unsqueeze, Concat, Constant, Cast";
 }
 
@@ -835,6 +838,32 @@ graph<T> onnx_build(const onnx_file& f, const std::string& target, const onnx_no
           l = std::make_unique<avg_pool2d<T>>(k, s, p, housenet_ceil, include_pad);
         else
           l = std::make_unique<max_pool2d<T>>(k, s, p, housenet_ceil);
+      } else if (op == "Pad") {
+        // zeros on the spatial axes: pad2d. pads: an attribute before opset 11, an input from 11;
+        // [N, C, H, W begins, N, C, H, W ends]
+        from_ids.push_back(tensor_in(0));
+        const onnx_attr* mode = onnx_find_attr(n, "mode");
+        HOUSENET_CHECK(!mode || (mode->has_s && mode->s == "constant"), "mode '", mode ? mode->s : "",
+                       "' is not supported (constant only)");
+        std::vector<std::int64_t> pads;
+        if (f.g.opset < 11) {
+          pads = onnx_attr_ints(n, "pads", {});
+          HOUSENET_CHECK(onnx_attr_f(n, "value", 0.0f) == 0.0f, "a constant value other than 0 is not supported");
+        } else {
+          pads = ints_in(1).values;
+          if (n.in.size() >= 3 && !n.in[2].empty()) {
+            const onnx_tensor_in* v = init_in(2, 0);
+            const float value = v->raw ? [&] { float x; from_f32_bytes(v->raw, 1, &x); return x; }() : v->floats.at(0);
+            HOUSENET_CHECK(value == 0.0f, "constant_value ", value, " is not supported (0 only)");
+          }
+          HOUSENET_CHECK(n.in.size() <= 3, "the axes input is not supported");
+        }
+        HOUSENET_CHECK(shape_of.at(n.in[0]).rank() == 4, "input of rank ", shape_of.at(n.in[0]).rank(), ", expected 4");
+        HOUSENET_CHECK(pads.size() == 8 && pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0,
+                       "pads must be 8 values with 0 on the batch and channel axes (spatial padding only)");
+        for (std::int64_t v : pads) HOUSENET_CHECK(v >= 0 && v <= 4096, "pad ", v, " out of range (0..4096: no cropping)");
+        l = std::make_unique<pad2d<T>>(std::size_t(pads[2]), std::size_t(pads[3]), std::size_t(pads[6]),
+                                       std::size_t(pads[7]));
       } else if (op == "Flatten") {
         from_ids.push_back(tensor_in(0));
         std::int64_t axis = onnx_attr_i(n, "axis", 1);
