@@ -302,9 +302,8 @@ class graph {
 
   // One memset over the gradient arena (in parallel blocks: 242 MB for the seed network).
   void zero_grad() {
-    T* g = grads_.data();
-    detail::elementwise(grads_.size(), [=](std::size_t b, std::size_t e) { std::memset(g + b, 0, (e - b) * sizeof(T)); });
-    grads_pending_ = false;
+    grads_pending_ = true;
+    settle_grads();
   }
 
   // Eval-mode forward on a const model, safe from several threads at once.
