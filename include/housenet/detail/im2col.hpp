@@ -170,6 +170,33 @@ void im2col_pack(const void* ctx, std::size_t p0, std::size_t kc, std::size_t j0
   }
 }
 
+// x [g, c, h, w] -> xp [g, c, h + 2*pad, w + 2*pad] with a zero border; padded_dims(d, g) is the
+// convolution of xp without padding that gives the same output: at stride 1 its taps all fall
+// inside, so im2col_pack takes its branch-free path and packs the same values (the same bits).
+inline conv_dims padded_dims(const conv_dims& d, std::size_t g) {
+  conv_dims p = d;
+  p.n = g;
+  p.h = d.h + 2 * d.pad;
+  p.w = d.w + 2 * d.pad;
+  p.pad = 0;
+  return p;
+}
+template <class T>
+void pad_images(const conv_dims& d, const T* x, std::size_t g, T* xp) {
+  const std::size_t pad = d.pad, wp = d.w + 2 * pad, planes = g * d.c;
+  for (std::size_t plane = 0; plane < planes; ++plane) {
+    const T* src = x + plane * d.h * d.w;
+    T* o = xp + plane * (d.h + 2 * pad) * wp;
+    std::fill(o, o + pad * wp + pad, T(0));
+    o += pad * wp + pad;
+    for (std::size_t r = 0; r < d.h; ++r, o += wp) {
+      std::memcpy(o, src + r * d.w, d.w * sizeof(T));
+      std::fill(o + d.w, o + wp, T(0));  // this row's right border and the next row's left one
+    }
+    std::fill(o - pad, o - pad + pad * wp, T(0));
+  }
+}
+
 template <class T>
 void im2col(const conv_dims& d, const T* x, T* col, std::size_t ldcol) {
   im2col_rows(d, x, col, ldcol, 0, d.c * d.kh * d.kw);

@@ -123,7 +123,16 @@ void conv2d_forward(const conv_dims& d, const T* x, const T* w, const T* b, T* y
     T* out = g == 1 ? y + n0 * out_sz : kernel_scratch<T>(1).get(d.k * cols);
     gemm_args<T> ga{false, false, d.k, cols, ckk, T(1), w, ckk, nullptr, cols, T(0), out, cols};
     ga.row_bias = b;  // the bias is added in the GEMM's epilogue
-    const im2col_source<T> src{&d, x, n0};
+    // padded stride-1 layers: the group's images zero-bordered once, then packed without a test
+    const bool prepad = d.pad > 0 && d.stride == 1;
+    const conv_dims dp = prepad ? padded_dims(d, g) : d;
+    const T* xs = x;
+    if (prepad) {
+      T* xp = kernel_scratch<T>(0).get(g * d.c * dp.h * dp.w);
+      pad_images(d, x + n0 * d.c * d.h * d.w, g, xp);
+      xs = xp;
+    }
+    const im2col_source<T> src{&dp, xs, prepad ? 0 : n0};
     if (g == 1 && conv_is_pointwise(d)) {
       ga.b = x + n0 * d.c * d.h * d.w;  // x is its own col matrix
     } else {  // im2col while packing: the col matrix is never stored
