@@ -116,15 +116,17 @@ class cascade {
       std::vector<std::vector<rect>> per_level(scales.size());
       parallel_blocks(scales.size(), [&](std::size_t i) {
         detail::level_data L;
+        detail::simd_level S;
         build_level(gray, scales[i], L);
-        scan_level(L, per_level[i]);
+        scan_level(L, S, per_level[i]);
       });
       for (const auto& v : per_level) cand.insert(cand.end(), v.begin(), v.end());
     } else {
-      detail::level_data L;
+      detail::level_data L;  // its buffers and S's are reused from level to level
+      detail::simd_level S;
       for (float s : scales) {
         build_level(gray, s, L);
-        scan_level(L, cand);
+        scan_level(L, S, cand);
       }
     }
     std::sort(cand.begin(), cand.end());
@@ -152,9 +154,9 @@ class cascade {
     detail::build_level(gray, scale, d_.type == feature_type::haar, d_.has_tilted, L);
   }
 
-  void scan_level(const detail::level_data& L, std::vector<rect>& out) const {
+  void scan_level(const detail::level_data& L, detail::simd_level& S, std::vector<rect>& out) const {
     if (detail::simd_usable(d_))
-      detail::scan_level_simd(d_, L, out);
+      detail::scan_level_simd(d_, L, S, out);
     else
       detail::scan_level(d_, L, out);
   }

@@ -150,11 +150,17 @@ inline void build_level(const image& gray, float scale, bool squares, bool tilte
   resize_linear_exact_cv(gray.data(), W, H, L.img.data(), sw, sh);
   const std::size_t plane = std::size_t(st) * (sh + 1);
   L.tofs = plane;
-  L.sum.assign(tilted ? 2 * plane : plane, 0u);
+  // The buffers only grow (levels get smaller along the pyramid): every value the scan reads is
+  // written below, row 0 and the tilted half zeroed first.
+  const std::size_t nsum = tilted ? 2 * plane : plane;
+  if (L.sum.size() < nsum) L.sum.resize(nsum);
   const bool need_sq = squares;
-  if (need_sq) L.sq.assign(plane, 0u);
+  if (need_sq && L.sq.size() < plane) L.sq.resize(plane);
   std::uint32_t* S = L.sum.data();
   std::uint32_t* Q = need_sq ? L.sq.data() : nullptr;
+  std::fill(S, S + st, 0u);
+  if (Q) std::fill(Q, Q + st, 0u);
+  if (tilted) std::fill(S + plane, S + 2 * plane, 0u);
   for (int y = 0; y < sh; ++y) {
     const std::uint8_t* p = L.img.data() + std::size_t(y) * sw;
     std::uint32_t* srow = S + std::size_t(y + 1) * st;

@@ -42,6 +42,7 @@ inline void simd_planes(const std::uint32_t* src, int stride, int sw, int sh, in
       std::uint32_t* d = dst + std::size_t(j) * plane + std::size_t(y) * pstride;
       int c = 0;
       for (int x = j; x <= sw; x += step) d[c++] = s[x];
+      for (; c < pstride; ++c) d[c] = 0u;  // the row's padding
     }
 }
 
@@ -50,25 +51,28 @@ inline bool simd_usable(const cascade_data& cd) {
   return cd.max_nodes_per_tree <= cascade_lanes_max_nodes && cascade_lanes_available();
 }
 
-// scan_level with 8 or 4 windows at a time: the same windows, in the same order.
-inline void scan_level_simd(const cascade_data& cd, const level_data& L, std::vector<rect>& out) {
+// scan_level with 8 or 4 windows at a time: the same windows, in the same order. S: the planes,
+// kept from level to level by the caller (they only grow; every value read is written here).
+inline void scan_level_simd(const cascade_data& cd, const level_data& L, simd_level& S, std::vector<rect>& out) {
   const int W = cd.win_w, H = cd.win_h;
   const int nx = L.sw - W, ny = L.sh - H;
   if (nx < 0 || ny < 0) return;
-  simd_level S;
   S.step = L.step;
   S.nk = nx / S.step + 1;
   S.pstride = (L.sw + 1 + S.step - 1) / S.step + 16;
   S.plane = std::size_t(S.pstride) * std::size_t(L.sh + 1);
   const std::size_t planes = S.plane * std::size_t(S.step);
   S.tilt_base = planes;
-  S.sum.assign((cd.has_tilted ? 2 * planes : planes) + 16, 0u);
+  const std::size_t nsum = (cd.has_tilted ? 2 * planes : planes) + 16;
+  if (S.sum.size() < nsum) S.sum.resize(nsum);
   simd_planes(L.sum.data(), L.stride, L.sw, L.sh, S.step, S.pstride, S.sum.data());
   if (cd.has_tilted) simd_planes(L.sum.data() + L.tofs, L.stride, L.sw, L.sh, S.step, S.pstride, S.sum.data() + planes);
+  std::fill(S.sum.data() + nsum - 16, S.sum.data() + nsum, 0u);
   const bool haar = cd.type == cascade_feature_type::haar;
   if (haar) {
-    S.sq.assign(planes + 16, 0u);
+    if (S.sq.size() < planes + 16) S.sq.resize(planes + 16);
     simd_planes(L.sq.data(), L.stride, L.sw, L.sh, S.step, S.pstride, S.sq.data());
+    std::fill(S.sq.data() + planes, S.sq.data() + planes + 16, 0u);
   }
   S.nofs[0] = simd_corner(S, 1, 1);
   S.nofs[1] = simd_corner(S, W - 1, 1);
