@@ -170,7 +170,21 @@ void im2col_pack(const void* ctx, std::size_t p0, std::size_t kc, std::size_t j0
   }
 }
 
-// x [g, c, h, w] -> xp [g, c, h + 2*pad, w + 2*pad] with a zero border; padded_dims(d, g) is the
+// xp [h + 2*pad, w + 2*pad] = the plane x [h, w] with a zero border (the border only is filled)
+template <class T>
+void pad_plane(const conv_dims& d, const T* x, T* xp) {
+  const std::size_t pad = d.pad, wp = d.w + 2 * pad;
+  T* o = xp;
+  std::fill(o, o + pad * wp + pad, T(0));
+  o += pad * wp + pad;
+  for (std::size_t r = 0; r < d.h; ++r, o += wp) {
+    std::memcpy(o, x + r * d.w, d.w * sizeof(T));
+    std::fill(o + d.w, o + wp, T(0));  // this row's right border and the next row's left one
+  }
+  std::fill(o - pad, o - pad + pad * wp, T(0));
+}
+
+// x [g, c, h, w] -> xp [g, c, h + 2*pad, w + 2*pad] (pad_plane); padded_dims(d, g) is the
 // convolution of xp without padding that gives the same output: at stride 1 its taps all fall
 // inside, so im2col_pack takes its branch-free path and packs the same values (the same bits).
 inline conv_dims padded_dims(const conv_dims& d, std::size_t g) {
@@ -183,18 +197,8 @@ inline conv_dims padded_dims(const conv_dims& d, std::size_t g) {
 }
 template <class T>
 void pad_images(const conv_dims& d, const T* x, std::size_t g, T* xp) {
-  const std::size_t pad = d.pad, wp = d.w + 2 * pad, planes = g * d.c;
-  for (std::size_t plane = 0; plane < planes; ++plane) {
-    const T* src = x + plane * d.h * d.w;
-    T* o = xp + plane * (d.h + 2 * pad) * wp;
-    std::fill(o, o + pad * wp + pad, T(0));
-    o += pad * wp + pad;
-    for (std::size_t r = 0; r < d.h; ++r, o += wp) {
-      std::memcpy(o, src + r * d.w, d.w * sizeof(T));
-      std::fill(o + d.w, o + wp, T(0));  // this row's right border and the next row's left one
-    }
-    std::fill(o - pad, o - pad + pad * wp, T(0));
-  }
+  const std::size_t psize = (d.h + 2 * d.pad) * (d.w + 2 * d.pad);
+  for (std::size_t plane = 0; plane < g * d.c; ++plane) pad_plane(d, x + plane * d.h * d.w, xp + plane * psize);
 }
 
 template <class T>

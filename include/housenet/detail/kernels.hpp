@@ -273,12 +273,11 @@ struct dw_geometry {
   }
 };
 
-// xp [hp, wp] (+ tail) = the zero-padded plane x [h, w]
+// xp [hp, wp] (+ a zero tail) = the zero-padded plane x [h, w]
 template <class T>
 void dw_pad(const conv_dims& d, const dw_geometry& g, const T* x, T* xp) {
-  std::fill(xp, xp + g.size, T(0));
-  for (std::size_t iy = 0; iy < d.h; ++iy)
-    std::memcpy(xp + (iy + d.pad) * g.wp + d.pad, x + iy * d.w, d.w * sizeof(T));
+  pad_plane(d, x, xp);
+  std::fill(xp + g.hp * g.wp, xp + g.size, T(0));
 }
 
 // sum a[i] * b[i * bs] for i < n, in 8 interleaved partial sums (vectorizes; the order is fixed)
