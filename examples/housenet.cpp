@@ -58,9 +58,14 @@ static int cmd_train(int argc, char** argv) {
   hn::sequential<float> net = args.init_from.empty() ? app::make_network(opt.arch, data.classes.size(), opt.seed)
                                                       : app::initial_network(args.init_from, data.classes);
   const hn::shape in = net.input_shape();  // 1 x 3 x 100 x 100 for both architectures
-  // Each image decoded once; each unreadable file: one warning, then left out.
-  hn::tensor<float> images = app::load_faces(data, in, "train");  // N x 3 x H x W in [0, 1]
-  const std::size_t sample = in.sample_size();
+  // Each image decoded once; each unreadable file: one warning, then left out. With --context the
+  // files are crops with surroundings (crop --context): `wide` holds them at the network's size
+  // plus the context, `images` their centres (what the network sees without augmentation).
+  const std::size_t context_px = std::size_t(std::lround(opt.context * double(in.w())));
+  const hn::shape wide_in{1, in.c(), in.h() + 2 * context_px, in.w() + 2 * context_px};
+  hn::tensor<float> wide = context_px ? app::load_faces(data, wide_in, "train") : hn::tensor<float>();
+  hn::tensor<float> images = context_px ? app::centre_views(wide, in) : app::load_faces(data, in, "train");
+  const std::size_t sample = in.sample_size(), wide_sample = wide_in.sample_size();
   const std::size_t n = data.samples.size();
   const app::split split = args.split_of(data);
   opt.data_signature = app::dataset_signature(data, split);
@@ -125,11 +130,19 @@ static int cmd_train(int argc, char** argv) {
       labels.resize(count);
       for (std::size_t i = 0; i < count; ++i) {
         const std::size_t s = order[first + i];
-        std::copy_n(images.data() + s * sample, sample, x.data() + i * sample);
         labels[i] = data.samples[s].label;
-        if (opt.augment) {
-          hn::prng aug_rng((opt.seed << 20) ^ (std::uint64_t(epoch) << 40) ^ (s * 0x9E3779B97F4A7C15ull));
-          app::augment(x.data() + i * sample, in.c(), in.h(), in.w(), aug_rng);
+        float* xi = x.data() + i * sample;
+        if (!opt.augment) {
+          std::copy_n(images.data() + s * sample, sample, xi);
+          continue;
+        }
+        hn::prng aug_rng((opt.seed << 20) ^ (std::uint64_t(epoch) << 40) ^ (s * 0x9E3779B97F4A7C15ull));
+        if (context_px) {
+          app::augment_with_context(wide.data() + s * wide_sample, in.c(), wide_in.h(), wide_in.w(), in.h(), in.w(),
+                                    aug_rng, xi);
+        } else {
+          std::copy_n(images.data() + s * sample, sample, xi);
+          app::augment(xi, in.c(), in.h(), in.w(), aug_rng);
         }
       }
       // 5b. Forward, loss, backward, step.
@@ -210,6 +223,11 @@ static int cmd_train(int argc, char** argv) {
   double total = 0;
   for (const auto& r : state.rows) total += r.seconds;
   const app::epoch_row& best = state.rows.at(std::size_t(state.best_epoch - 1));
+  if (split.test.empty()) {  // no test side (--test-count 0): MODEL is the last epoch too
+    std::fprintf(stderr, "housenet train: no test side; epoch %d -> %s and %s.last; %s total\n", best.epoch,
+                 model_path.c_str(), model_path.c_str(), app::format_duration(total).c_str());
+    return 0;
+  }
   std::fprintf(stderr,
                "housenet train: best test error %.3f (balanced accuracy %.3f) at epoch %d -> %s; last epoch: test "
                "error %.3f -> %s.last; %s total\n",

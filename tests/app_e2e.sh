@@ -104,6 +104,12 @@ cat crop.txt
 ls faces/*.png > /dev/null 2>&1 || fail "crop: no contact sheet"
 grep -qi 'astro' crop.txt && grep -qi 'noise' crop.txt || fail "crop: no per-class table"
 
+step "crop --context: the box and its surroundings (SIZE + 2 * round(F * SIZE) square)"
+png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{ printf "%dx%d", $3 * 256 + $4, $7 * 256 + $8 }'; }
+"$HN" crop photos faces-ctx --size 64 --context 0.25 > crop-ctx.txt
+[[ $(png_size faces-ctx/astro/eileen__1.png) == 96x96 ]] || fail "crop --context: $(png_size faces-ctx/astro/eileen__1.png), want 96x96"
+[[ $(png_size faces/astro/eileen__1.png) == 64x64 ]] || fail "crop: $(png_size faces/astro/eileen__1.png), want 64x64"
+
 step "train --arch small (synthetic bright/dark images, group split, augment, balance)"
 mkdir -p synth/bright synth/dark
 for i in 1 2 3 4 5 6; do
@@ -130,6 +136,13 @@ in_matrix=$(grep -o '"confusion": \[[][0-9, ]*\]' m.hsnt.test.json | grep -o '[0
 [[ -n $tested && $tested -gt 0 && $in_matrix -eq $tested ]] ||
   fail "train: the confusion matrix holds $in_matrix images, train printed ${tested:-nothing} test images"
 echo "   ok: the confusion matrix holds the $tested test images"
+
+step "train --context: crops with surroundings (random boxes in them), the same files from the same seed"
+"$HN" train synth -o c1.hsnt "${common[@]}" --context 0.2 2> ctx.txt || { cat ctx.txt; fail "train --context"; }
+"$HN" train synth -o c2.hsnt "${common[@]}" --context 0.2 2> /dev/null || fail "train --context (again)"
+cmp c1.hsnt.last c2.hsnt.last || fail "train --context: not deterministic"
+cmp -s c1.hsnt.last m.hsnt.last && fail "train --context: the same model as without it"
+echo "   ok: deterministic, and not the model trained without surroundings"
 
 step "train: interrupted after 2 batches, then --resume: the same files byte for byte"
 HOUSENET_APP_INTERRUPT_AFTER=2 "$HN" train synth -o r.hsnt "${common[@]}" 2> int.txt && fail "interrupt: exit 0"
@@ -164,6 +177,7 @@ step "train --test-count 0: no MODEL.test.json (an earlier one removed)"
 echo '{}' > z.hsnt.test.json
 "$HN" train synth -o z.hsnt --arch small --epochs 1 --batch 8 --test-count 0 --threads 2 2> z.txt || { cat z.txt; fail "train --test-count 0"; }
 [[ -s z.hsnt && ! -e z.hsnt.test.json ]] || fail "train --test-count 0: z.hsnt.test.json exists"
+grep -q "no test side; epoch 1 -> z.hsnt and z.hsnt.last" z.txt || fail "train --test-count 0: the last line"
 
 step "eval --json"
 "$HN" eval synth -m m.hsnt --json > eval.json

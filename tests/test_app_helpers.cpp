@@ -14,6 +14,7 @@
 
 #include "../examples/app/cli.hpp"
 #include "../examples/app/dataset.hpp"
+#include "../examples/app/faces.hpp"
 #include "../examples/app/files.hpp"
 #include "../examples/app/json.hpp"
 #include "../examples/app/report.hpp"
@@ -226,6 +227,60 @@ TEST_CASE("augment: deterministic, in range, changes the image") {
   CHECK(a == b);
   CHECK(a != c);
   for (float v : a) CHECK((v >= 0.0f && v <= 1.0f));
+}
+
+TEST_CASE("box_view: identity is the centre, a shift moves it, flip mirrors it, bilinear between pixels") {
+  // A crop of 2 channels, 9 x 11 around a 5 x 7 face box (context 2 on every side).
+  const std::size_t C = 2, H = 9, W = 11, h = 5, w = 7;
+  std::vector<float> crop(C * H * W);
+  for (std::size_t i = 0; i < crop.size(); ++i) crop[i] = float((i * 37) % 101) / 100.0f;
+  const auto at = [&](std::size_t c, std::size_t y, std::size_t x) { return crop[(c * H + y) * W + x]; };
+  std::vector<float> v(C * h * w);
+  app::box_view(crop.data(), C, H, W, h, w, app::box_jitter{}, v.data());
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t y = 0; y < h; ++y)
+      for (std::size_t x = 0; x < w; ++x) CHECK(v[(c * h + y) * w + x] == at(c, y + 2, x + 2));
+  // Whole-pixel shift and flip: exact pixels of the crop.
+  app::box_view(crop.data(), C, H, W, h, w, app::box_jitter{true, 1.0, -1.0, 2.0}, v.data());
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t y = 0; y < h; ++y)
+      for (std::size_t x = 0; x < w; ++x) CHECK(v[(c * h + y) * w + x] == at(c, y + 1, (w - 1 - x) + 4));
+  // Half a pixel right: the mean of two neighbours (float arithmetic of the bilinear weights).
+  app::box_view(crop.data(), C, H, W, h, w, app::box_jitter{false, 1.0, 0.0, 0.5}, v.data());
+  for (std::size_t y = 0; y < h; ++y)
+    for (std::size_t x = 0; x < w; ++x)
+      CHECK(v[y * w + x] == doctest::Approx((at(0, y + 2, x + 2) + at(0, y + 2, x + 3)) / 2).epsilon(1e-6));
+  // A scale of 2 about the centre: the view's corners land 2 (h - 1) / 2 pixels from the centre,
+  // and beyond the crop the edge is repeated.
+  app::box_view(crop.data(), C, H, W, h, w, app::box_jitter{false, 2.0, 0.0, 0.0}, v.data());
+  CHECK(v[0] == at(0, 0, 0));                      // (4 - 4, 5 - 6 -> clamped to 0)
+  CHECK(v[(h / 2) * w + w / 2] == at(0, 4, 5));    // the centre stays
+  CHECK(v[(h - 1) * w + (w - 1)] == at(0, 8, 10));  // (4 + 4, 5 + 6 -> clamped to 10)
+
+  // augment_with_context: deterministic from the generator, in [0, 1], not the plain centre.
+  std::vector<float> a(C * h * w), b(C * h * w), centre(C * h * w);
+  app::box_view(crop.data(), C, H, W, h, w, app::box_jitter{}, centre.data());
+  housenet::prng r1(9), r2(9);
+  app::augment_with_context(crop.data(), C, H, W, h, w, r1, a.data());
+  app::augment_with_context(crop.data(), C, H, W, h, w, r2, b.data());
+  CHECK(a == b);
+  CHECK(a != centre);
+  for (float x : a) CHECK((x >= 0.0f && x <= 1.0f));
+}
+
+TEST_CASE("centre_views and with_context: the face box inside a crop with surroundings") {
+  housenet::tensor<float> wide(housenet::shape{2, 3, 8, 10});
+  for (std::size_t i = 0; i < wide.size(); ++i) wide.data()[i] = float(i);
+  const housenet::tensor<float> c = app::centre_views(wide, housenet::shape{1, 3, 4, 6});
+  REQUIRE(c.shape() == housenet::shape({2, 3, 4, 6}));
+  for (std::size_t n = 0; n < 2; ++n)
+    for (std::size_t ch = 0; ch < 3; ++ch)
+      for (std::size_t y = 0; y < 4; ++y)
+        for (std::size_t x = 0; x < 6; ++x)
+          CHECK(c.data()[((n * 3 + ch) * 4 + y) * 6 + x] == wide.data()[((n * 3 + ch) * 8 + y + 2) * 10 + x + 2]);
+  CHECK_THROWS(app::centre_views(wide, housenet::shape{1, 3, 5, 6}));  // odd border
+  // A 200 px box with 20 of 100 pixels of context: 40 photo pixels per side.
+  CHECK(app::with_context(housenet::rect{10, 20, 200, 100}, 20, 100) == housenet::rect{-30, 0, 280, 140});
 }
 
 TEST_CASE("learning curves: csv rows and an svg") {

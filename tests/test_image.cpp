@@ -8,6 +8,7 @@
 
 #include <stb_image_write.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -249,6 +250,20 @@ TEST_CASE("image: crop is clamped; resize") {
   CHECK(neg.at(0, 0) == img.at(0, 0));
   CHECK(contains(error_of([&] { hn::crop(img, hn::rect{30, 0, 5, 5}); }), "outside the 20x10 image"));
   CHECK(contains(error_of([&] { hn::crop(img, hn::rect{2, 2, 0, 5}); }), "image: crop"));
+
+  // crop_padded: every pixel of the rectangle; outside the image, the nearest edge pixel.
+  const hn::image p = hn::crop_padded(img, hn::rect{-2, 7, 6, 5});
+  REQUIRE(p.width() == 6);
+  REQUIRE(p.height() == 5);
+  for (int y = 0; y < 5; ++y)
+    for (int x = 0; x < 6; ++x)
+      for (int c = 0; c < 3; ++c)
+        CHECK(p.at(x, y, c) == img.at(std::clamp(x - 2, 0, 19), std::clamp(7 + y, 0, 9), c));
+  const hn::image inside = hn::crop_padded(img, hn::rect{3, 2, 5, 4});
+  CHECK(inside == hn::crop(img, hn::rect{3, 2, 5, 4}));
+  const hn::image far = hn::crop_padded(img, hn::rect{100, -50, 2, 2});  // wholly outside: the corner
+  CHECK(far.at(1, 1, 2) == img.at(19, 0, 2));
+  CHECK(contains(error_of([&] { hn::crop_padded(img, hn::rect{0, 0, 0, 3}); }), "image: crop_padded"));
 
   const hn::image flat(33, 17, 3, 77);
   for (auto f : {hn::resize_filter::area, hn::resize_filter::bilinear}) {

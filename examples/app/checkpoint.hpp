@@ -47,18 +47,23 @@ struct train_options {
   int epochs = 100;
   std::size_t batch = 32;
   double lr = 0.01, weight_decay = 0;
+  double context = 0;  // train --context: the crops' surroundings, a fraction of the box per side
   bool augment = false, balance = false;
   std::uint64_t seed = 1;
   std::uint64_t data_signature = 0;  // the file list, labels and split
 
   // The keys that must match on --resume (epochs may grow: a finished run can be extended).
+  // "context" only when set: checkpoints written before it existed still resume.
   std::vector<std::pair<std::string, std::string>> fixed() const {
-    return {{"arch", arch},       {"optimizer", optimizer},
-            {"split", split},     {"batch", std::to_string(batch)},
-            {"lr", housenet::detail::format_real(lr)},
-            {"weight-decay", housenet::detail::format_real(weight_decay)},
-            {"augment", augment ? "1" : "0"}, {"balance", balance ? "1" : "0"},
-            {"seed", std::to_string(seed)},   {"data", std::to_string(data_signature)}};
+    std::vector<std::pair<std::string, std::string>> f = {
+        {"arch", arch},       {"optimizer", optimizer},
+        {"split", split},     {"batch", std::to_string(batch)},
+        {"lr", housenet::detail::format_real(lr)},
+        {"weight-decay", housenet::detail::format_real(weight_decay)},
+        {"augment", augment ? "1" : "0"}, {"balance", balance ? "1" : "0"},
+        {"seed", std::to_string(seed)},   {"data", std::to_string(data_signature)}};
+    if (context > 0) f.emplace_back("context", housenet::detail::format_real(context));
+    return f;
   }
 };
 

@@ -113,19 +113,25 @@ inline int cmd_sort(int argc, char** argv) {
 
 // ---- housenet crop -----------------------------------------------------------------------------
 inline int cmd_crop(int argc, char** argv) {
-  arg_parser cli("crop", "housenet crop SRC_DIR OUT_DIR [--size 100] [--margin F] [--largest] [detector options]",
+  arg_parser cli("crop", "housenet crop SRC_DIR OUT_DIR [--size 100] [--margin F] [--context F] [--largest] [detector options]",
                  "Makes a training set: for SRC_DIR/<class>/<photo>, writes one SIZExSIZE PNG per detected face\n"
                  "to OUT_DIR/<class>/<stem>__<k>.png (k = 1 for the largest face). Exact duplicate files are\n"
                  "skipped, unreadable ones reported and skipped. Writes a contact sheet per class,\n"
-                 "OUT_DIR/contact-<class>.png, to judge the crops by eye, and prints a per-class table.");
+                 "OUT_DIR/contact-<class>.png, to judge the crops by eye, and prints a per-class table.\n"
+                 "--context F: each crop also holds F times the box's size of the photo around it on every\n"
+                 "side (edge pixels repeated beyond the photo), SIZE + 2*round(F*SIZE) pixels square, for\n"
+                 "`train --context F` (random shifts and scales of the box with real surroundings).");
   cli.option("size", "N", "100", "side of the square crops in pixels")
       .option("margin", "F", "0", "widen each box by F times its size on every side")
+      .option("context", "F", "0", "also keep F times the box's size of surroundings on every side (see above)")
       .flag("largest", "keep only the largest face of each photo");
   add_detector_options(cli);
   cli.positionals(2, 2);
   cli.parse(argc, argv, 2);
   const int size = int(cli.get_int("size", 8, 4096));
   const double margin = cli.get_double("margin", 0.0, 1.0);
+  const double context = cli.get_double("context", 0.0, 1.0);
+  const int context_px = int(std::lround(context * size));  // of the written crop, on every side
   const bool largest = cli.has("largest");
   const face_detector det = make_detector(cli);
   const fs::path src = cli.args()[0], dst = cli.args()[1];
@@ -172,8 +178,11 @@ inline int cmd_crop(int argc, char** argv) {
       if (largest && faces.size() > 1) faces.resize(1);
       if (faces.empty()) ++t.no_face;
       for (std::size_t k = 0; k < faces.size(); ++k) {
-        const housenet::image face = housenet::resize(
-            to_rgb(housenet::crop(img, widen(faces[k], margin, img))), size, size, housenet::resize_filter::area);
+        const housenet::rect box = widen(faces[k], margin, img);
+        const housenet::image face =
+            context_px == 0 ? housenet::resize(to_rgb(housenet::crop(img, box)), size, size, housenet::resize_filter::area)
+                            : housenet::resize(to_rgb(housenet::crop_padded(img, with_context(box, context_px, size))),
+                                               size + 2 * context_px, size + 2 * context_px, housenet::resize_filter::area);
         const std::string name = file.stem().string() + "__" + std::to_string(k + 1) + ".png";
         housenet::save(face, (dst / t.name / name).string());
         sheet.emplace_back(name, face);

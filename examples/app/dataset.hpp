@@ -13,6 +13,8 @@
 //                              (edge pixels repeated; both housenet/augment.hpp's), colour jitter
 //                              (brightness, contrast, per channel gain). Deterministic from the
 //                              generator it is given.
+//   augment_with_context(...) the same with real surroundings (train --context): a random view of
+//                              a crop with context (shift, scale, flip), then the colour jitter.
 //   class_weights(...)         N / (K * n_c) over the training samples: a class-weighted loss.
 #pragma once
 
@@ -163,14 +165,36 @@ inline std::vector<double> class_weights(const dataset_index& d, const std::vect
   return w;
 }
 
+// The colour part of augment(): drawn after the geometry, in this order.
+struct colour_change {
+  float brightness = 0, contrast = 1;
+  float gain[4] = {1, 1, 1, 1};
+};
+
+inline colour_change random_colour_change(housenet::prng& rng, std::size_t c) {
+  colour_change k;
+  k.brightness = float(rng.uniform(-0.1, 0.1));
+  k.contrast = float(rng.uniform(0.8, 1.2));
+  for (std::size_t ch = 0; ch < std::min<std::size_t>(c, 4); ++ch) k.gain[ch] = float(rng.uniform(0.9, 1.1));
+  return k;
+}
+
+// dst[i] = clamp((mean + (src[i] - mean) * contrast) * gain + brightness, 0, 1) over one plane
+// of channel ch (src == dst allowed).
+inline void apply_colour_change(const colour_change& k, std::size_t ch, float mean, const float* src, float* dst,
+                                std::size_t n) {
+  const float g = ch < 4 ? k.gain[ch] : 1.0f;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = (mean + (src[i] - mean) * k.contrast) * g + k.brightness;
+    dst[i] = std::clamp(v, 0.0f, 1.0f);
+  }
+}
+
 // x: one sample, C x H x W floats in [0, 1]. The flip and shift are the library's
 // (housenet/augment.hpp: the same draws, edge padding); the colour jitter is the app's own.
 inline void augment(float* x, std::size_t c, std::size_t h, std::size_t w, housenet::prng& rng) {
   const housenet::flip_shift t = housenet::random_flip_shift(rng, std::max<std::size_t>(1, w / 12));  // ~8 px on 100x100
-  const float brightness = float(rng.uniform(-0.1, 0.1));
-  const float contrast = float(rng.uniform(0.8, 1.2));
-  float gain[4] = {1, 1, 1, 1};
-  for (std::size_t ch = 0; ch < std::min<std::size_t>(c, 4); ++ch) gain[ch] = float(rng.uniform(0.9, 1.1));
+  const colour_change k = random_colour_change(rng, c);
   std::vector<float> tmp(h * w);
   for (std::size_t ch = 0; ch < c; ++ch) {
     float* p = x + ch * h * w;
@@ -178,11 +202,76 @@ inline void augment(float* x, std::size_t c, std::size_t h, std::size_t w, house
     for (std::size_t i = 0; i < h * w; ++i) mean += p[i];
     mean /= double(h * w);
     housenet::apply_flip_shift(t, p, tmp.data(), h, w, housenet::pad_mode::edge);
-    const float g = ch < 4 ? gain[ch] : 1.0f;
-    for (std::size_t i = 0; i < h * w; ++i) {
-      const float v = (float(mean) + (tmp[i] - float(mean)) * contrast) * g + brightness;
-      p[i] = std::clamp(v, 0.0f, 1.0f);
+    apply_colour_change(k, ch, float(mean), tmp.data(), p, h * w);
+  }
+}
+
+// train --context: the network's h x w view of a face crop that has surroundings (crop --context):
+// the crop is C x H x W with H - h = W - w = 2 * context (even, >= 0), the face box its centre.
+//   box_jitter {flip, scale, dy, dx}: the view's box is the face box scaled by `scale` about its
+//       centre moved by (dy, dx) pixels, mirrored left-right when flip.
+//   random_box_jitter(rng, max_shift, max_scale)  draws flip (uniform() < 0.5), scale uniform in
+//       [1 - max_scale, 1 + max_scale], dy, dx uniform in [-max_shift, max_shift], in that order.
+//   box_view(crop, c, H, W, h, w, j, out)  bilinear; samples beyond the crop take its edge. With
+//       the identity jitter the view is the exact centre h x w.
+//   augment_with_context(crop, c, H, W, h, w, rng, out)  a random view (shift up to w/12, scale
+//       0.9-1.1, flip), then augment()'s colour jitter.
+struct box_jitter {
+  bool flip = false;
+  double scale = 1, dy = 0, dx = 0;
+};
+
+inline box_jitter random_box_jitter(housenet::prng& rng, double max_shift, double max_scale) {
+  box_jitter j;
+  j.flip = rng.uniform() < 0.5;
+  j.scale = rng.uniform(1.0 - max_scale, 1.0 + max_scale);
+  j.dy = rng.uniform(-max_shift, max_shift);
+  j.dx = rng.uniform(-max_shift, max_shift);
+  return j;
+}
+
+inline void box_view(const float* crop, std::size_t c, std::size_t H, std::size_t W, std::size_t h, std::size_t w,
+                     const box_jitter& j, float* out) {
+  // Output pixel (y, x) samples the crop at (cy + dy + (y - (h - 1) / 2) * scale, likewise x):
+  // with the identity jitter, crop pixel (y + (H - h) / 2, x + (W - w) / 2).
+  const double cy = (double(H) - 1) / 2 + j.dy, cx = (double(W) - 1) / 2 + j.dx;
+  std::vector<long> x0(w);
+  std::vector<float> fx(w);
+  for (std::size_t x = 0; x < w; ++x) {
+    const double xs = double(j.flip ? w - 1 - x : x);
+    const double sx = std::clamp(cx + (xs - (double(w) - 1) / 2) * j.scale, 0.0, double(W) - 1);
+    x0[x] = long(sx);  // sx in [0, W - 1]: at the last column a == b below
+    fx[x] = float(sx - double(x0[x]));
+  }
+  for (std::size_t y = 0; y < h; ++y) {
+    const double sy = std::clamp(cy + (double(y) - (double(h) - 1) / 2) * j.scale, 0.0, double(H) - 1);
+    const long y0 = long(sy);
+    const long y1 = std::min(y0 + 1, long(H) - 1);
+    const float fy = float(sy - double(y0));
+    for (std::size_t ch = 0; ch < c; ++ch) {
+      const float* r0 = crop + (ch * H + std::size_t(y0)) * W;
+      const float* r1 = crop + (ch * H + std::size_t(y1)) * W;
+      float* o = out + (ch * h + y) * w;
+      for (std::size_t x = 0; x < w; ++x) {
+        const long a = x0[x], b = std::min(a + 1, long(W) - 1);
+        const float top = r0[a] + (r0[b] - r0[a]) * fx[x];
+        const float bottom = r1[a] + (r1[b] - r1[a]) * fx[x];
+        o[x] = top + (bottom - top) * fy;
+      }
     }
+  }
+}
+
+inline void augment_with_context(const float* crop, std::size_t c, std::size_t H, std::size_t W, std::size_t h,
+                                 std::size_t w, housenet::prng& rng, float* out) {
+  const box_jitter j = random_box_jitter(rng, double(std::max<std::size_t>(1, w / 12)), 0.1);
+  const colour_change k = random_colour_change(rng, c);
+  box_view(crop, c, H, W, h, w, j, out);
+  for (std::size_t ch = 0; ch < c; ++ch) {
+    float* p = out + ch * h * w;
+    double mean = 0;
+    for (std::size_t i = 0; i < h * w; ++i) mean += p[i];
+    apply_colour_change(k, ch, float(mean / double(h * w)), p, p, h * w);
   }
 }
 

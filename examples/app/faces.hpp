@@ -6,6 +6,7 @@
 //   load_faces(data, input_shape, command) every image of the data set, decoded once and resized
 //                                          to the network's input, RGB in [0, 1]: one N x 3 x H x W
 //                                          tensor; unreadable files warned about and left out
+//   centre_views(wide, input_shape)        the centre H x W of each image (train --context)
 //   face_to(img, box, input_shape, out)    one face of a photo the same way (classify.hpp)
 //   evaluate(net, images, data, indices)   eval-mode loss (the library's cross-entropy, the
 //                                          training loss's arithmetic), error rate, predictions
@@ -54,6 +55,15 @@ inline housenet::rect widen(const housenet::rect& r, double margin, const housen
                               img.height());
 }
 
+// r with the surroundings `crop --context` keeps: a box that, resized to size + 2 * context_px
+// pixels, shows r as the centre size x size (to the nearest photo pixel). May leave the photo
+// (housenet::crop_padded).
+inline housenet::rect with_context(const housenet::rect& r, int context_px, int size) {
+  const int dx = int(std::lround(double(r.width) * context_px / size));
+  const int dy = int(std::lround(double(r.height) * context_px / size));
+  return housenet::rect{r.x - dx, r.y - dy, r.width + 2 * dx, r.height + 2 * dy};
+}
+
 // The network's view of a face: crop r of img, RGB, resized (area filter) to the input's H x W,
 // values / 255 in C x H x W order, written to out (in.sample_size() floats).
 inline void face_to(const housenet::image& img, const housenet::rect& r, const housenet::shape& in, float* out) {
@@ -94,6 +104,22 @@ inline housenet::tensor<float> load_faces(dataset_index& data, const housenet::s
   if (!dropped) return all;
   housenet::tensor<float> out(in.with_n(data.samples.size()));
   std::copy_n(all.data(), out.size(), out.data());
+  return out;
+}
+
+// The centre in.h() x in.w() of every image of `wide` (N x C x H x W, H - h and W - w even): the
+// face boxes of crops with surroundings (train --context).
+inline housenet::tensor<float> centre_views(const housenet::tensor<float>& wide, const housenet::shape& in) {
+  const housenet::shape& s = wide.shape();
+  HOUSENET_CHECK(s.h() >= in.h() && s.w() >= in.w() && (s.h() - in.h()) % 2 == 0 && (s.w() - in.w()) % 2 == 0,
+                 "app: centre_views of ", s.str(), " to ", in.str());
+  housenet::tensor<float> out(in.with_n(s.n()));
+  const std::size_t top = (s.h() - in.h()) / 2, left = (s.w() - in.w()) / 2;
+  for (std::size_t n = 0; n < s.n(); ++n)
+    for (std::size_t c = 0; c < s.c(); ++c)
+      for (std::size_t y = 0; y < in.h(); ++y)
+        std::copy_n(wide.data() + ((n * s.c() + c) * s.h() + top + y) * s.w() + left, in.w(),
+                    out.data() + ((n * s.c() + c) * in.h() + y) * in.w());
   return out;
 }
 

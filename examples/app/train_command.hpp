@@ -65,6 +65,9 @@ inline train_command read_train_command(int argc, char** argv) {
       .option("folds", "N", "", "cross-validation: N stratified folds (with --fold)")
       .option("fold", "K", "", "cross-validation: test on fold K of --folds N (1-based)")
       .flag("augment", "random flips, small shifts and colour jitter of the training images")
+      .option("context", "F", "0",
+              "DATA_DIR's crops hold F times the box of surroundings per side (crop --context F): the network "
+              "sees the centre box; with --augment, boxes shifted (8%) and scaled (0.9-1.1) in the real surroundings")
       .flag("balance", "class-weighted loss: each class counts as much as the others")
       .option("seed", "N", "1", "seed of the split, the initialisation, the shuffles and augmentation")
       .option("threads", "N", "", "worker threads (default: HOUSENET_NUM_THREADS or all cores)")
@@ -94,6 +97,7 @@ inline train_command read_train_command(int argc, char** argv) {
   o.weight_decay = cli.get_double("weight-decay", 0.0, 1.0);
   o.split = cli.get_choice("split", {"random", "group"});
   o.augment = cli.has("augment");
+  o.context = cli.get_double("context", 0.0, 1.0);
   o.balance = cli.has("balance");
   o.seed = std::uint64_t(cli.get_int("seed", 0, INT64_MAX));
 

@@ -25,6 +25,8 @@
 //       "image: cannot write 'a/x.png': cannot create a/x.png.tmp-XXXXXX: No such file or directory".
 //   rgb_to_gray(img)         OpenCV's fixed-point weights: Y = (4899 R + 9617 G + 1868 B + 8192) >> 14
 //   crop(img, r)             r clamped to the image; an empty intersection is an error
+//   crop_padded(img, r)      all of r (width, height >= 1; r may lie partly or wholly outside):
+//                            a pixel outside the image repeats the nearest edge pixel
 //   mirror_horizontal(img)   the mirror image (left and right swapped)
 //   resize(img, w, h, f)     stb_image_resize; filter area (box, default) or bilinear (triangle)
 //   draw_rect(img, r, colour [, thickness])   thickness 0 = scaled to the image size
@@ -453,6 +455,23 @@ inline image crop(const image& img, const rect& r) {
   const std::size_t row_bytes = std::size_t(c.width) * img.channels();
   for (int y = 0; y < c.height; ++y)
     std::memcpy(out.row(y), img.row(c.y + y) + std::size_t(c.x) * img.channels(), row_bytes);
+  return out;
+}
+
+// Every pixel of r, also those outside the image: there the nearest edge pixel is repeated (so a
+// face near the border keeps its place in a widened box).
+inline image crop_padded(const image& img, const rect& r) {
+  HOUSENET_CHECK(!img.empty(), "image: crop_padded of an empty image");
+  HOUSENET_CHECK(r.width > 0 && r.height > 0, "image: crop_padded to ", r.width, "x", r.height, " (must be positive)");
+  image out(r.width, r.height, img.channels());
+  const int c = img.channels();
+  for (int y = 0; y < r.height; ++y) {
+    const int sy = int(std::clamp<long long>((long long)r.y + y, 0, img.height() - 1));
+    for (int x = 0; x < r.width; ++x) {
+      const int sx = int(std::clamp<long long>((long long)r.x + x, 0, img.width() - 1));
+      std::memcpy(out.row(y) + std::size_t(x) * c, img.row(sy) + std::size_t(sx) * c, std::size_t(c));
+    }
+  }
   return out;
 }
 
