@@ -132,17 +132,13 @@ static int cmd_train(int argc, char** argv) {
         const std::size_t s = order[first + i];
         labels[i] = data.samples[s].label;
         float* xi = x.data() + i * sample;
-        if (!opt.augment) {
-          std::copy_n(images.data() + s * sample, sample, xi);
-          continue;
-        }
         hn::prng aug_rng((opt.seed << 20) ^ (std::uint64_t(epoch) << 40) ^ (s * 0x9E3779B97F4A7C15ull));
-        if (context_px) {
+        if (opt.augment && context_px) {
           app::augment_with_context(wide.data() + s * wide_sample, in.c(), wide_in.h(), wide_in.w(), in.h(), in.w(),
                                     aug_rng, xi);
         } else {
           std::copy_n(images.data() + s * sample, sample, xi);
-          app::augment(xi, in.c(), in.h(), in.w(), aug_rng);
+          if (opt.augment) app::augment(xi, in.c(), in.h(), in.w(), aug_rng);
         }
       }
       // 5b. Forward, loss, backward, step.

@@ -190,6 +190,12 @@ inline void apply_colour_change(const colour_change& k, std::size_t ch, float me
   }
 }
 
+inline double plane_mean(const float* p, std::size_t n) {
+  double mean = 0;
+  for (std::size_t i = 0; i < n; ++i) mean += p[i];
+  return mean / double(n);
+}
+
 // x: one sample, C x H x W floats in [0, 1]. The flip and shift are the library's
 // (housenet/augment.hpp: the same draws, edge padding); the colour jitter is the app's own.
 inline void augment(float* x, std::size_t c, std::size_t h, std::size_t w, housenet::prng& rng) {
@@ -198,11 +204,9 @@ inline void augment(float* x, std::size_t c, std::size_t h, std::size_t w, house
   std::vector<float> tmp(h * w);
   for (std::size_t ch = 0; ch < c; ++ch) {
     float* p = x + ch * h * w;
-    double mean = 0;
-    for (std::size_t i = 0; i < h * w; ++i) mean += p[i];
-    mean /= double(h * w);
+    const float mean = float(plane_mean(p, h * w));
     housenet::apply_flip_shift(t, p, tmp.data(), h, w, housenet::pad_mode::edge);
-    apply_colour_change(k, ch, float(mean), tmp.data(), p, h * w);
+    apply_colour_change(k, ch, mean, tmp.data(), p, h * w);
   }
 }
 
@@ -235,28 +239,22 @@ inline void box_view(const float* crop, std::size_t c, std::size_t H, std::size_
   // Output pixel (y, x) samples the crop at (cy + dy + (y - (h - 1) / 2) * scale, likewise x):
   // with the identity jitter, crop pixel (y + (H - h) / 2, x + (W - w) / 2).
   const double cy = (double(H) - 1) / 2 + j.dy, cx = (double(W) - 1) / 2 + j.dx;
-  std::vector<long> x0(w);
-  std::vector<float> fx(w);
-  for (std::size_t x = 0; x < w; ++x) {
-    const double xs = double(j.flip ? w - 1 - x : x);
-    const double sx = std::clamp(cx + (xs - (double(w) - 1) / 2) * j.scale, 0.0, double(W) - 1);
-    x0[x] = long(sx);  // sx in [0, W - 1]: at the last column a == b below
-    fx[x] = float(sx - double(x0[x]));
-  }
+  const std::size_t plane = H * W;
   for (std::size_t y = 0; y < h; ++y) {
     const double sy = std::clamp(cy + (double(y) - (double(h) - 1) / 2) * j.scale, 0.0, double(H) - 1);
-    const long y0 = long(sy);
-    const long y1 = std::min(y0 + 1, long(H) - 1);
+    const std::size_t y0 = std::size_t(sy), y1 = std::min(y0 + 1, H - 1);
     const float fy = float(sy - double(y0));
-    for (std::size_t ch = 0; ch < c; ++ch) {
-      const float* r0 = crop + (ch * H + std::size_t(y0)) * W;
-      const float* r1 = crop + (ch * H + std::size_t(y1)) * W;
-      float* o = out + (ch * h + y) * w;
-      for (std::size_t x = 0; x < w; ++x) {
-        const long a = x0[x], b = std::min(a + 1, long(W) - 1);
-        const float top = r0[a] + (r0[b] - r0[a]) * fx[x];
-        const float bottom = r1[a] + (r1[b] - r1[a]) * fx[x];
-        o[x] = top + (bottom - top) * fy;
+    for (std::size_t x = 0; x < w; ++x) {
+      const double xs = double(j.flip ? w - 1 - x : x);
+      const double sx = std::clamp(cx + (xs - (double(w) - 1) / 2) * j.scale, 0.0, double(W) - 1);
+      const std::size_t a = std::size_t(sx), b = std::min(a + 1, W - 1);  // a == b at the last column
+      const float fx = float(sx - double(a));
+      for (std::size_t ch = 0; ch < c; ++ch) {
+        const float* r0 = crop + ch * plane + y0 * W;
+        const float* r1 = crop + ch * plane + y1 * W;
+        const float top = r0[a] + (r0[b] - r0[a]) * fx;
+        const float bottom = r1[a] + (r1[b] - r1[a]) * fx;
+        out[(ch * h + y) * w + x] = top + (bottom - top) * fy;
       }
     }
   }
@@ -269,9 +267,7 @@ inline void augment_with_context(const float* crop, std::size_t c, std::size_t H
   box_view(crop, c, H, W, h, w, j, out);
   for (std::size_t ch = 0; ch < c; ++ch) {
     float* p = out + ch * h * w;
-    double mean = 0;
-    for (std::size_t i = 0; i < h * w; ++i) mean += p[i];
-    apply_colour_change(k, ch, float(mean / double(h * w)), p, p, h * w);
+    apply_colour_change(k, ch, float(plane_mean(p, h * w)), p, p, h * w);
   }
 }
 
